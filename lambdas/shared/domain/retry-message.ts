@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * The body of every message on the retry queue, and therefore of every dead letter. SQS moves messages to the
+ * DLQ unchanged, so everything an operator needs that is known at enqueue time lives here; what is learned later
+ * (attempts, final reason) lives in the ledger under `eventKey`.
+ */
+export const retryMessageSchema = z.object({
+  /** Schema version, so a future change can read old dead letters. */
+  v: z.literal(1),
+  /** Idempotency key of the event: the same for every attempt, redrive and replay of one Genesys delivery. */
+  eventKey: z.string().regex(/^[a-f0-9]{64}$/),
+  /** Id of the first failed Genesys delivery attempt seen for this event. */
+  deliveryId: z.string().min(1),
+  webhookId: z.string().min(1),
+  targetUrl: z.url({ protocol: /^https?$/ }),
+  /** Headers to send, already filtered (no hop-by-hop, Host, Content-Length, credentials unless opted in). */
+  headers: z.record(z.string(), z.string()),
+  /** The exact body text to send. */
+  body: z.string(),
+  contentType: z.string().min(1),
+  /** What the target answered to Genesys; null when it did not answer. */
+  originalStatus: z.number().int().nullable(),
+  originalError: z.string().optional(),
+  /** When Genesys's attempt failed (ISO-8601). */
+  failedAt: z.iso.datetime(),
+  /** When this project enqueued it (ISO-8601). */
+  enqueuedAt: z.iso.datetime(),
+  /** Header names removed before enqueueing, so an operator knows they were there. */
+  strippedHeaders: z.array(z.string()).default([]),
+});
+
+export type RetryMessage = z.output<typeof retryMessageSchema>;

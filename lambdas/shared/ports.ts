@@ -1,0 +1,126 @@
+import type { RetryMessage } from './domain/retry-message';
+
+/**
+ * The use cases' view of the outside world. Adapters in ./adapters implement these; tests pass fakes.
+ */
+
+/** A window of the delivery log: dateCreated in [start, end). */
+export interface DeliveryWindow {
+  readonly webhookId: string;
+  readonly start: Date;
+  readonly end: Date;
+}
+
+/** Reads the Genesys Cloud webhook delivery log. */
+export interface FailedDeliverySource {
+  /**
+   * Yields the failed entries of the window, one page at a time, as raw JSON values (validated by the caller).
+   * Handles login, token renewal, paging and 429s; throws GenesysApiError when it cannot finish, for example
+   * when `deadline` (epoch ms) would pass while waiting for a Retry-After.
+   */
+  failedDeliveries(
+    window: DeliveryWindow,
+    options?: { deadline?: number },
+  ): AsyncIterable<readonly unknown[]>;
+}
+
+export interface EnqueueFailure {
+  readonly eventKey: string;
+  readonly reason: string;
+  /** True when SQS refused the message itself (too large, bad characters): retrying will not help. */
+  readonly permanent: boolean;
+}
+
+/** The SQS retry queue. */
+export interface RetryQueue {
+  /** Sends messages (10 per SendMessageBatch call); resolves with those that were not accepted. */
+  enqueue(messages: readonly RetryMessage[]): Promise<readonly EnqueueFailure[]>;
+  /** Sets when a received message is next visible: the backoff, or 0 to fail fast. */
+  setVisibility(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** One redelivery attempt, as kept in the ledger. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly messageId: string;
+  readonly at: string;
+  readonly durationMs: number;
+  readonly outcome: 'delivered' | 'retryable' | 'permanent';
+  readonly status?: number;
+  readonly error?: string;
+  /** Seconds until the next attempt, for a retryable outcome. */
+  readonly nextAttemptInSeconds?: number;
+}
+
+export type EventStatus = 'pending' | 'enqueued' | 'delivered' | 'permanent' | 'exhausted';
+
+/** What the ledger knows about one event. */
+export interface EventRecord {
+  readonly eventKey: string;
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly targetUrl: string;
+  readonly status: EventStatus;
+  readonly attempts: readonly AttemptRecord[];
+  /** Why the event stopped being retried (permanent or exhausted). */
+  readonly finalReason?: string;
+  /** The SQS message the permanent decision was taken on; a redriven copy (new message id) is tried afresh. */
+  readonly decidedForMessageId?: string;
+  /** Other Genesys delivery ids (repeated attempts of the same event) folded into this one. */
+  readonly duplicateDeliveryIds?: readonly string[];
+  readonly updatedAt: string;
+}
+
+export interface Watermark {
+  readonly webhookId: string;
+  /** Everything created before this instant has been enqueued or recorded. */
+  readonly through: string;
+  readonly lastPollAt: string;
+}
+
+/** The DynamoDB ledger: dedupe, per-event history, per-webhook watermark. */
+export interface Ledger {
+  /**
+   * Claims an event for enqueueing with a conditional write. Resolves 'new' when this caller must enqueue it
+   * (never seen, or claimed earlier but never confirmed enqueued), 'duplicate' when it was already enqueued.
+   * A duplicate's delivery id is remembered on the event.
+   */
+  claim(message: RetryMessage): Promise<'new' | 'duplicate'>;
+  /** Confirms that claimed events are on the queue. */
+  markEnqueued(eventKeys: readonly string[]): Promise<void>;
+  /** Records a log entry that could not become a retry message, with its reason. */
+  recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }): Promise<void>;
+  getWatermark(webhookId: string): Promise<Watermark | undefined>;
+  /** Moves the watermark; only ever forward. */
+  setWatermark(watermark: Watermark): Promise<void>;
+  getEvent(eventKey: string): Promise<EventRecord | undefined>;
+  /**
+   * Appends an attempt and sets the status (and final reason, for permanent or exhausted). A permanent status
+   * remembers `attempt.messageId` as `decidedForMessageId`.
+   */
+  recordAttempt(
+    eventKey: string,
+    attempt: AttemptRecord,
+    status: EventStatus,
+    finalReason?: string,
+  ): Promise<void>;
+}
+
+export interface SendResult {
+  readonly status: number;
+  readonly retryAfter?: string;
+  readonly durationMs: number;
+}
+
+/** Sends one HTTP request to a webhook target. */
+export interface WebhookSender {
+  /**
+   * POSTs `body` to `url`. Resolves with the response status (any status, redirects not followed); rejects with
+   * RetryableDeliveryError on connection errors and timeouts, PermanentDeliveryError when the target is refused.
+   */
+  send(request: {
+    url: string;
+    headers: Readonly<Record<string, string>>;
+    body: string;
+  }): Promise<SendResult>;
+}

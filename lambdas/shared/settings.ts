@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * The one source of truth for pipeline settings. The CDK stack, both Lambda handlers and local mode parse the
+ * same variables with this schema, so a value that deploys is a value that runs, and a bad value is rejected
+ * with the variable's name and the expected form before anything starts.
+ */
+
+const int = (name: string, def: number, min: number, max: number, unit: string) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? def : v),
+    z.coerce
+      .number({ error: `${name} must be a whole number of ${unit} from ${min} to ${max}` })
+      .int(`${name} must be a whole number of ${unit} from ${min} to ${max}`)
+      .min(min, `${name} must be a whole number of ${unit} from ${min} to ${max}`)
+      .max(max, `${name} must be a whole number of ${unit} from ${min} to ${max}`),
+  );
+
+const bool = (name: string, def: boolean) =>
+  z
+    .preprocess(
+      (v) => (v === undefined || v === '' ? String(def) : String(v).trim().toLowerCase()),
+      z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${name} must be true or false` }),
+    )
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const csv = (name: string, form: string, item: z.ZodType<string>) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+        : v,
+    z.array(item, { error: `${name} must be ${form}` }),
+  );
+
+const webhookId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+    'WEBHOOK_ID must be a comma-separated list of webhook ids (letters, digits, - _ . :)',
+  );
+
+const hostname = z
+  .string()
+  .regex(
+    /^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/,
+    'TARGET_ALLOWED_HOSTS must be a comma-separated list of host names such as hooks.example.com or *.example.com',
+  );
+
+/** Settings shared by the stack, the handlers and local mode. */
+export const pipelineSettingsSchema = z
+  .object({
+    GENESYS_CLOUD_REGION: z
+      .string()
+      .trim()
+      .min(
+        1,
+        'GENESYS_CLOUD_REGION must be a region (us-east-1 or us_east_1), a domain (mypurecloud.com) or a base URL (http://127.0.0.1:9000)',
+      )
+      .optional(),
+    WEBHOOK_ID: csv('WEBHOOK_ID', 'a comma-separated list of webhook ids', webhookId),
+    POLL_INTERVAL_SECONDS: int('POLL_INTERVAL_SECONDS', 60, 1, 86_400, 'seconds'),
+    LOOKBACK_HOURS: int('LOOKBACK_HOURS', 1, 0, 336, 'hours'),
+    POLL_OVERLAP_SECONDS: int('POLL_OVERLAP_SECONDS', 300, 0, 3_600, 'seconds'),
+    MAX_RETRIES: int('MAX_RETRIES', 3, 1, 1_000, 'attempts'),
+    RETRY_DELAY_SECONDS: int('RETRY_DELAY_SECONDS', 5, 1, 43_200, 'seconds'),
+    MAX_RETRY_DELAY_SECONDS: int('MAX_RETRY_DELAY_SECONDS', 3_600, 1, 43_200, 'seconds'),
+    DELIVERY_TIMEOUT_SECONDS: int('DELIVERY_TIMEOUT_SECONDS', 10, 1, 120, 'seconds'),
+    BATCH_SIZE: int('BATCH_SIZE', 10, 1, 100, 'messages'),
+    MAX_CONCURRENCY: int('MAX_CONCURRENCY', 5, 2, 1_000, 'concurrent batches'),
+    FORWARD_CREDENTIAL_HEADERS: bool('FORWARD_CREDENTIAL_HEADERS', false),
+    TARGET_ALLOWED_HOSTS: csv('TARGET_ALLOWED_HOSTS', 'a comma-separated list of host names', hostname),
+    LEDGER_TTL_DAYS: int('LEDGER_TTL_DAYS', 30, 1, 3_650, 'days'),
+  })
+  .superRefine((s, ctx) => {
+    if (s.MAX_RETRY_DELAY_SECONDS < s.RETRY_DELAY_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MAX_RETRY_DELAY_SECONDS'],
+        message: `MAX_RETRY_DELAY_SECONDS (${s.MAX_RETRY_DELAY_SECONDS}) must be at least RETRY_DELAY_SECONDS (${s.RETRY_DELAY_SECONDS})`,
+      });
+    }
+  });
+
+export type PipelineSettings = z.output<typeof pipelineSettingsSchema>;
+
+/** Where the running code finds its resources (set by the stack, or by local mode). */
+const runtimeSchema = z.object({
+  RETRY_QUEUE_URL: z.url('RETRY_QUEUE_URL must be the URL of the SQS retry queue'),
+  LEDGER_TABLE_NAME: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{3,255}$/,
+      'LEDGER_TABLE_NAME must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)',
+    ),
+});
+export type RuntimeSettings = z.output<typeof runtimeSchema>;
+
+/** Genesys Cloud credentials: from Secrets Manager in AWS, from the environment (or `.env`) locally. */
+const credentialsFromEnvSchema = z.object({
+  GENESYS_CLOUD_CLIENT_ID: z.string().trim().min(1, 'GENESYS_CLOUD_CLIENT_ID must be the OAuth client id'),
+  GENESYS_CLOUD_CLIENT_SECRET: z
+    .string()
+    .min(1, 'GENESYS_CLOUD_CLIENT_SECRET must be the OAuth client secret'),
+});
+
+/** The JSON shape of the Genesys credentials secret in Secrets Manager. */
+export const genesysSecretSchema = z.object({
+  clientId: z.string().trim().min(1, 'the secret must hold "clientId" (the OAuth client id)'),
+  clientSecret: z.string().min(1, 'the secret must hold "clientSecret" (the OAuth client secret)'),
+});
+export type GenesysCredentials = z.output<typeof genesysSecretSchema>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function parseOrThrow<S extends z.ZodType>(schema: S, env: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => {
+    const name = i.path.join('.');
+    const got =
+      name && typeof env === 'object' && env !== null ? (env as Record<string, unknown>)[name] : undefined;
+    // Never echo a secret back; echo other bad values so the operator sees what was read.
+    const shown = got === undefined || /SECRET/i.test(name) ? '' : ` (got ${JSON.stringify(got)})`;
+    return `  - ${i.message.startsWith(name) ? i.message : `${name}: ${i.message}`}${shown}`;
+  });
+  throw new ConfigError(`Invalid ${what}:\n${lines.join('\n')}`);
+}
+
+/** Parses pipeline settings from an environment-like record; throws one ConfigError naming every bad variable. */
+export function parsePipelineSettings(env: Env): PipelineSettings {
+  const settings = parseOrThrow(pipelineSettingsSchema, env, 'settings');
+  if (settings.WEBHOOK_ID.length === 0) {
+    throw new ConfigError(
+      'Invalid settings:\n  - WEBHOOK_ID must be one webhook id or a comma-separated list of them (it is empty)',
+    );
+  }
+  return settings;
+}
+
+/** Parses the resource wiring the handlers need. */
+export function parseRuntimeSettings(env: Env): RuntimeSettings {
+  return parseOrThrow(runtimeSchema, env, 'runtime settings');
+}
+
+/** Parses Genesys credentials given as environment variables (local mode). */
+export function parseCredentialsFromEnv(env: Env): GenesysCredentials {
+  const c = parseOrThrow(credentialsFromEnvSchema, env, 'Genesys Cloud credentials');
+  return { clientId: c.GENESYS_CLOUD_CLIENT_ID, clientSecret: c.GENESYS_CLOUD_CLIENT_SECRET };
+}
+
+/** Parses the Secrets Manager secret string; the message never contains the secret's text. */
+export function parseGenesysSecret(secretString: string | undefined, secretId: string): GenesysCredentials {
+  let json: unknown;
+  try {
+    json = JSON.parse(secretString ?? '');
+  } catch {
+    throw new ConfigError(
+      `Secret ${secretId} must be JSON of the form {"clientId":"…","clientSecret":"…"} (it is not valid JSON)`,
+    );
+  }
+  const result = genesysSecretSchema.safeParse(json);
+  if (!result.success) {
+    throw new ConfigError(
+      `Secret ${secretId} must be JSON of the form {"clientId":"…","clientSecret":"…"}: ${result.error.issues.map((i) => i.message).join('; ')}`,
+    );
+  }
+  return result.data;
+}
+
+/** The name of the variable that tells a Lambda which secret holds the Genesys credentials. */
+export const GENESYS_SECRET_ENV = 'GENESYS_CREDENTIALS_SECRET_ID';
+
+/**
+ * The process environment, read once. This module is the only place that touches `process.env`, so every
+ * setting has one reader and tests pass plain records instead.
+ */
+export function processEnvironment(): Env {
+  return process.env;
+}
