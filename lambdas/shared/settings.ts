@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -28,12 +30,14 @@ const bool = (name: string, def: boolean) =>
 const csv = (name: string, form: string, item: z.ZodType<string>) =>
   z.preprocess(
     (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter((s) => s.length > 0)
-        : v,
+      v === undefined
+        ? []
+        : typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s.length > 0)
+          : v,
     z.array(item, { error: `${name} must be ${form}` }),
   );
 
@@ -181,4 +185,39 @@ export const GENESYS_SECRET_ENV = 'GENESYS_CREDENTIALS_SECRET_ID';
  */
 export function processEnvironment(): Env {
   return process.env;
+}
+
+/** Settings of local mode only (ports of the emulators it starts). */
+const localSchema = z.object({
+  LOCAL_SQS_PORT: int('LOCAL_SQS_PORT', 4566, 0, 65_535, 'port number'),
+  LOCAL_DYNAMODB_PORT: int('LOCAL_DYNAMODB_PORT', 4567, 0, 65_535, 'port number'),
+  LOCAL_GENESYS_PORT: int('LOCAL_GENESYS_PORT', 9000, 0, 65_535, 'port number'),
+  LOCAL_DEMO_TARGETS_PORT: int('LOCAL_DEMO_TARGETS_PORT', 0, 0, 65_535, 'port number'),
+});
+export type LocalSettings = z.output<typeof localSchema>;
+
+/** Parses local-mode settings. */
+export function parseLocalSettings(env: Env): LocalSettings {
+  return parseOrThrow(localSchema, env, 'local settings');
+}
+
+/**
+ * The environment of local mode: `.env` (if present) under the process environment, which wins. The file is
+ * parsed, never loaded into `process.env`, so nothing else can come to depend on it.
+ */
+export function localEnvironment(dotenvPath: string): Env {
+  let fromFile: Record<string, string> = {};
+  if (existsSync(dotenvPath)) {
+    try {
+      fromFile = parseDotenv(readFileSync(dotenvPath, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(
+        `Could not read ${dotenvPath}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+  return { ...fromFile, ...process.env };
 }

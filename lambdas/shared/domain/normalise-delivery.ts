@@ -25,7 +25,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function isoOrUndefined(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
   const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  if (Number.isNaN(d.getTime())) return undefined;
+  const iso = d.toISOString();
+  // Years past 9999 serialise as "+010000-…", which no ISO-8601 reader downstream accepts.
+  return /^\d{4}-/.test(iso) ? iso : undefined;
 }
 
 /**

@@ -1,0 +1,228 @@
+import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RetryMessage } from '../domain/retry-message';
+import type { AttemptRecord, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
+
+/** The document client is injected or configured, never both. */
+type ClientOption =
+  | { client: DynamoDBDocumentClient; clientConfig?: never }
+  | { clientConfig?: DynamoDBClientConfig; client?: never };
+
+export type DynamoDbLedgerOptions = {
+  readonly tableName: string;
+  /** Days an item lives after its last write (the table's TTL attribute is `expiresAt`). */
+  readonly ttlDays: number;
+  readonly now?: () => Date;
+} & ClientOption;
+
+/** Partition keys: one item per event, per webhook watermark and per invalid log entry. */
+export const ledgerKeys = {
+  event: (eventKey: string) => `event#${eventKey}`,
+  webhook: (webhookId: string) => `webhook#${webhookId}`,
+  invalid: (webhookId: string, deliveryId: string) => `invalid#${webhookId}#${deliveryId}`,
+} as const;
+
+/** Longest error text kept per attempt, so a chatty target cannot push an item past 400 KB. */
+const MAX_ERROR_CHARS = 500;
+const MAX_RAW_CHARS = 16_384;
+
+/**
+ * The ledger on one DynamoDB table keyed by `pk`. Conditional writes make the claim of an event atomic, so two
+ * polls that overlap enqueue an event once.
+ */
+export class DynamoDbLedger implements Ledger {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #ttlSeconds: number;
+  readonly #now: () => Date;
+
+  constructor(options: DynamoDbLedgerOptions) {
+    this.#doc =
+      options.client ??
+      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+    this.#table = options.tableName;
+    this.#ttlSeconds = options.ttlDays * 86_400;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  #stamps() {
+    const now = this.#now();
+    return { at: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + this.#ttlSeconds };
+  }
+
+  async claim(message: RetryMessage): Promise<'new' | 'duplicate'> {
+    const { at, expiresAt } = this.#stamps();
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: {
+            pk: ledgerKeys.event(message.eventKey),
+            kind: 'event',
+            eventKey: message.eventKey,
+            deliveryId: message.deliveryId,
+            webhookId: message.webhookId,
+            targetUrl: message.targetUrl,
+            failedAt: message.failedAt,
+            originalStatus: message.originalStatus,
+            status: 'pending' satisfies EventStatus,
+            attempts: [],
+            createdAt: at,
+            updatedAt: at,
+            expiresAt,
+          },
+          // A pending claim was never confirmed on the queue (the send failed or the poll died): take it again.
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending' },
+        }),
+      );
+      return 'new';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: ledgerKeys.event(message.eventKey) },
+        UpdateExpression: 'ADD duplicateDeliveryIds :id',
+        ConditionExpression: 'attribute_exists(pk) AND deliveryId <> :plain',
+        ExpressionAttributeValues: { ':id': new Set([message.deliveryId]), ':plain': message.deliveryId },
+      }),
+    ).catch((error: unknown) => {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    });
+    return 'duplicate';
+  }
+
+  async markEnqueued(eventKeys: readonly string[]): Promise<void> {
+    const { at } = this.#stamps();
+    await Promise.all(
+      eventKeys.map((key) =>
+        this.#doc
+          .send(
+            new UpdateCommand({
+              TableName: this.#table,
+              Key: { pk: ledgerKeys.event(key) },
+              UpdateExpression: 'SET #status = :enqueued, enqueuedAt = :at, updatedAt = :at',
+              ConditionExpression: '#status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: { ':enqueued': 'enqueued', ':pending': 'pending', ':at': at },
+            }),
+          )
+          .catch((error: unknown) => {
+            // Already past pending (the redeliverer was faster): nothing to confirm.
+            if (!(error instanceof ConditionalCheckFailedException)) throw error;
+          }),
+      ),
+    );
+  }
+
+  async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }): Promise<void> {
+    const { at, expiresAt } = this.#stamps();
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk: ledgerKeys.invalid(entry.webhookId, entry.deliveryId),
+          kind: 'invalid',
+          webhookId: entry.webhookId,
+          deliveryId: entry.deliveryId,
+          reason: entry.reason,
+          raw: entry.raw.slice(0, MAX_RAW_CHARS),
+          rawTruncated: entry.raw.length > MAX_RAW_CHARS,
+          recordedAt: at,
+          expiresAt,
+        },
+      }),
+    );
+  }
+
+  async getWatermark(webhookId: string): Promise<Watermark | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: ledgerKeys.webhook(webhookId) }, ConsistentRead: true }),
+    );
+    const item = out.Item;
+    if (!item || typeof item.through !== 'string') return undefined;
+    return { webhookId, through: item.through, lastPollAt: String(item.lastPollAt ?? item.through) };
+  }
+
+  async setWatermark(watermark: Watermark): Promise<void> {
+    await this.#doc
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: ledgerKeys.webhook(watermark.webhookId) },
+          UpdateExpression: 'SET kind = :kind, webhookId = :id, through = :through, lastPollAt = :last',
+          // ISO-8601 UTC strings of one format sort as time does: the watermark only moves forward.
+          ConditionExpression: 'attribute_not_exists(through) OR through <= :through',
+          ExpressionAttributeValues: {
+            ':kind': 'watermark',
+            ':id': watermark.webhookId,
+            ':through': watermark.through,
+            ':last': watermark.lastPollAt,
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+  }
+
+  async getEvent(eventKey: string): Promise<EventRecord | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: ledgerKeys.event(eventKey) }, ConsistentRead: true }),
+    );
+    return out.Item ? toEventRecord(out.Item) : undefined;
+  }
+
+  async recordAttempt(
+    eventKey: string,
+    attempt: AttemptRecord,
+    status: EventStatus,
+    finalReason?: string,
+  ): Promise<void> {
+    const { at, expiresAt } = this.#stamps();
+    const decided = status === 'permanent' || status === 'exhausted';
+    const sets = ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)', '#status = :status'];
+    sets.push('updatedAt = :at', 'expiresAt = :exp');
+    if (finalReason !== undefined) sets.push('finalReason = :reason');
+    if (decided) sets.push('decidedForMessageId = :mid');
+    if (status === 'delivered') sets.push('deliveredAt = :at');
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: ledgerKeys.event(eventKey) },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':empty': [],
+          ':attempt': [{ ...attempt, ...(attempt.error ? { error: attempt.error.slice(0, MAX_ERROR_CHARS) } : {}) }],
+          ':status': status,
+          ':at': at,
+          ':exp': expiresAt,
+          ...(finalReason !== undefined ? { ':reason': finalReason.slice(0, MAX_ERROR_CHARS) } : {}),
+          ...(decided ? { ':mid': attempt.messageId } : {}),
+        },
+      }),
+    );
+  }
+}
+
+function toEventRecord(item: Record<string, unknown>): EventRecord {
+  const dupes = item.duplicateDeliveryIds;
+  return {
+    eventKey: String(item.eventKey),
+    deliveryId: String(item.deliveryId),
+    webhookId: String(item.webhookId),
+    targetUrl: String(item.targetUrl),
+    status: item.status as EventStatus,
+    attempts: Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [],
+    ...(typeof item.finalReason === 'string' ? { finalReason: item.finalReason } : {}),
+    ...(typeof item.decidedForMessageId === 'string' ? { decidedForMessageId: item.decidedForMessageId } : {}),
+    ...(dupes instanceof Set ? { duplicateDeliveryIds: [...dupes].map(String).sort() } : {}),
+    updatedAt: String(item.updatedAt ?? ''),
+  };
+}
