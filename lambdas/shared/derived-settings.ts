@@ -22,7 +22,10 @@ export interface DerivedSettings {
 const DAY = 86_400;
 
 /** Derives timeouts, retention and names from the pipeline settings. */
-export function deriveSettings(settings: PipelineSettings, prefix = 'genesys-webhook-recovery'): DerivedSettings {
+export function deriveSettings(
+  settings: PipelineSettings,
+  prefix = 'genesys-webhook-recovery',
+): DerivedSettings {
   const redelivererTimeoutSeconds = settings.DELIVERY_TIMEOUT_SECONDS + 15;
   // Worst case a message waits the capped backoff between each of its attempts.
   const backoffBudget = settings.MAX_RETRIES * (settings.MAX_RETRY_DELAY_SECONDS + redelivererTimeoutSeconds);

@@ -88,8 +88,16 @@ export interface Ledger {
   claim(message: RetryMessage): Promise<'new' | 'duplicate'>;
   /** Confirms that claimed events are on the queue. */
   markEnqueued(eventKeys: readonly string[]): Promise<void>;
-  /** Records a log entry that could not become a retry message, with its reason. */
-  recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }): Promise<void>;
+  /**
+   * Records a log entry that could not become a retry message, with its reason. Resolves 'duplicate' when the
+   * entry was recorded before (overlapping polls list it again), so it is counted once.
+   */
+  recordInvalid(entry: {
+    webhookId: string;
+    deliveryId: string;
+    reason: string;
+    raw: string;
+  }): Promise<'new' | 'duplicate'>;
   getWatermark(webhookId: string): Promise<Watermark | undefined>;
   /** Moves the watermark; only ever forward. */
   setWatermark(watermark: Watermark): Promise<void>;

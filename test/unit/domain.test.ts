@@ -65,7 +65,9 @@ describe('backoffSeconds', () => {
   });
 
   it('never exceeds SQS visibility limit even with a larger cap', () => {
-    expect(backoffSeconds({ baseSeconds: 40_000, capSeconds: 100_000, attempt: 5, random: () => 0.999 })).toBeLessThanOrEqual(43_200);
+    expect(
+      backoffSeconds({ baseSeconds: 40_000, capSeconds: 100_000, attempt: 5, random: () => 0.999 }),
+    ).toBeLessThanOrEqual(43_200);
   });
 });
 
@@ -88,7 +90,16 @@ describe('filterHeaders', () => {
   it('drops hop-by-hop, Host, Content-Length, credentials and malformed headers', () => {
     const { headers, stripped } = filterHeaders(original, { forwardCredentials: false });
     expect(headers).toEqual({ 'Content-Type': 'application/json', 'X-Custom': 'kept' });
-    expect(stripped).toEqual(expect.arrayContaining(['Authorization', 'Cookie', 'Proxy-Authorization', 'Host', 'Bad Name', 'X-Injected']));
+    expect(stripped).toEqual(
+      expect.arrayContaining([
+        'Authorization',
+        'Cookie',
+        'Proxy-Authorization',
+        'Host',
+        'Bad Name',
+        'X-Injected',
+      ]),
+    );
   });
 
   it('forwards credentials only when the operator opts in', () => {
@@ -99,7 +110,8 @@ describe('filterHeaders', () => {
   });
 
   it('accepts anything as input without throwing', () => {
-    for (const v of [null, 1, 'x', [], [['a', 'b']]]) expect(filterHeaders(v, { forwardCredentials: false }).headers).toEqual({});
+    for (const v of [null, 1, 'x', [], [['a', 'b']]])
+      expect(filterHeaders(v, { forwardCredentials: false }).headers).toEqual({});
   });
 });
 

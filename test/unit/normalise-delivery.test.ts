@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
 import { retryMessageSchema } from '../../lambdas/shared/domain/retry-message';
 
-const options = { webhookId: 'wh-1', forwardCredentials: false, allowedHosts: [], now: new Date('2026-11-28T13:00:00.000Z') };
+const options = {
+  webhookId: 'wh-1',
+  forwardCredentials: false,
+  allowedHosts: [],
+  now: new Date('2026-11-28T13:00:00.000Z'),
+};
 const entry = {
   id: 'dlv-1',
   webhookId: 'wh-1',
@@ -70,9 +75,15 @@ describe('normaliseDelivery', () => {
           status: fc.constantFrom('failed', 'succeeded', 'weird'),
           httpStatusCode: fc.oneof(fc.integer(), fc.constant(null), fc.jsonValue()),
           body: fc.jsonValue(),
-          headers: fc.oneof(fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.jsonValue())), fc.jsonValue()),
+          headers: fc.oneof(
+            fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.jsonValue())),
+            fc.jsonValue(),
+          ),
           webhookUrl: fc.oneof(fc.webUrl(), fc.string(), fc.constant('http://127.0.0.1:1/x')),
-          dateCreated: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+          dateCreated: fc.oneof(
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+            fc.string(),
+          ),
         },
         { requiredKeys: [] },
       ),

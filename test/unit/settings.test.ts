@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSettings } from '../../lambdas/shared/derived-settings';
 import { ConfigError } from '../../lambdas/shared/errors';
-import { parseGenesysSecret, parsePipelineSettings, parseRuntimeSettings } from '../../lambdas/shared/settings';
+import {
+  parseGenesysSecret,
+  parsePipelineSettings,
+  parseRuntimeSettings,
+} from '../../lambdas/shared/settings';
 
 const minimal = { WEBHOOK_ID: 'wh-1' };
 
@@ -22,14 +26,22 @@ describe('parsePipelineSettings', () => {
   });
 
   it('splits a comma-separated WEBHOOK_ID list and trims it', () => {
-    expect(parsePipelineSettings({ WEBHOOK_ID: ' a-1, b_2 ,,c.3 ' }).WEBHOOK_ID).toEqual(['a-1', 'b_2', 'c.3']);
+    expect(parsePipelineSettings({ WEBHOOK_ID: ' a-1, b_2 ,,c.3 ' }).WEBHOOK_ID).toEqual([
+      'a-1',
+      'b_2',
+      'c.3',
+    ]);
   });
 
   it.each([
     ['MAX_RETRIES', '0', /MAX_RETRIES must be a whole number of attempts from 1 to 1000 \(got "0"\)/],
     ['MAX_RETRIES', 'three', /MAX_RETRIES must be a whole number/],
     ['RETRY_DELAY_SECONDS', '1.5', /RETRY_DELAY_SECONDS must be a whole number of seconds/],
-    ['MAX_RETRY_DELAY_SECONDS', '43201', /MAX_RETRY_DELAY_SECONDS must be a whole number of seconds from 1 to 43200/],
+    [
+      'MAX_RETRY_DELAY_SECONDS',
+      '43201',
+      /MAX_RETRY_DELAY_SECONDS must be a whole number of seconds from 1 to 43200/,
+    ],
     ['DELIVERY_TIMEOUT_SECONDS', '-1', /DELIVERY_TIMEOUT_SECONDS/],
     ['POLL_INTERVAL_SECONDS', '0', /POLL_INTERVAL_SECONDS/],
     ['LOOKBACK_HOURS', '1000', /LOOKBACK_HOURS/],
@@ -60,9 +72,9 @@ describe('parsePipelineSettings', () => {
   });
 
   it('rejects a cap below the base delay', () => {
-    expect(() => parsePipelineSettings({ ...minimal, RETRY_DELAY_SECONDS: '60', MAX_RETRY_DELAY_SECONDS: '30' })).toThrow(
-      /MAX_RETRY_DELAY_SECONDS \(30\) must be at least RETRY_DELAY_SECONDS \(60\)/,
-    );
+    expect(() =>
+      parsePipelineSettings({ ...minimal, RETRY_DELAY_SECONDS: '60', MAX_RETRY_DELAY_SECONDS: '30' }),
+    ).toThrow(/MAX_RETRY_DELAY_SECONDS \(30\) must be at least RETRY_DELAY_SECONDS \(60\)/);
   });
 });
 
@@ -100,7 +112,9 @@ describe('deriveSettings', () => {
     const d = deriveSettings(parsePipelineSettings(minimal));
     expect(d.retryQueueVisibilitySeconds).toBe(6 * d.redelivererTimeoutSeconds);
     expect(d.retryQueueRetentionSeconds).toBeLessThan(d.dlqRetentionSeconds);
-    const long = deriveSettings(parsePipelineSettings({ ...minimal, MAX_RETRIES: '1000', MAX_RETRY_DELAY_SECONDS: '43200' }));
+    const long = deriveSettings(
+      parsePipelineSettings({ ...minimal, MAX_RETRIES: '1000', MAX_RETRY_DELAY_SECONDS: '43200' }),
+    );
     expect(long.retryQueueRetentionSeconds).toBeLessThan(long.dlqRetentionSeconds);
   });
 });

@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RetryMessage } from '../domain/retry-message';
 import type { AttemptRecord, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
@@ -83,17 +87,19 @@ export class DynamoDbLedger implements Ledger {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
-    await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk: ledgerKeys.event(message.eventKey) },
-        UpdateExpression: 'ADD duplicateDeliveryIds :id',
-        ConditionExpression: 'attribute_exists(pk) AND deliveryId <> :plain',
-        ExpressionAttributeValues: { ':id': new Set([message.deliveryId]), ':plain': message.deliveryId },
-      }),
-    ).catch((error: unknown) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    await this.#doc
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: ledgerKeys.event(message.eventKey) },
+          UpdateExpression: 'ADD duplicateDeliveryIds :id',
+          ConditionExpression: 'attribute_exists(pk) AND deliveryId <> :plain',
+          ExpressionAttributeValues: { ':id': new Set([message.deliveryId]), ':plain': message.deliveryId },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
     return 'duplicate';
   }
 
@@ -120,9 +126,14 @@ export class DynamoDbLedger implements Ledger {
     );
   }
 
-  async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }): Promise<void> {
+  async recordInvalid(entry: {
+    webhookId: string;
+    deliveryId: string;
+    reason: string;
+    raw: string;
+  }): Promise<'new' | 'duplicate'> {
     const { at, expiresAt } = this.#stamps();
-    await this.#doc.send(
+    const put = this.#doc.send(
       new PutCommand({
         TableName: this.#table,
         Item: {
@@ -136,13 +147,25 @@ export class DynamoDbLedger implements Ledger {
           recordedAt: at,
           expiresAt,
         },
+        ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+    try {
+      await put;
+      return 'new';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw error;
+    }
   }
 
   async getWatermark(webhookId: string): Promise<Watermark | undefined> {
     const out = await this.#doc.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: ledgerKeys.webhook(webhookId) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: ledgerKeys.webhook(webhookId) },
+        ConsistentRead: true,
+      }),
     );
     const item = out.Item;
     if (!item || typeof item.through !== 'string') return undefined;
@@ -173,7 +196,11 @@ export class DynamoDbLedger implements Ledger {
 
   async getEvent(eventKey: string): Promise<EventRecord | undefined> {
     const out = await this.#doc.send(
-      new GetCommand({ TableName: this.#table, Key: { pk: ledgerKeys.event(eventKey) }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: ledgerKeys.event(eventKey) },
+        ConsistentRead: true,
+      }),
     );
     return out.Item ? toEventRecord(out.Item) : undefined;
   }
@@ -199,7 +226,9 @@ export class DynamoDbLedger implements Ledger {
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':empty': [],
-          ':attempt': [{ ...attempt, ...(attempt.error ? { error: attempt.error.slice(0, MAX_ERROR_CHARS) } : {}) }],
+          ':attempt': [
+            { ...attempt, ...(attempt.error ? { error: attempt.error.slice(0, MAX_ERROR_CHARS) } : {}) },
+          ],
           ':status': status,
           ':at': at,
           ':exp': expiresAt,
@@ -221,7 +250,9 @@ function toEventRecord(item: Record<string, unknown>): EventRecord {
     status: item.status as EventStatus,
     attempts: Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [],
     ...(typeof item.finalReason === 'string' ? { finalReason: item.finalReason } : {}),
-    ...(typeof item.decidedForMessageId === 'string' ? { decidedForMessageId: item.decidedForMessageId } : {}),
+    ...(typeof item.decidedForMessageId === 'string'
+      ? { decidedForMessageId: item.decidedForMessageId }
+      : {}),
     ...(dupes instanceof Set ? { duplicateDeliveryIds: [...dupes].map(String).sort() } : {}),
     updatedAt: String(item.updatedAt ?? ''),
   };

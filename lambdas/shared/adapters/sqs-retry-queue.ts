@@ -9,7 +9,9 @@ import type { RetryMessage } from '../domain/retry-message';
 import type { EnqueueFailure, RetryQueue } from '../ports';
 
 /** The SQS client is injected or configured, never both. */
-type ClientOption = { client: SQSClient; clientConfig?: never } | { clientConfig?: SQSClientConfig; client?: never };
+type ClientOption =
+  | { client: SQSClient; clientConfig?: never }
+  | { clientConfig?: SQSClientConfig; client?: never };
 
 export type SqsRetryQueueOptions = { readonly queueUrl: string } & ClientOption;
 
@@ -47,7 +49,9 @@ export class SqsRetryQueue implements RetryQueue {
       MessageBody: JSON.stringify(m),
     }));
     try {
-      const out = await this.#client.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }));
+      const out = await this.#client.send(
+        new SendMessageBatchCommand({ QueueUrl: this.#queueUrl, Entries: entries }),
+      );
       for (const f of out.Failed ?? []) {
         const message = batch[Number(f.Id)];
         if (!message) continue;

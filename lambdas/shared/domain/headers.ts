@@ -21,6 +21,12 @@ export interface FilteredHeaders {
   readonly stripped: string[];
 }
 
+/** True for a header that describes one connection (hop-by-hop, Host, Content-Length, Proxy-*): never forwarded. */
+export function isHopByHopHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
+}
+
 /** True for a header whose value must never be written to a log. */
 export function isCredentialHeader(name: string): boolean {
   return CREDENTIALS.has(name.toLowerCase());

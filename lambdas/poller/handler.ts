@@ -1,0 +1,38 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
+import { GenesysDeliverySource } from '../shared/adapters/genesys-delivery-source';
+import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
+import { ConfigError } from '../shared/errors';
+import {
+  GENESYS_SECRET_ENV,
+  parseGenesysSecret,
+  parsePipelineSettings,
+  parseRuntimeSettings,
+  processEnvironment,
+} from '../shared/settings';
+import { pollerHandler } from './poller-handler';
+
+// Cold start: configuration is read and checked once, so a bad setting fails the init, not a poll.
+const env = processEnvironment();
+const settings = parsePipelineSettings(env);
+const runtime = parseRuntimeSettings(env);
+const secretId = env[GENESYS_SECRET_ENV];
+if (!secretId)
+  throw new ConfigError(
+    `${GENESYS_SECRET_ENV} must name the Secrets Manager secret of the Genesys credentials`,
+  );
+
+export const handler = pollerHandler({
+  settings,
+  source: new GenesysDeliverySource({
+    region: settings.GENESYS_CLOUD_REGION,
+    // Cached for 5 minutes, so a rotated secret is picked up without a redeploy.
+    credentials: async () => parseGenesysSecret(await getSecret<string>(secretId, { maxAge: 300 }), secretId),
+  }),
+  queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
+  ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  logger: new Logger(),
+  metrics: new Metrics(),
+});

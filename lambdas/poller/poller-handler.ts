@@ -1,0 +1,71 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
+import type { PipelineSettings } from '../shared/settings';
+import { type PollEvent, pollFailedDeliveries, type WebhookPollResult } from './poll-failed-deliveries';
+
+/** Stop starting new work this long before the Lambda's own timeout, so the watermark write always lands. */
+const SAFETY_MS = 5_000;
+
+export interface PollerHandlerDeps {
+  readonly source: FailedDeliverySource;
+  readonly queue: RetryQueue;
+  readonly ledger: Ledger;
+  readonly settings: PipelineSettings;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => Date;
+  readonly onEvent?: (event: PollEvent) => void;
+}
+
+/** Summary returned by one poll; the Lambda's result, and what local mode prints. */
+export interface PollSummary {
+  readonly webhooks: readonly WebhookPollResult[];
+}
+
+/** Thrown after the metrics are out when some webhook could not be polled, so the error alarm sees it. */
+export class PollFailedError extends Error {}
+
+/** The poller's middy handler: the same code runs in Lambda (EventBridge Scheduler) and in local mode. */
+export function pollerHandler(deps: PollerHandlerDeps) {
+  const base = async (_event: unknown, context: Context): Promise<PollSummary> => {
+    const webhooks = await pollFailedDeliveries({
+      source: deps.source,
+      queue: deps.queue,
+      ledger: deps.ledger,
+      settings: deps.settings,
+      now: deps.now ?? (() => new Date()),
+      deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,
+      onEvent: (event) => {
+        if (event.kind === 'invalid') deps.logger.warn('delivery-log entry not enqueued', { ...event });
+        deps.onEvent?.(event);
+      },
+    });
+    for (const w of webhooks) {
+      deps.metrics?.addMetric('FailedDeliveriesFound', MetricUnit.Count, w.found);
+      deps.metrics?.addMetric('Enqueued', MetricUnit.Count, w.enqueued);
+      deps.metrics?.addMetric('Duplicates', MetricUnit.Count, w.duplicates);
+      deps.metrics?.addMetric('InvalidEntries', MetricUnit.Count, w.invalid);
+      deps.logger.info('webhook polled', { ...w });
+    }
+    // Running out of time or into Genesys's rate limit is normal under a backlog: the next tick resumes.
+    const failed = webhooks.filter((w) => w.error && !isResumable(w));
+    deps.metrics?.addMetric('PollErrors', MetricUnit.Count, failed.length);
+    if (failed.length > 0) {
+      const detail = failed.map((w) => `${w.webhookId}: ${w.error?.message}`).join('; ');
+      throw new PollFailedError(`poll failed for ${failed.length} webhook(s): ${detail}`);
+    }
+    return { webhooks };
+  };
+  const handler = middy(base).use(injectLambdaContext(deps.logger));
+  if (deps.metrics) handler.use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
+  return handler;
+}
+
+function isResumable(w: WebhookPollResult): boolean {
+  return w.error?.status === 429 || /time budget/.test(w.error?.message ?? '');
+}

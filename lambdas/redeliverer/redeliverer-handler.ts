@@ -1,0 +1,102 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import { type RedeliverDeps, type RedeliveryOutcome, redeliver } from './redeliver';
+
+export type RedelivererHandlerDeps = Omit<RedeliverDeps, 'logger'> & {
+  readonly logger: Logger;
+  /** When given, outcomes are published as CloudWatch metrics (EMF), flushed after each invocation. */
+  readonly metrics?: Metrics;
+  /** Called once per record with what happened; local mode prints a line per event from it. */
+  readonly onOutcome?: (outcome: RedeliveryOutcome) => void;
+};
+
+/**
+ * The redeliverer's Lambda handler: runs `redeliver` on every record of an SQS batch in parallel and answers with
+ * the records to keep (`batchItemFailures`). Used by the Lambda entry and by local mode alike.
+ *
+ * Powertools' BatchProcessor does the partial batch response: it runs records in parallel by default and turns a
+ * record handler's rejection into that record's failure alone. A new processor per invocation keeps concurrent
+ * invocations (local mode) from sharing its state. `throwOnFullBatchFailure` is off because a batch in which every
+ * record is waiting for its backoff is normal here, not an error worth a Lambda failure.
+ */
+export function redelivererHandler(deps: RedelivererHandlerDeps) {
+  const recordHandler = async (record: SQSRecord): Promise<RedeliveryOutcome> => {
+    let outcome: RedeliveryOutcome;
+    try {
+      outcome = await redeliver(record, deps);
+    } catch (error) {
+      deps.logger.error(
+        'redelivery failed before a decision; the message returns after its visibility timeout',
+        {
+          messageId: record.messageId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        },
+      );
+      throw error;
+    }
+    publish(outcome, deps);
+    if (outcome.acknowledged) return outcome;
+    const summary = `${outcome.result}: ${outcome.error ?? 'no further detail'}`;
+    throw outcome.result === 'retry-scheduled'
+      ? new RetryableDeliveryError(summary, outcome.nextAttemptInSeconds)
+      : new PermanentDeliveryError(summary);
+  };
+
+  const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger)];
+  if (deps.metrics) middlewares.push(logMetrics(deps.metrics));
+
+  return middy<SQSEvent, SQSBatchResponse>()
+    .use(middlewares)
+    .handler((event, context) =>
+      processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+        context,
+        processInParallel: true,
+        throwOnFullBatchFailure: false,
+      }),
+    );
+}
+
+function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void {
+  const { logger, metrics } = deps;
+  const line = { ...outcome, targetUrl: outcome.targetUrl && withoutQuery(outcome.targetUrl) };
+  if (outcome.result === 'delivered' || outcome.result === 'already-delivered')
+    logger.info('redelivery', line);
+  else logger.warn('redelivery', line);
+
+  if (metrics) {
+    const counter = COUNTERS[outcome.result];
+    if (counter) metrics.addMetric(counter, MetricUnit.Count, 1);
+    if (outcome.targetCalled)
+      metrics.addMetric('DeliveryDurationMs', MetricUnit.Milliseconds, outcome.durationMs);
+  }
+  try {
+    deps.onOutcome?.(outcome);
+  } catch (error) {
+    // A reporting hook must not change what happens to the message.
+    logger.error('onOutcome threw', { error: String(error) });
+  }
+}
+
+const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
+  delivered: 'Delivered',
+  'retry-scheduled': 'Retried',
+  permanent: 'PermanentFailures',
+  'invalid-message': 'PermanentFailures',
+  exhausted: 'RetriesExhausted',
+};
+
+/** Webhook URLs sometimes carry a token in the query string; logs get the origin and path only. */
+function withoutQuery(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

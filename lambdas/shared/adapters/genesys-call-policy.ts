@@ -1,0 +1,113 @@
+import { GenesysApiError } from '../errors';
+import { describeGenesysFailure, type GenesysFailure, genesysError } from './genesys-failure';
+import { SlidingWindowLimiter } from './sliding-window-limiter';
+
+const TRANSIENT = new Set([500, 502, 503, 504]);
+const MAX_TRANSIENT_RETRIES = 3;
+const FIRST_BACKOFF_MS = 500;
+/** A server that keeps answering 429 with short Retry-Afters must not hold the poller forever. */
+const MAX_THROTTLED_RETRIES = 10;
+const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+/** A failure that retrying did not cure, carried (without the SDK's request config) to the caller. */
+export class GenesysCallFailed extends Error {
+  constructor(readonly failure: GenesysFailure) {
+    super(failure.message);
+  }
+}
+
+export interface GenesysCallPolicyOptions {
+  readonly maxRequestsPerMinute: number;
+  readonly timeoutMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  readonly log?: (event: { message: string; [k: string]: unknown }) => void;
+  /** Secrets to scrub from messages, read when an error is built (they change at each login). */
+  readonly secrets: () => readonly string[];
+}
+
+/**
+ * How patiently Genesys Cloud is called: under a client-side budget of requests a minute, each call bounded by
+ * a timeout, 429s retried after their Retry-After and transient failures (5xx, network, timeout) after a short
+ * exponential backoff, never waiting past the caller's deadline.
+ */
+export class GenesysCallPolicy {
+  private readonly limiter: SlidingWindowLimiter;
+
+  constructor(private readonly options: GenesysCallPolicyOptions) {
+    this.limiter = new SlidingWindowLimiter(options.maxRequestsPerMinute, 60_000, options.now);
+  }
+
+  /**
+   * Runs `call` until it succeeds or retrying cannot help. Rejects with GenesysCallFailed (for the caller to
+   * word), or with a GenesysApiError when waiting would pass the deadline.
+   */
+  async run<T>(what: string, deadline: number, call: () => Promise<T>): Promise<T> {
+    const { now, sleep, log } = this.options;
+    let throttled = 0;
+    let transient = 0;
+    for (;;) {
+      await this.underBudget(what, deadline);
+      try {
+        return await this.withTimeout(call(), what);
+      } catch (rejection) {
+        const failure = describeGenesysFailure(rejection);
+        if (failure.status === 429 && throttled < MAX_THROTTLED_RETRIES) {
+          throttled++;
+          const waitMs = (failure.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS) * 1000;
+          if (now() + waitMs > deadline) {
+            throw genesysError(
+              `Genesys Cloud rate limit: the ${what} may be retried in ${waitMs / 1000} s, after the deadline; stopping to resume later (${failure.message})`,
+              { ...failure, code: failure.code ?? 'too.many.requests.retry.after' },
+              this.options.secrets(),
+            );
+          }
+          log?.({ message: 'genesys.throttled', what, waitMs, correlationId: failure.correlationId });
+          await sleep(waitMs);
+          continue;
+        }
+        const retryable = failure.status === undefined || TRANSIENT.has(failure.status);
+        const backoffMs = FIRST_BACKOFF_MS * 2 ** transient;
+        if (retryable && transient < MAX_TRANSIENT_RETRIES && now() + backoffMs <= deadline) {
+          transient++;
+          log?.({ message: 'genesys.retry', what, status: failure.status, backoffMs });
+          await sleep(backoffMs);
+          continue;
+        }
+        throw new GenesysCallFailed(failure);
+      }
+    }
+  }
+
+  private async underBudget(what: string, deadline: number): Promise<void> {
+    for (let delay = this.limiter.delay(); delay > 0; delay = this.limiter.delay()) {
+      if (this.options.now() + delay > deadline) {
+        throw new GenesysApiError(
+          `the client-side limit of ${this.options.maxRequestsPerMinute} Genesys Cloud requests a minute would delay the ${what} past the deadline; stopping to resume later`,
+          429,
+          'client.rate.limit',
+          undefined,
+        );
+      }
+      await this.options.sleep(delay);
+    }
+    this.limiter.record();
+  }
+
+  /** The SDK's own (axios) timeout is per socket inactivity; this bounds the whole call. */
+  private async withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    const { timeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the ${what} got no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

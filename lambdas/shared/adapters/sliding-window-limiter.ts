@@ -1,0 +1,30 @@
+/**
+ * A client-side request budget: at most `max` requests in any rolling `windowMs`. Genesys Cloud allows 300
+ * requests a minute per token; staying under it ourselves avoids 429s, which cost a whole Retry-After.
+ * The clock is injected so tests can check the budget without waiting.
+ */
+export class SlidingWindowLimiter {
+  private readonly sent: number[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly now: () => number,
+  ) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError('max must be a whole number of at least 1');
+  }
+
+  /** How long (ms) to wait before the next request fits the budget; 0 when it fits now. */
+  delay(): number {
+    const now = this.now();
+    while (this.sent.length > 0 && (this.sent[0] ?? 0) <= now - this.windowMs) this.sent.shift();
+    if (this.sent.length < this.max) return 0;
+    const oldest = this.sent[this.sent.length - this.max] ?? now;
+    return Math.max(1, oldest + this.windowMs - now);
+  }
+
+  /** Records a request sent now. Call only once `delay()` is 0. */
+  record(): void {
+    this.sent.push(this.now());
+  }
+}

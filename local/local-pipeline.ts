@@ -1,0 +1,128 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSEvent } from 'aws-lambda';
+import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
+import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handler';
+import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
+import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
+import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
+import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
+import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
+import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
+import { deriveSettings } from '../lambdas/shared/derived-settings';
+import type { FailedDeliverySource } from '../lambdas/shared/ports';
+import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/settings';
+import { lambdaContext } from './lambda-context';
+import { type LocalAws, startLocalAws } from './local-aws';
+import { SqsEventSource } from './sqs-event-source';
+
+export interface LocalPipelineOptions {
+  readonly settings: PipelineSettings;
+  readonly credentials: GenesysCredentials;
+  /** Ports for the emulators; 0 picks a free one. */
+  readonly ports?: { sqs: number; dynamoDb: number };
+  /** Replaces the Genesys adapter (tests that inject faults around it). */
+  readonly source?: FailedDeliverySource;
+  readonly onPollEvent?: (event: PollEvent) => void;
+  readonly onOutcome?: (outcome: RedeliveryOutcome) => void;
+  readonly onError?: (error: unknown) => void;
+  /** Log level of the handlers' Powertools logger. @default 'ERROR' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Long-poll wait of the event source stand-in. @default 2 */
+  readonly waitTimeSeconds?: number;
+}
+
+export interface LocalPipeline {
+  readonly aws: LocalAws;
+  readonly eventSource: SqsEventSource;
+  readonly ledger: DynamoDbLedger;
+  /** Runs the poller once, as the schedule would. */
+  pollOnce(): Promise<PollSummary>;
+  /** Runs the poller now and then every POLL_INTERVAL_SECONDS until stopped. */
+  startSchedule(onSummary: (summary: PollSummary) => void): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole pipeline on one machine: SQS and DynamoDB emulators, the same handler code as in Lambda, a
+ * stand-in for the SQS event source and a timer in place of EventBridge Scheduler.
+ */
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const { settings } = options;
+  const derived = deriveSettings(settings);
+  const aws = await startLocalAws(settings, options.ports);
+  const logLevel = options.logLevel ?? 'ERROR';
+  const ledger = new DynamoDbLedger({
+    tableName: aws.tableName,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+    client: aws.doc,
+  });
+  const queue = new SqsRetryQueue({ queueUrl: aws.retryQueueUrl, client: aws.sqs });
+  const source =
+    options.source ??
+    new GenesysDeliverySource({
+      region: settings.GENESYS_CLOUD_REGION,
+      credentials: async () => options.credentials,
+    });
+  const poll = pollerHandler({
+    source,
+    queue,
+    ledger,
+    settings,
+    logger: new Logger({ serviceName: 'genesys-webhook-poller', logLevel }),
+    ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),
+  });
+  const sender = new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS });
+  const redeliver = redelivererHandler({
+    sender,
+    queue,
+    ledger,
+    settings,
+    random: Math.random,
+    now: () => new Date(),
+    logger: new Logger({ serviceName: 'genesys-webhook-redeliverer', logLevel }),
+    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+  });
+  const eventSource = new SqsEventSource({
+    sqs: aws.sqs,
+    queueUrl: aws.retryQueueUrl,
+    queueArn: aws.retryQueueArn,
+    batchSize: settings.BATCH_SIZE,
+    concurrency: Math.min(settings.MAX_CONCURRENCY, 4),
+    functionTimeoutSeconds: derived.redelivererTimeoutSeconds,
+    waitTimeSeconds: options.waitTimeSeconds ?? 2,
+    handler: (event: SQSEvent, context) => redeliver(event, context),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  eventSource.start();
+
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const pollOnce = () => poll({}, lambdaContext('poller', derived.pollerTimeoutSeconds));
+
+  return {
+    aws,
+    eventSource,
+    ledger,
+    pollOnce,
+    startSchedule(onSummary) {
+      const tick = () => {
+        // One poll at a time, as the stack's reserved concurrency of 1 ensures.
+        polling = pollOnce()
+          .then(onSummary, (error: unknown) => options.onError?.(error))
+          .finally(() => {
+            if (!stopped) timer = setTimeout(tick, settings.POLL_INTERVAL_SECONDS * 1000);
+          });
+      };
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await polling.catch(() => undefined);
+      await eventSource.stop();
+      await sender.close?.();
+      await aws.stop();
+    },
+  };
+}

@@ -1,0 +1,198 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
+import type { PollSummary } from '../lambdas/poller/poller-handler';
+import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
+import { ConfigError } from '../lambdas/shared/errors';
+import {
+  type GenesysCredentials,
+  localEnvironment,
+  parseCredentialsFromEnv,
+  parseLocalSettings,
+  parsePipelineSettings,
+} from '../lambdas/shared/settings';
+import { DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
+import { startDemoTargets } from './demo-targets';
+import { startGenesysEmulator } from './genesys-emulator';
+import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
+
+/**
+ * `npm start`: the pipeline on this machine. With GENESYS_CLOUD_REGION unset it runs the demo: a Genesys Cloud
+ * emulator with a delivery log of failures and demo targets (healthy, flaky, gone, down). `--until-settled`
+ * exits once every event is delivered or dead-lettered.
+ */
+const started = Date.now();
+const untilSettled = process.argv.includes('--until-settled');
+const line = (text: string) =>
+  console.log(`[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${text}`);
+
+const counts = {
+  found: 0,
+  enqueued: 0,
+  duplicates: 0,
+  invalid: 0,
+  delivered: 0,
+  retries: 0,
+  deadLettering: 0,
+};
+const cleanups: (() => Promise<void>)[] = [];
+
+async function main(): Promise<void> {
+  const env = { ...localEnvironment('.env') };
+  const demo = !env.GENESYS_CLOUD_REGION;
+  if (demo) {
+    env.WEBHOOK_ID ||= DEMO_WEBHOOK_IDS.join(',');
+    env.POLL_INTERVAL_SECONDS ||= '10';
+  }
+  // Everything is checked before anything starts: a bad value exits non-zero with its name.
+  const settings = parsePipelineSettings(env);
+  const local = parseLocalSettings(env);
+  let credentials: GenesysCredentials = { clientId: 'local-client-id', clientSecret: 'local-client-secret' };
+  if (!demo) credentials = parseCredentialsFromEnv(env);
+
+  if (demo) {
+    const targets = await startDemoTargets({ port: local.LOCAL_DEMO_TARGETS_PORT });
+    cleanups.push(() => targets.stop());
+    const emulator = await startGenesysEmulator({
+      port: local.LOCAL_GENESYS_PORT,
+      clients: [credentials],
+      deliveries: demoDeliveries(targets.url),
+    });
+    cleanups.push(() => emulator.stop());
+    settings.GENESYS_CLOUD_REGION = emulator.url;
+    console.log('Demo mode (GENESYS_CLOUD_REGION is not set):');
+    console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
+    console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
+  }
+
+  const pipeline = await startLocalPipeline({
+    settings,
+    credentials,
+    ports: { sqs: local.LOCAL_SQS_PORT, dynamoDb: local.LOCAL_DYNAMODB_PORT },
+    onPollEvent: printPollEvent,
+    onOutcome: printOutcome,
+    onError: (error) => line(`error: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  cleanups.unshift(() => pipeline.stop());
+  printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
+
+  let polls = 0;
+  pipeline.startSchedule((summary: PollSummary) => {
+    polls += 1;
+    for (const w of summary.webhooks) {
+      const status = w.complete ? '' : `, stopped early: ${w.error?.message ?? 'unknown'}`;
+      line(
+        `poll ${w.webhookId}: ${w.found} found, ${w.enqueued} new, ${w.duplicates} already known, ${w.invalid} invalid${status}`,
+      );
+    }
+  });
+
+  let dlqDepth = 0;
+  const watch = setInterval(async () => {
+    const [retry, dlq] = await Promise.all([
+      depth(pipeline, pipeline.aws.retryQueueUrl),
+      depth(pipeline, pipeline.aws.dlqUrl),
+    ]);
+    if (dlq !== dlqDepth) {
+      line(`DLQ ${pipeline.aws.dlqUrl} now holds ${dlq} message(s)`);
+      dlqDepth = dlq;
+    }
+    if (untilSettled && polls >= 3 && retry === 0) void shutdown('settled', 0);
+  }, 1_000);
+  cleanups.unshift(async () => clearInterval(watch));
+}
+
+async function depth(pipeline: LocalPipeline, queueUrl: string): Promise<number> {
+  const out = await pipeline.aws.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const a = out.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages ?? 0) +
+    Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
+  );
+}
+
+function printBanner(pipeline: LocalPipeline, interval: number, maxRetries: number): void {
+  const { aws } = pipeline;
+  console.log(`  SQS endpoint            ${aws.sqsEndpoint}`);
+  console.log(`  retry queue             ${aws.retryQueueUrl}`);
+  console.log(`  dead letter queue       ${aws.dlqUrl}  (maxReceiveCount ${maxRetries})`);
+  console.log(`  DynamoDB endpoint       ${aws.dynamoDbEndpoint}  (ledger table ${aws.tableName})`);
+  console.log(
+    `  inspect, e.g.           aws --endpoint-url ${aws.sqsEndpoint} --region us-east-1 sqs receive-message --queue-url ${aws.dlqUrl} --visibility-timeout 0`,
+  );
+  console.log(`Polling now and every ${interval} s. Ctrl-C stops and prints a summary.`);
+}
+
+function printPollEvent(event: PollEvent): void {
+  if (event.kind === 'enqueued') {
+    counts.enqueued += 1;
+    line(
+      `enqueued     ${event.message.deliveryId} (${event.message.webhookId}) → ${event.message.targetUrl}`,
+    );
+  } else if (event.kind === 'duplicate') {
+    counts.duplicates += 1;
+  } else {
+    counts.invalid += 1;
+    line(
+      `invalid      ${event.deliveryId} (${event.webhookId}): ${event.reason} — recorded in the ledger, not enqueued`,
+    );
+  }
+}
+
+function printOutcome(o: RedeliveryOutcome): void {
+  const who = `${o.deliveryId ?? '?'} → ${o.targetUrl ?? '?'}`;
+  const status = o.status !== undefined ? `HTTP ${o.status}` : (o.error ?? '');
+  switch (o.result) {
+    case 'delivered':
+      counts.delivered += 1;
+      line(`delivered    ${who} (${status}, attempt ${o.attempt})`);
+      break;
+    case 'retry-scheduled':
+      counts.retries += 1;
+      line(`retry        ${who} (${status}, attempt ${o.attempt}; next in ${o.nextAttemptInSeconds} s)`);
+      break;
+    case 'exhausted':
+    case 'permanent':
+    case 'invalid-message':
+      counts.deadLettering += 1;
+      line(
+        `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); SQS moves it to the DLQ on its next receive`,
+      );
+      break;
+    default:
+      break;
+  }
+}
+
+let stopping = false;
+async function shutdown(why: string, code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  line(`stopping (${why})…`);
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  console.log(
+    `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} repeats folded, ${counts.invalid} invalid entries recorded, ` +
+      `${counts.delivered} delivered, ${counts.retries} retries scheduled, ${counts.deadLettering} given up (dead-lettered).`,
+  );
+  process.exit(code);
+}
+
+process.once('SIGINT', () => void shutdown('SIGINT', 0));
+process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+main().catch(async (error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error('Local mode failed to start:', error instanceof Error ? error.message : error);
+  stopping = true;
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  process.exit(1);
+});

@@ -1,0 +1,191 @@
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpWebhookSender } from '../../lambdas/shared/adapters/http-webhook-sender';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../../lambdas/shared/errors';
+
+interface Received {
+  readonly method: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** A real target on 127.0.0.1:0 that records what arrives and answers with `respond`. */
+async function target(respond: (res: ServerResponse) => void = (res) => res.writeHead(204).end()) {
+  const received: Received[] = [];
+  let connections = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ method: req.method, headers: req.headers, body: Buffer.concat(chunks) });
+      respond(res);
+    });
+  });
+  server.on('connection', () => {
+    connections++;
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${port}/hook`, port, received, connections: () => connections };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function sender(timeoutSeconds = 5, extra: Partial<ConstructorParameters<typeof HttpWebhookSender>[0]> = {}) {
+  const s = new HttpWebhookSender({ timeoutSeconds, ...extra });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+describe('HttpWebhookSender against a real target', () => {
+  it.each([
+    {
+      kind: 'JSON-serialised object',
+      body: '{"eventBody":{"id":"c-1","text":"héllo ✓"}}',
+      type: 'application/json',
+    },
+    { kind: 'JSON string kept verbatim', body: '  { "a" : 1 ,"b":[ 1,2 ] }\n', type: 'application/json' },
+    { kind: 'plain text', body: 'name=ß&x=1\r\nline two', type: 'text/plain; charset=utf-8' },
+  ])('delivers a $kind byte for byte with its Content-Type and Idempotency-Key', async ({ body, type }) => {
+    const t = await target();
+    const result = await sender().send({
+      url: t.url,
+      headers: { 'Content-Type': type, 'Idempotency-Key': 'k'.repeat(64), 'X-Custom': 'v' },
+      body,
+    });
+
+    expect(result.status).toBe(204);
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    expect(t.received).toHaveLength(1);
+    const got = t.received[0];
+    expect(got?.method).toBe('POST');
+    expect(got?.body.equals(Buffer.from(body, 'utf8'))).toBe(true);
+    expect(got?.headers['content-type']).toBe(type);
+    expect(got?.headers['idempotency-key']).toBe('k'.repeat(64));
+    expect(got?.headers['x-custom']).toBe('v');
+    expect(got?.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+  });
+
+  it('does not forward Host, Connection or Content-Length from the message, nor invent Authorization', async () => {
+    const t = await target();
+    await sender().send({
+      url: t.url,
+      headers: {
+        Host: 'evil.example.net',
+        Connection: 'close',
+        'Content-Length': '999',
+        'Transfer-Encoding': 'chunked',
+        'Content-Type': 'application/json',
+      },
+      body: '{"a":1}',
+    });
+
+    const headers = t.received[0]?.headers ?? {};
+    expect(headers.host).toBe(`127.0.0.1:${t.port}`);
+    expect(headers.connection).not.toBe('close');
+    expect(headers['content-length']).toBe('7');
+    expect(headers['transfer-encoding']).toBeUndefined();
+    expect(headers.authorization).toBeUndefined();
+  });
+
+  it('returns a redirect as is, without following it', async () => {
+    const t = await target((res) => res.writeHead(301, { Location: '/elsewhere' }).end('moved'));
+    const result = await sender().send({ url: t.url, headers: {}, body: 'x' });
+    expect(result.status).toBe(301);
+    expect(t.received).toHaveLength(1);
+  });
+
+  it('returns the status of a target whose answer is larger than it cares to read', async () => {
+    const t = await target((res) => res.writeHead(200).end(Buffer.alloc(512 * 1024, 'x')));
+    const result = await sender().send({ url: t.url, headers: {}, body: 'x' });
+    expect(result.status).toBe(200);
+  });
+
+  it('returns the Retry-After header of a 429', async () => {
+    const t = await target((res) => res.writeHead(429, { 'Retry-After': '17' }).end('slow down'));
+    const result = await sender().send({ url: t.url, headers: {}, body: 'x' });
+    expect(result).toMatchObject({ status: 429, retryAfter: '17' });
+  });
+
+  it('gives up on a target that never answers with a retryable timeout error', async () => {
+    const t = await target(() => undefined);
+    const started = Date.now();
+    const error = await sender(1)
+      .send({ url: t.url, headers: { Authorization: 'Bearer top-secret' }, body: 'x' })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect((error as Error).message).toMatch(/TIMEOUT/);
+    expect((error as Error).message).not.toContain('top-secret');
+    expect((error as Error).cause).toBeDefined();
+    // Generous bound: proves the 1 s timeout applied, not the default, without racing it.
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  it('reports a refused connection as retryable, naming ECONNREFUSED', async () => {
+    const t = await target();
+    for (const c of cleanups.splice(0)) await c(); // close the target: its port now refuses
+    const error = await sender()
+      .send({ url: t.url, headers: {}, body: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect((error as Error).message).toContain(`127.0.0.1:${t.port}`);
+  });
+
+  it('reuses one keep-alive connection for sequential sends', async () => {
+    const t = await target((res) =>
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok'.repeat(1000)),
+    );
+    const s = sender();
+    for (let i = 0; i < 5; i++) {
+      const result = await s.send({ url: t.url, headers: {}, body: `n=${i}` });
+      expect(result.status).toBe(200);
+      // undici frees the connection in a microtask after the body ends; a real caller always does other I/O
+      // (the ledger write) before its next send, so yield one macrotask as it would.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(t.received).toHaveLength(5);
+    expect(t.connections()).toBe(1);
+  });
+
+  it('refuses, before connecting, a name that resolves to a metadata address', async () => {
+    const t = await target();
+    const s = sender(5, {
+      lookup: (_hostname, options, callback) => {
+        if (options.all) callback(null, [{ address: '169.254.169.254', family: 4 }]);
+        else callback(null, '169.254.169.254', 4);
+      },
+    });
+    const error = await s
+      .send({ url: `http://metadata-alias.test:${t.port}/hook`, headers: {}, body: 'x' })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect((error as Error).message).toMatch(/metadata-alias\.test resolves to 169\.254\.169\.254/);
+    expect(t.connections()).toBe(0);
+  });
+
+  it('connects through the guarded resolver when the address is allowed', async () => {
+    const t = await target();
+    const s = sender(5, {
+      lookup: (_hostname, options, callback) => {
+        if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+        else callback(null, '127.0.0.1', 4);
+      },
+    });
+    const result = await s.send({ url: `http://allowed-alias.test:${t.port}/hook`, headers: {}, body: 'x' });
+    expect(result.status).toBe(204);
+    expect(t.received[0]?.headers.host).toBe(`allowed-alias.test:${t.port}`);
+  });
+});

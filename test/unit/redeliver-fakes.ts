@@ -1,0 +1,162 @@
+import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
+import { eventKey } from '../../lambdas/shared/domain/event-key';
+import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
+import type {
+  AttemptRecord,
+  EnqueueFailure,
+  EventRecord,
+  EventStatus,
+  Ledger,
+  RetryQueue,
+  SendResult,
+  Watermark,
+  WebhookSender,
+} from '../../lambdas/shared/ports';
+
+/** Fakes for the redeliverer's ports, shared by the unit and handler tests. */
+
+export function retryMessage(overrides: Partial<RetryMessage> = {}): RetryMessage {
+  const targetUrl = overrides.targetUrl ?? 'https://hooks.example.com/genesys?token=abc';
+  const body = overrides.body ?? '{"eventBody":{"id":"c-1"}}';
+  return {
+    v: 1,
+    eventKey: eventKey('wh-1', targetUrl, body),
+    deliveryId: 'd-1',
+    webhookId: 'wh-1',
+    targetUrl,
+    headers: { 'X-Genesys-Signature': 'sig-secret-value' },
+    body,
+    contentType: 'application/json',
+    originalStatus: 503,
+    failedAt: '2026-11-28T12:00:00.000Z',
+    enqueuedAt: '2026-11-28T12:05:00.000Z',
+    strippedHeaders: [],
+    ...overrides,
+  };
+}
+
+export function sqsInput(message: unknown, receiveCount = 1, messageId = 'm-1'): RedeliveryInput {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}-${receiveCount}`,
+    body: typeof message === 'string' ? message : JSON.stringify(message),
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+  };
+}
+
+export class FakeLedger implements Ledger {
+  readonly events = new Map<string, EventRecord>();
+  readonly attempts: {
+    eventKey: string;
+    attempt: AttemptRecord;
+    status: EventStatus;
+    finalReason?: string;
+  }[] = [];
+  readonly invalid: { webhookId: string; deliveryId: string; reason: string; raw: string }[] = [];
+  failGetEvent: ((eventKey: string) => boolean) | undefined;
+  failRecordAttempt = false;
+
+  seed(eventKey: string, status: EventStatus, decidedForMessageId?: string, finalReason?: string): void {
+    this.events.set(eventKey, {
+      eventKey,
+      deliveryId: 'd-1',
+      webhookId: 'wh-1',
+      targetUrl: 'https://hooks.example.com/genesys',
+      status,
+      attempts: [],
+      ...(decidedForMessageId !== undefined ? { decidedForMessageId } : {}),
+      ...(finalReason !== undefined ? { finalReason } : {}),
+      updatedAt: '2026-11-28T12:05:00.000Z',
+    });
+  }
+  async getEvent(eventKey: string): Promise<EventRecord | undefined> {
+    if (this.failGetEvent?.(eventKey)) throw new Error('ledger unavailable');
+    return this.events.get(eventKey);
+  }
+  async recordAttempt(eventKey: string, attempt: AttemptRecord, status: EventStatus, finalReason?: string) {
+    if (this.failRecordAttempt) throw new Error('ledger write throttled');
+    this.attempts.push({ eventKey, attempt, status, ...(finalReason !== undefined ? { finalReason } : {}) });
+  }
+  async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }) {
+    const seen = this.invalid.some(
+      (e) => e.webhookId === entry.webhookId && e.deliveryId === entry.deliveryId,
+    );
+    this.invalid.push(entry);
+    return seen ? ('duplicate' as const) : ('new' as const);
+  }
+  async claim(): Promise<'new' | 'duplicate'> {
+    throw new Error('not used by the redeliverer');
+  }
+  async markEnqueued(): Promise<void> {
+    throw new Error('not used by the redeliverer');
+  }
+  async getWatermark(): Promise<Watermark | undefined> {
+    throw new Error('not used by the redeliverer');
+  }
+  async setWatermark(): Promise<void> {
+    throw new Error('not used by the redeliverer');
+  }
+}
+
+export class FakeQueue implements RetryQueue {
+  readonly visibility: { receiptHandle: string; seconds: number }[] = [];
+  failSetVisibility = false;
+  async enqueue(): Promise<readonly EnqueueFailure[]> {
+    throw new Error('not used by the redeliverer');
+  }
+  async setVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    if (this.failSetVisibility) throw new Error('SQS unavailable');
+    this.visibility.push({ receiptHandle, seconds });
+  }
+}
+
+type Answer = SendResult | Error;
+
+export class FakeSender implements WebhookSender {
+  readonly requests: { url: string; headers: Readonly<Record<string, string>>; body: string }[] = [];
+  constructor(
+    private readonly answer: Answer | ((url: string) => Answer) = { status: 200, durationMs: 12 },
+  ) {}
+  async send(request: { url: string; headers: Readonly<Record<string, string>>; body: string }) {
+    this.requests.push(request);
+    const a = typeof this.answer === 'function' ? this.answer(request.url) : this.answer;
+    if (a instanceof Error) throw a;
+    return a;
+  }
+}
+
+export class FakeLogger {
+  readonly lines: { level: string; message: string; attributes: Record<string, unknown> }[] = [];
+  info(message: string, attributes: Record<string, unknown>) {
+    this.lines.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes: Record<string, unknown>) {
+    this.lines.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes: Record<string, unknown>) {
+    this.lines.push({ level: 'error', message, attributes });
+  }
+}
+
+export const NOW = new Date('2026-11-28T13:00:00.000Z');
+
+export function fakeDeps(sender: WebhookSender = new FakeSender()) {
+  const ledger = new FakeLedger();
+  const queue = new FakeQueue();
+  const logger = new FakeLogger();
+  const deps: RedeliverDeps = {
+    sender,
+    queue,
+    ledger,
+    logger,
+    settings: {
+      MAX_RETRIES: 3,
+      RETRY_DELAY_SECONDS: 5,
+      MAX_RETRY_DELAY_SECONDS: 3_600,
+      TARGET_ALLOWED_HOSTS: [],
+    },
+    random: () => 0.5,
+    now: () => NOW,
+  };
+  return { deps, ledger, queue, logger };
+}
