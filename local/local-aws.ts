@@ -40,6 +40,8 @@ export interface LocalAws {
 export async function startLocalAws(
   settings: PipelineSettings,
   ports: { sqs: number; dynamoDb: number } = { sqs: 0, dynamoDb: 0 },
+  /** Tests only: a shorter visibility timeout, so a crashed batch comes back in seconds rather than minutes. */
+  visibilityTimeoutSeconds?: number,
 ): Promise<LocalAws> {
   const fauxqs = await startFauxqs({ port: ports.sqs, host: '127.0.0.1', logger: false }).catch(
     (error: unknown) => {
@@ -95,7 +97,7 @@ export async function startLocalAws(
     new CreateQueueCommand({
       QueueName: derived.names.retryQueue,
       Attributes: {
-        VisibilityTimeout: String(derived.retryQueueVisibilitySeconds),
+        VisibilityTimeout: String(visibilityTimeoutSeconds ?? derived.retryQueueVisibilitySeconds),
         MessageRetentionPeriod: String(derived.retryQueueRetentionSeconds),
         MaximumMessageSize: '1048576',
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.MAX_RETRIES }),

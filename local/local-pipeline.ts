@@ -9,7 +9,7 @@ import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delive
 import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
-import type { FailedDeliverySource } from '../lambdas/shared/ports';
+import type { FailedDeliverySource, Ledger } from '../lambdas/shared/ports';
 import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/settings';
 import { lambdaContext } from './lambda-context';
 import { type LocalAws, startLocalAws } from './local-aws';
@@ -29,6 +29,10 @@ export interface LocalPipelineOptions {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Long-poll wait of the event source stand-in. @default 2 */
   readonly waitTimeSeconds?: number;
+  /** Tests only: retry-queue visibility timeout. @default derived from the settings, as in the stack */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Tests only: wraps the ledger the handlers use, to inject faults. */
+  readonly decorateLedger?: (ledger: Ledger) => Ledger;
 }
 
 export interface LocalPipeline {
@@ -49,13 +53,14 @@ export interface LocalPipeline {
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const { settings } = options;
   const derived = deriveSettings(settings);
-  const aws = await startLocalAws(settings, options.ports);
+  const aws = await startLocalAws(settings, options.ports, options.visibilityTimeoutSeconds);
   const logLevel = options.logLevel ?? 'ERROR';
-  const ledger = new DynamoDbLedger({
+  const dynamoLedger = new DynamoDbLedger({
     tableName: aws.tableName,
     ttlDays: settings.LEDGER_TTL_DAYS,
     client: aws.doc,
   });
+  const ledger = options.decorateLedger ? options.decorateLedger(dynamoLedger) : dynamoLedger;
   const queue = new SqsRetryQueue({ queueUrl: aws.retryQueueUrl, client: aws.sqs });
   const source =
     options.source ??
@@ -103,7 +108,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   return {
     aws,
     eventSource,
-    ledger,
+    ledger: dynamoLedger,
     pollOnce,
     startSchedule(onSummary) {
       const tick = () => {

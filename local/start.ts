@@ -49,13 +49,17 @@ async function main(): Promise<void> {
   let credentials: GenesysCredentials = { clientId: 'local-client-id', clientSecret: 'local-client-secret' };
   if (!demo) credentials = parseCredentialsFromEnv(env);
 
+  // --until-settled waits for a poll after the last entry the log will list (the demo lists one late).
+  let settleAfter = Date.now();
   if (demo) {
     const targets = await startDemoTargets({ port: local.LOCAL_DEMO_TARGETS_PORT });
     cleanups.push(() => targets.stop());
+    const deliveries = demoDeliveries(targets.url);
+    for (const d of deliveries) settleAfter = Math.max(settleAfter, Date.parse(d.listedAt ?? d.dateCreated));
     const emulator = await startGenesysEmulator({
       port: local.LOCAL_GENESYS_PORT,
       clients: [credentials],
-      deliveries: demoDeliveries(targets.url),
+      deliveries,
     });
     cleanups.push(() => emulator.stop());
     settings.GENESYS_CLOUD_REGION = emulator.url;
@@ -75,9 +79,9 @@ async function main(): Promise<void> {
   cleanups.unshift(() => pipeline.stop());
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
 
-  let polls = 0;
+  let pollsAfterLastListing = 0;
   pipeline.startSchedule((summary: PollSummary) => {
-    polls += 1;
+    if (Date.now() > settleAfter + 1_000) pollsAfterLastListing += 1;
     for (const w of summary.webhooks) {
       const status = w.complete ? '' : `, stopped early: ${w.error?.message ?? 'unknown'}`;
       line(
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
       line(`DLQ ${pipeline.aws.dlqUrl} now holds ${dlq} message(s)`);
       dlqDepth = dlq;
     }
-    if (untilSettled && polls >= 3 && retry === 0) void shutdown('settled', 0);
+    if (untilSettled && pollsAfterLastListing >= 1 && retry === 0) void shutdown('settled', 0);
   }, 1_000);
   cleanups.unshift(async () => clearInterval(watch));
 }
@@ -180,7 +184,7 @@ async function shutdown(why: string, code: number): Promise<void> {
   line(`stopping (${why})…`);
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   console.log(
-    `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} repeats folded, ${counts.invalid} invalid entries recorded, ` +
+    `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} already-known entries skipped (repeated attempts, poll overlap), ${counts.invalid} invalid entries recorded, ` +
       `${counts.delivered} delivered, ${counts.retries} retries scheduled, ${counts.deadLettering} given up (dead-lettered).`,
   );
   process.exit(code);

@@ -58,14 +58,10 @@ const hostname = z
 /** Settings shared by the stack, the handlers and local mode. */
 export const pipelineSettingsSchema = z
   .object({
-    GENESYS_CLOUD_REGION: z
-      .string()
-      .trim()
-      .min(
-        1,
-        'GENESYS_CLOUD_REGION must be a region (us-east-1 or us_east_1), a domain (mypurecloud.com) or a base URL (http://127.0.0.1:9000)',
-      )
-      .optional(),
+    GENESYS_CLOUD_REGION: z.preprocess(
+      (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+      z.string().trim().optional(),
+    ),
     WEBHOOK_ID: csv('WEBHOOK_ID', 'a comma-separated list of webhook ids', webhookId),
     POLL_INTERVAL_SECONDS: int('POLL_INTERVAL_SECONDS', 60, 1, 86_400, 'seconds'),
     LOOKBACK_HOURS: int('LOOKBACK_HOURS', 1, 0, 336, 'hours'),

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** Runs `npm start`'s program as a new user would, on free ports, until every demo event has settled. */
+function runDemo(env: Record<string, string>, args: string[] = ['--until-settled']) {
+  return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
+      env: { ...process.env, LOCAL_SQS_PORT: '0', LOCAL_DYNAMODB_PORT: '0', LOCAL_GENESYS_PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`demo did not settle in time:\n${out}`));
+    }, 90_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('npm start (demo mode)', () => {
+  it('recovers the demo deliveries and dead-letters the rest, then exits cleanly', async () => {
+    const { code, out } = await runDemo({ GENESYS_CLOUD_REGION: '', POLL_INTERVAL_SECONDS: '3' });
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/SQS endpoint\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/retry queue\s+\S+genesys-webhook-recovery-retry/);
+    expect(out).toMatch(/dead letter queue\s+\S+genesys-webhook-recovery-dlq/);
+    for (const id of ['dlv-0001', 'dlv-0003', 'dlv-0005', 'dlv-0008'])
+      expect(out).toMatch(new RegExp(`delivered\\s+${id}`));
+    expect(out).toMatch(/giving up\s+dlv-0004 .*HTTP 410/);
+    expect(out).toMatch(/giving up\s+dlv-0006 .*HTTP 503, attempt 3/);
+    expect(out).toMatch(/invalid\s+dlv-0007 .*scheme ftp/);
+    expect(out).toMatch(/DLQ \S+ now holds 2 message\(s\)/);
+    expect(out).toMatch(
+      /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 4 delivered, .* 2 given up/,
+    );
+  }, 100_000);
+
+  it('exits non-zero before starting anything when a setting is bad, naming it', async () => {
+    const { code, out } = await runDemo({ MAX_RETRIES: '0' });
+    expect(code).toBe(1);
+    expect(out).toMatch(/MAX_RETRIES must be a whole number of attempts from 1 to 1000/);
+    expect(out).not.toMatch(/SQS endpoint/);
+  }, 30_000);
+});
