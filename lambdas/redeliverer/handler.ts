@@ -7,7 +7,7 @@ import { parsePipelineSettings, parseRuntimeSettings, processEnvironment } from 
 import { redelivererHandler } from './redeliverer-handler';
 
 // Cold start: a bad setting fails the init, not the first record. Clients and the keep-alive pool live here so
-// warm invocations reuse them.
+// warm invocations reuse them. Service name and metrics namespace come from POWERTOOLS_* variables the stack sets.
 const settings = parsePipelineSettings(processEnvironment());
 const runtime = parseRuntimeSettings(processEnvironment());
 
@@ -19,6 +19,6 @@ export const handler = redelivererHandler({
   settings,
   random: Math.random,
   now: () => new Date(),
-  logger: new Logger({ serviceName: 'redeliverer' }),
-  metrics: new Metrics({ serviceName: 'redeliverer' }),
+  logger: new Logger(),
+  metrics: new Metrics(),
 });

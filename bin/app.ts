@@ -1,0 +1,36 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { ConfigError } from '../lambdas/shared/errors';
+import { stackConfigFromContext } from '../lib/stack-config';
+import { WebhookRecoveryStack } from '../lib/webhook-recovery-stack';
+
+/**
+ * The CDK app. Settings come from context (`-c WEBHOOK_ID=… -c GENESYS_CLOUD_REGION=…`, or cdk.json) and are
+ * validated before any construct is built. The stack is environment-agnostic, so `cdk synth` needs no AWS
+ * credentials. cdk-nag's AwsSolutions and Serverless packs check every resource; acknowledgements sit next to
+ * the constructs they concern.
+ */
+const app = new App();
+
+let config: ReturnType<typeof stackConfigFromContext>;
+try {
+  config = stackConfigFromContext(app.node.getAllContext());
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  // One clear message, no stack trace: these are the operator's inputs, not a bug.
+  process.stderr.write(
+    `${error.message}\nSee the README (Deploy to AWS → Settings) for the settings and how to pass them.\n`,
+  );
+  process.exit(1);
+}
+
+new WebhookRecoveryStack(app, config.stackName, {
+  config,
+  description:
+    'Recovers failed Genesys Cloud webhook deliveries: poller, SQS retry queue with backoff, redeliverer, DLQ',
+});
+
+Validations.of(app).addPlugins(
+  new AwsSolutionsChecks(app, { verbose: true }),
+  new ServerlessChecks(app, { verbose: true }),
+);

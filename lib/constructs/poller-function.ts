@@ -1,0 +1,153 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { GENESYS_SECRET_ENV } from '../../lambdas/shared/settings';
+import { RecoveryFunction } from './recovery-function';
+
+/** Properties of {@link PollerFunction}. */
+export interface PollerFunctionProps {
+  /** The pipeline settings as environment variables. */
+  readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** How often to poll; whole minutes, at least one. */
+  readonly pollInterval: Duration;
+  /** Must end before the next poll is due. */
+  readonly timeout: Duration;
+  readonly retryQueue: sqs.IQueue;
+  readonly ledger: dynamodb.ITable;
+  readonly secret: secretsmanager.ISecret;
+  /** The value of GENESYS_CREDENTIALS_SECRET_ID: the secret's ARN (or name). */
+  readonly secretId: string;
+  /**
+   * Reserve a concurrency of 1, so that at most one poll runs at a time (a late or retried poll waits instead of
+   * overlapping). Accounts whose concurrency quota is still 10 cannot reserve any; there, turn this off: polls
+   * are idempotent through the ledger, so an overlap costs API calls, not correctness.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
+}
+
+/** Powertools service name of the poller; the `service` dimension of its metrics. */
+export const POLLER_SERVICE_NAME = 'genesys-webhook-poller';
+
+/**
+ * The poller: a function run by an EventBridge Scheduler schedule at a fixed rate, one poll at a time. A poll
+ * that Scheduler cannot deliver, or that fails after Lambda's retry, lands in the failed-polls queue for
+ * inspection; the watermark does not move past a failed poll, so the next poll covers its window again.
+ */
+export class PollerFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly schedule: scheduler.Schedule;
+  /** Captures failed poll invocations (Scheduler DLQ and Lambda on-failure destination). */
+  public readonly failedPollsQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: PollerFunctionProps) {
+    super(scope, id);
+    const recovery = new RecoveryFunction(this, 'Poller', {
+      entry: 'lambdas/poller/handler.ts',
+      serviceName: POLLER_SERVICE_NAME,
+      description:
+        'Reads failed deliveries from the Genesys Cloud webhook delivery log and enqueues them for retry',
+      timeout: props.timeout,
+      // The Genesys SDK alone takes ~40 MB; more memory also means more CPU for its ~95 ms initialisation.
+      memorySize: 512,
+      environment: {
+        ...props.pipelineEnvironment,
+        RETRY_QUEUE_URL: props.retryQueue.queueUrl,
+        LEDGER_TABLE_NAME: props.ledger.tableName,
+        [GENESYS_SECRET_ENV]: props.secretId,
+      },
+      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
+    });
+    this.function = recovery.function;
+
+    // Least privilege, statement by statement: SendMessageBatch is authorised by sqs:SendMessage.
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
+    );
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArnPattern(props)],
+      }),
+    );
+
+    this.failedPollsQueue = new sqs.Queue(this, 'FailedPollsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.failedPollsQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself a dead-letter queue: of the poller schedule and of its async invocations.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason:
+          'This queue is itself a dead-letter queue: of the poller schedule and of its async invocations.',
+      },
+    );
+
+    // Scheduler invokes asynchronously: a failed poll is retried once by Lambda, then captured. A poll older than
+    // one interval (at least a minute) is dropped: the next scheduled one covers the same window.
+    const maxEventAge = Duration.seconds(Math.max(60, props.pollInterval.toSeconds()));
+    this.function.configureAsyncInvoke({
+      retryAttempts: 1,
+      maxEventAge,
+      onFailure: new destinations.SqsDestination(this.failedPollsQueue),
+    });
+
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'Lets EventBridge Scheduler invoke the poller and record failed invocations',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: 'Polls the Genesys Cloud webhook delivery log for failed deliveries',
+      schedule: scheduler.ScheduleExpression.rate(props.pollInterval),
+      // Exact timing: the missed-polls alarm and the poll overlap assume one poll per interval.
+      timeWindow: scheduler.TimeWindow.off(),
+      target: new targets.LambdaInvoke(this.function, {
+        role: schedulerRole,
+        retryAttempts: 3,
+        maxEventAge,
+        deadLetterQueue: this.failedPollsQueue,
+      }),
+    });
+    const functionLogicalId = Stack.of(this).getLogicalId(
+      this.function.node.defaultChild as lambda.CfnFunction,
+    );
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
+      reason:
+        'lambda:InvokeFunction on the poller and its qualified ARNs (versions, aliases): the grant the Scheduler Lambda target makes. It names this one function.',
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous invocations go to an on-failure destination (the failed-polls queue), which keeps the error and the request; a DeadLetterConfig would keep less.',
+    });
+  }
+}
+
+/** The poller may read only the one secret; for a name or partial ARN, IAM needs the random suffix wildcard. */
+function secretArnPattern(props: PollerFunctionProps): string {
+  return props.secret.secretFullArn ?? `${props.secret.secretArn}-??????`;
+}

@@ -1,0 +1,159 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { POLLER_SERVICE_NAME } from './poller-function';
+import { METRICS_NAMESPACE } from './recovery-function';
+
+/** Properties of {@link RecoveryAlarms}. */
+export interface RecoveryAlarmsProps {
+  readonly retryQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly failedPollsQueue: sqs.IQueue;
+  readonly poller: lambda.IFunction;
+  readonly redeliverer: lambda.IFunction;
+  /** Window in which at least one poll must run, else the missed-polls alarm fires. */
+  readonly missedPollPeriod: Duration;
+  /** Oldest retry-queue message age above which the redeliverer is considered stuck. */
+  readonly retryQueueAgeThreshold: Duration;
+  /** Oldest DLQ message age above which dead-lettered deliveries are at risk of expiring unattended. */
+  readonly dlqAgeThreshold: Duration;
+  /**
+   * E-mail address subscribed to the alarm topic (the recipient must confirm the subscription).
+   * @default - no subscription
+   */
+  readonly alarmEmail?: string;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * The pipeline's alarms, all notifying one SNS topic (on alarm and on return to OK): a message in the DLQ, the
+ * DLQ's oldest message, the retry queue's oldest message, poller errors, missed polls, failed poll invocations
+ * and redeliverer errors.
+ */
+export class RecoveryAlarms extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: RecoveryAlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Genesys webhook recovery alarms',
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) {
+      const subscription = new sns.Subscription(this, 'EmailSubscription', {
+        topic: this.topic,
+        protocol: sns.SubscriptionProtocol.EMAIL,
+        endpoint: props.alarmEmail,
+      });
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An e-mail subscription: SNS retries delivery itself, and the alarm state stays visible in CloudWatch and on the dashboard. A DLQ of undelivered notifications would need its own alarm, notifying this same topic.',
+      });
+    }
+
+    const pollErrors = new cloudwatch.MathExpression({
+      label: 'Poller errors',
+      expression: 'FILL(errors, 0) + FILL(pollErrors, 0)',
+      usingMetrics: {
+        errors: props.poller.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        pollErrors: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'PollErrors',
+          dimensionsMap: { service: POLLER_SERVICE_NAME },
+          statistic: 'Sum',
+        }),
+      },
+      period: FIVE_MINUTES,
+    });
+
+    const definitions: ReadonlyArray<
+      [string, string, cloudwatch.Metric | cloudwatch.MathExpression, Partial<cloudwatch.CreateAlarmOptions>]
+    > = [
+      [
+        'DeadLetterQueueNotEmpty',
+        'A delivery was given up after all retries and is in the DLQ. Inspect it in the SQS console, fix the target, then "Start DLQ redrive".',
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+        }),
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ],
+      [
+        'DeadLetterQueueMessageAging',
+        `A dead-lettered delivery has waited more than ${props.dlqAgeThreshold.toHumanString()}; it is deleted 14 days after it was first enqueued. Redrive or archive it.`,
+        props.deadLetterQueue.metricApproximateAgeOfOldestMessage({
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+        }),
+        { threshold: props.dlqAgeThreshold.toSeconds() },
+      ],
+      [
+        'RetryQueueMessageAging',
+        `A message has been in the retry queue longer than its whole retry budget (${props.retryQueueAgeThreshold.toHumanString()}): the redeliverer is not consuming. Check its errors, throttles and event source mapping.`,
+        props.retryQueue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
+        { threshold: props.retryQueueAgeThreshold.toSeconds() },
+      ],
+      [
+        'PollerErrors',
+        'Polls of the Genesys Cloud delivery log have failed for 15 minutes: check the poller logs (credentials, region, webhook ids, Genesys status).',
+        pollErrors,
+        { threshold: 1, evaluationPeriods: 3, datapointsToAlarm: 3 },
+      ],
+      [
+        'PollerMissedPolls',
+        `No poll ran in ${props.missedPollPeriod.toHumanString()}: check the schedule is enabled and the poller is not throttled.`,
+        props.poller.metricInvocations({ period: props.missedPollPeriod, statistic: 'Sum' }),
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // No data means no invocation: that is exactly what this alarm is for.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        },
+      ],
+      [
+        'PollerInvocationsFailed',
+        'A poll failed after retries or could not be started; it is kept in the failed-polls queue. The next poll covers the same window.',
+        props.failedPollsQueue.metricNumberOfMessagesSent({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ],
+      [
+        'RedelivererErrors',
+        'The redeliverer crashed or timed out (not a target refusing a delivery): check its logs.',
+        props.redeliverer.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ],
+    ];
+
+    const action = new actions.SnsAction(this.topic);
+    this.alarms = definitions.map(([name, description, metric, options]) => {
+      const alarm = metric.createAlarm(this, name, {
+        alarmDescription: description,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // Idle queues and functions publish no data; silence is normal except for missed polls.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...options,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      return alarm;
+    });
+  }
+}

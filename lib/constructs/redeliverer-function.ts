@@ -1,0 +1,82 @@
+import { type Duration, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { RecoveryFunction } from './recovery-function';
+
+/** Properties of {@link RedelivererFunction}. */
+export interface RedelivererFunctionProps {
+  /** The pipeline settings as environment variables. */
+  readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** DELIVERY_TIMEOUT_SECONDS + overhead; the retry queue's visibility timeout must be at least 6 times this. */
+  readonly timeout: Duration;
+  readonly retryQueue: sqs.IQueue;
+  readonly ledger: dynamodb.ITable;
+  /** Messages per invocation (BATCH_SIZE). */
+  readonly batchSize: number;
+  /** How long the event source may wait to fill a batch. */
+  readonly maxBatchingWindow: Duration;
+  /** Concurrent invocations at most (MAX_CONCURRENCY): protects the webhook targets from a burst of retries. */
+  readonly maxConcurrency: number;
+}
+
+/** Powertools service name of the redeliverer; the `service` dimension of its metrics. */
+export const REDELIVERER_SERVICE_NAME = 'genesys-webhook-redeliverer';
+
+/**
+ * The redeliverer: consumes the retry queue through an SQS event source with partial batch responses and
+ * re-POSTs each message to its original URL. It needs no Genesys credentials and is given none.
+ */
+export class RedelivererFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly eventSource: eventsources.SqsEventSource;
+
+  constructor(scope: Construct, id: string, props: RedelivererFunctionProps) {
+    super(scope, id);
+    const recovery = new RecoveryFunction(this, 'Redeliverer', {
+      entry: 'lambdas/redeliverer/handler.ts',
+      serviceName: REDELIVERER_SERVICE_NAME,
+      description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
+      timeout: props.timeout,
+      memorySize: 256,
+      environment: {
+        ...props.pipelineEnvironment,
+        RETRY_QUEUE_URL: props.retryQueue.queueUrl,
+        LEDGER_TABLE_NAME: props.ledger.tableName,
+      },
+    });
+    this.function = recovery.function;
+
+    // The event source grants sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes, GetQueueUrl and
+    // ChangeMessageVisibility on the retry queue only: the last one is what the handler uses to set the backoff.
+    this.eventSource = new eventsources.SqsEventSource(props.retryQueue, {
+      batchSize: props.batchSize,
+      maxBatchingWindow: props.maxBatchingWindow,
+      maxConcurrency: props.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.function.addEventSource(this.eventSource);
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          "Invoked synchronously by its SQS event source only; failed messages go to the retry queue's own DLQ through its redrive policy.",
+      },
+      {
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason:
+          "On-failure destinations do not apply to SQS event sources; the retry queue's redrive policy moves a message to the DLQ after MAX_RETRIES receives, keeping its source so the console can redrive it.",
+      },
+    );
+  }
+}

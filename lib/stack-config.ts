@@ -1,0 +1,194 @@
+import { ConfigError } from '../lambdas/shared/errors';
+import {
+  type PipelineSettings,
+  parsePipelineSettings,
+  pipelineSettingsSchema,
+} from '../lambdas/shared/settings';
+import { MAX_RETRY_RETENTION_SECONDS, type PipelineTiming, pipelineTiming } from './pipeline-timing';
+
+/** Where the Genesys credentials secret comes from. */
+export type SecretSource =
+  | { readonly kind: 'create' }
+  | { readonly kind: 'name'; readonly secretName: string }
+  | { readonly kind: 'arn'; readonly secretArn: string };
+
+/** Everything the stack needs, validated once from CDK context. */
+export interface StackConfig {
+  /** The parsed pipeline settings (the same schema the handlers use). */
+  readonly settings: PipelineSettings;
+  /** Durations derived from the settings (see pipelineTiming for the formulas). */
+  readonly timing: PipelineTiming;
+  /**
+   * Every pipeline setting as the environment variable the handlers read, normalised (lists comma-joined,
+   * booleans `true`/`false`) so both functions parse exactly the values that were validated here.
+   */
+  readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  readonly secret: SecretSource;
+  /** @default - no e-mail subscription on the alarm topic */
+  readonly alarmEmail?: string;
+  readonly stackName: string;
+  /** Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time. */
+  readonly reservePollerConcurrency: boolean;
+}
+
+/** The pipeline setting names: context keys equal to the environment variable names. */
+export const PIPELINE_SETTING_NAMES: readonly string[] = Object.keys(pipelineSettingsSchema.shape);
+
+/** Stack-only context keys. */
+const STACK_KEYS = [
+  'stackName',
+  'secretName',
+  'secretArn',
+  'alarmEmail',
+  'reservePollerConcurrency',
+] as const;
+
+/** Default CloudFormation stack name. */
+export const DEFAULT_STACK_NAME = 'GenesysWebhookRecovery';
+
+/** Credentials must never travel through context: they would be written into the template in clear text. */
+const FORBIDDEN_KEYS = ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET'];
+
+// Queue names are derived from the stack name (see RetryQueues) and SQS allows 80 characters.
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,59}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Renders a context value (string from `-c`, or any JSON from cdk.json) as an environment-variable string. */
+function asText(key: string, value: unknown, problems: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  problems.push(
+    `  - ${key} must be a string, number, boolean or list of strings (got ${JSON.stringify(value)})`,
+  );
+  return undefined;
+}
+
+function envString(value: PipelineSettings[keyof PipelineSettings]): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length === 0 ? undefined : value.join(',');
+  return String(value);
+}
+
+/**
+ * Builds the validated stack configuration from CDK context (`-c KEY=value` or cdk.json). Pipeline settings use
+ * the handlers' variable names and go through `parsePipelineSettings`; stack-only rules are checked here.
+ * Throws one ConfigError listing every bad value, one line each.
+ */
+export function stackConfigFromContext(context: Readonly<Record<string, unknown>>): StackConfig {
+  const problems: string[] = [];
+  const env: Record<string, string | undefined> = {};
+  for (const name of PIPELINE_SETTING_NAMES) env[name] = asText(name, context[name], problems);
+  const stack: Partial<Record<(typeof STACK_KEYS)[number], string>> = {};
+  for (const key of STACK_KEYS) stack[key] = asText(key, context[key], problems)?.trim() || undefined;
+
+  for (const key of FORBIDDEN_KEYS) {
+    if (context[key] !== undefined) {
+      problems.push(
+        `  - ${key} must not be given as context (it would be stored in the template); put the credentials in the Secrets Manager secret instead`,
+      );
+    }
+  }
+  // Upper-case keys are meant as settings; a typo would otherwise be ignored silently.
+  for (const key of Object.keys(context)) {
+    if (
+      /^[A-Z][A-Z0-9_]*$/.test(key) &&
+      !PIPELINE_SETTING_NAMES.includes(key) &&
+      !FORBIDDEN_KEYS.includes(key)
+    ) {
+      problems.push(`  - ${key} is not a known setting (known: ${PIPELINE_SETTING_NAMES.join(', ')})`);
+    }
+  }
+
+  if (!env.WEBHOOK_ID?.trim()) {
+    problems.push(
+      '  - WEBHOOK_ID is required: the Genesys Cloud webhook id(s) to watch, e.g. -c WEBHOOK_ID=abc123',
+    );
+  }
+  if (!env.GENESYS_CLOUD_REGION?.trim()) {
+    problems.push(
+      '  - GENESYS_CLOUD_REGION is required: your Genesys Cloud region, e.g. -c GENESYS_CLOUD_REGION=us-east-1',
+    );
+  }
+
+  let settings: PipelineSettings | undefined;
+  try {
+    settings = parsePipelineSettings(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Keep the schema's own lines, minus duplicates of the "required" lines above.
+    for (const line of error.message.split('\n').slice(1)) {
+      if (line.includes('WEBHOOK_ID') && !env.WEBHOOK_ID?.trim()) continue;
+      problems.push(line);
+    }
+  }
+
+  // Checked on its own, so this line appears even when other settings are also wrong.
+  const interval = pipelineSettingsSchema.shape.POLL_INTERVAL_SECONDS.safeParse(env.POLL_INTERVAL_SECONDS);
+  if (interval.success && (interval.data < 60 || interval.data % 60 !== 0)) {
+    problems.push(
+      `  - POLL_INTERVAL_SECONDS must be a multiple of 60 and at least 60 in AWS (EventBridge Scheduler runs at most once a minute, in whole minutes) (got ${interval.data})`,
+    );
+  }
+  const timing = settings ? pipelineTiming(settings) : undefined;
+  if (settings && timing && timing.worstCaseRetry.toSeconds() + 86_400 > MAX_RETRY_RETENTION_SECONDS) {
+    problems.push(
+      `  - MAX_RETRIES × (MAX_RETRY_DELAY_SECONDS + redeliverer timeout) must stay under 12 days, or messages could expire in the retry queue before reaching the DLQ (got ${settings.MAX_RETRIES} × (${settings.MAX_RETRY_DELAY_SECONDS} + ${timing.redelivererTimeout.toSeconds()}) s = ${timing.worstCaseRetry.toSeconds()} s); lower one of them`,
+    );
+  }
+  const stackName = stack.stackName ?? DEFAULT_STACK_NAME;
+  if (!STACK_NAME.test(stackName)) {
+    problems.push(
+      `  - stackName must start with a letter and hold at most 60 letters, digits or hyphens (got ${JSON.stringify(stackName)})`,
+    );
+  }
+  if (stack.secretName && stack.secretArn) {
+    problems.push('  - secretName and secretArn: give one of them, not both');
+  }
+  if (stack.secretName && !SECRET_NAME.test(stack.secretName)) {
+    problems.push(
+      `  - secretName must be a Secrets Manager secret name (letters, digits, / _ + = . @ -) (got ${JSON.stringify(stack.secretName)})`,
+    );
+  }
+  if (stack.secretArn && !SECRET_ARN.test(stack.secretArn)) {
+    problems.push(
+      `  - secretArn must be a Secrets Manager secret ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name> (got ${JSON.stringify(stack.secretArn)})`,
+    );
+  }
+  if (stack.alarmEmail && !EMAIL.test(stack.alarmEmail)) {
+    problems.push(`  - alarmEmail must be an e-mail address (got ${JSON.stringify(stack.alarmEmail)})`);
+  }
+  const reserve = (stack.reservePollerConcurrency ?? 'true').toLowerCase();
+  if (reserve !== 'true' && reserve !== 'false') {
+    problems.push(`  - reservePollerConcurrency must be true or false (got ${JSON.stringify(reserve)})`);
+  }
+
+  if (problems.length > 0 || !settings || !timing) {
+    throw new ConfigError(`Invalid stack configuration:\n${problems.join('\n')}`);
+  }
+
+  const pipelineEnvironment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings)) {
+    const text = envString(value);
+    if (text !== undefined) pipelineEnvironment[name] = text;
+  }
+
+  const secret: SecretSource = stack.secretArn
+    ? { kind: 'arn', secretArn: stack.secretArn }
+    : stack.secretName
+      ? { kind: 'name', secretName: stack.secretName }
+      : { kind: 'create' };
+
+  return {
+    settings,
+    timing,
+    pipelineEnvironment,
+    secret,
+    ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
+    stackName,
+    reservePollerConcurrency: reserve === 'true',
+  };
+}

@@ -1,0 +1,63 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthStack } from './synth-stack';
+import { statementsOf } from './template-queries';
+
+describe('WebhookRecoveryStack (options)', () => {
+  it('subscribes the alarm e-mail', () => {
+    const { template } = synthStack({ alarmEmail: 'ops@example.com' });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('uses an existing secret by name, granting the name with its random suffix only', () => {
+    const { template } = synthStack({ secretName: 'genesys/prod' });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const statements = statementsOf(template, 'PollerRole').filter((s) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(JSON.stringify(statements[0]?.Resource)).toMatch(/:secret:genesys\/prod-\?\?\?\?\?\?"/);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { GENESYS_CREDENTIALS_SECRET_ID: 'genesys/prod' } },
+    });
+  });
+
+  it('uses an existing secret by complete ARN, granting exactly that ARN', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbC123';
+    const { template } = synthStack({ secretArn: arn });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const statements = statementsOf(template, 'PollerRole').filter((s) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(statements[0]?.Resource).toBe(arn);
+  });
+
+  it('takes the schedule, retry budget, batching and concurrency from the settings', () => {
+    const { template } = synthStack({
+      POLL_INTERVAL_SECONDS: '300',
+      MAX_RETRIES: '8',
+      BATCH_SIZE: '25',
+      MAX_CONCURRENCY: '3',
+      reservePollerConcurrency: 'false',
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
+    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 8 } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 25,
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Invocations', Period: 900 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'genesys-webhook-poller' } },
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+  });
+
+  it('names the queues after the stack', () => {
+    const { template } = synthStack({ stackName: 'WebhookRecoveryTest' });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'WebhookRecoveryTest-retry' });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'WebhookRecoveryTest-retry-dlq' });
+  });
+});
