@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
@@ -14,6 +14,9 @@ import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/set
 import { lambdaContext } from './lambda-context';
 import { type LocalAws, startLocalAws } from './local-aws';
 import { SqsEventSource } from './sqs-event-source';
+
+/** How the event source stand-in invokes the redeliverer. */
+export type RedelivererInvoke = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface LocalPipelineOptions {
   readonly settings: PipelineSettings;
@@ -31,6 +34,8 @@ export interface LocalPipelineOptions {
   readonly waitTimeSeconds?: number;
   /** Tests only: retry-queue visibility timeout. @default derived from the settings, as in the stack */
   readonly visibilityTimeoutSeconds?: number;
+  /** Tests only: wraps the redeliverer as the event source invokes it, to inject crashes around it. */
+  readonly wrapRedeliverer?: (handler: RedelivererInvoke) => RedelivererInvoke;
   /** Tests only: wraps the ledger the handlers use, to inject faults. */
   readonly decorateLedger?: (ledger: Ledger) => Ledger;
 }
@@ -87,6 +92,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logger: new Logger({ serviceName: 'genesys-webhook-redeliverer', logLevel }),
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
   });
+  const invoke: RedelivererInvoke = (event, context) => redeliver(event, context);
   const eventSource = new SqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.retryQueueUrl,
@@ -95,7 +101,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     concurrency: Math.min(settings.MAX_CONCURRENCY, 4),
     functionTimeoutSeconds: derived.redelivererTimeoutSeconds,
     waitTimeSeconds: options.waitTimeSeconds ?? 2,
-    handler: (event: SQSEvent, context) => redeliver(event, context),
+    handler: options.wrapRedeliverer ? options.wrapRedeliverer(invoke) : invoke,
     ...(options.onError ? { onError: options.onError } : {}),
   });
   eventSource.start();
