@@ -33,7 +33,7 @@ const FIVE_MINUTES = Duration.minutes(5);
 /**
  * The pipeline's alarms, all notifying one SNS topic (on alarm and on return to OK): a message in the DLQ, the
  * DLQ's oldest message, the retry queue's oldest message, poller errors, missed polls, failed poll invocations
- * and redeliverer errors.
+ * redeliverer errors, and delivery-log entries that could not be enqueued.
  */
 export class RecoveryAlarms extends Construct {
   public readonly topic: sns.Topic;
@@ -128,6 +128,18 @@ export class RecoveryAlarms extends Construct {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         },
+      ],
+      [
+        'InvalidDeliveryLogEntries',
+        'The poller found delivery-log entries it could not enqueue (no or refused URL, over the SQS size limit, bad fields). Each is recorded in the ledger as invalid#<webhookId>#<deliveryId> with its reason: read it and decide.',
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'InvalidEntries',
+          dimensionsMap: { service: POLLER_SERVICE_NAME },
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+        }),
+        {},
       ],
       [
         'RedelivererErrors',

@@ -171,12 +171,13 @@ describe('WebhookRecoveryStack (defaults)', () => {
     });
   });
 
-  it('alarms on the DLQ, queue ages, poller errors, missed polls, failed polls and redeliverer errors', () => {
+  it('alarms on the DLQ, queue ages, poller errors, missed polls, failed polls, invalid log entries and redeliverer errors', () => {
     const alarms = byType(template, 'AWS::CloudWatch::Alarm');
     const topic = logicalId(template, 'AWS::SNS::Topic', 'AlarmsTopic');
     expect(alarms.map(([id]) => id.replace(/^Alarms|[0-9A-F]{8}$/g, '')).sort()).toEqual([
       'DeadLetterQueueMessageAging',
       'DeadLetterQueueNotEmpty',
+      'InvalidDeliveryLogEntries',
       'PollerErrors',
       'PollerInvocationsFailed',
       'PollerMissedPolls',
@@ -200,6 +201,13 @@ describe('WebhookRecoveryStack (defaults)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [retryQueue, 'QueueName'] } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'InvalidEntries',
+      Namespace: 'GenesysWebhookRecovery',
+      Dimensions: [{ Name: 'service', Value: 'genesys-webhook-poller' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Invocations',
