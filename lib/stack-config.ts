@@ -1,3 +1,5 @@
+import { genesysRegionHosts } from '../lambdas/shared/adapters/genesys-delivery-source';
+import { resolveGenesysEnvironment } from '../lambdas/shared/adapters/genesys-region';
 import { ConfigError } from '../lambdas/shared/errors';
 import {
   type PipelineSettings,
@@ -112,6 +114,14 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     problems.push(
       '  - GENESYS_CLOUD_REGION is required: your Genesys Cloud region, e.g. -c GENESYS_CLOUD_REGION=us-east-1',
     );
+  } else {
+    // Resolved against the SDK's own region table, so a typo fails the synth rather than every poll.
+    try {
+      resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(`  - ${error.message.replace(/\n\s*/g, ' ')}`);
+    }
   }
 
   let settings: PipelineSettings | undefined;

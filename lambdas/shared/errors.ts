@@ -37,3 +37,6 @@ export class GenesysApiError extends WebhookRecoveryError {
     super(message, options);
   }
 }
+
+/** An operator command cannot go on (stack or queue not found, no credentials, confirmation refused). */
+export class OperatorError extends WebhookRecoveryError {}

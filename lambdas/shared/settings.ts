@@ -217,3 +217,23 @@ export function localEnvironment(dotenvPath: string): Env {
   }
   return { ...fromFile, ...process.env };
 }
+
+/**
+ * What the operator CLI reads from the environment: endpoint overrides (the SDK honours them too; the CLI needs
+ * them to tell local mode from AWS) and the local-mode resource overrides.
+ */
+const cliSchema = z.object({
+  AWS_ENDPOINT_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  AWS_ENDPOINT_URL_SQS: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  AWS_ENDPOINT_URL_DYNAMODB: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  RETRY_QUEUE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  DLQ_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url().optional()),
+  LEDGER_TABLE_NAME: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  GENESYS_SECRET_ARN: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+});
+export type CliEnvironment = z.output<typeof cliSchema>;
+
+/** Parses the operator CLI's environment. */
+export function parseCliEnvironment(env: Env): CliEnvironment {
+  return parseOrThrow(cliSchema, env, 'CLI environment');
+}

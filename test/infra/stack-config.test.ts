@@ -59,6 +59,16 @@ describe('stackConfigFromContext', () => {
     expect(lines[1]).toMatch(/^ {2}- GENESYS_CLOUD_REGION is required/);
   });
 
+  it('resolves GENESYS_CLOUD_REGION against the SDK region table at synth, naming a typo', () => {
+    const lines = problemLines({ ...base, GENESYS_CLOUD_REGION: 'us-east-9' });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/GENESYS_CLOUD_REGION/);
+    expect(lines[0]).toMatch(/us-east-9/);
+    for (const ok of ['us_east_1', 'eu-west-1', 'mypurecloud.ie', 'http://127.0.0.1:9000']) {
+      expect(stackConfigFromContext({ ...base, GENESYS_CLOUD_REGION: ok }).settings.GENESYS_CLOUD_REGION).toBe(ok);
+    }
+  });
+
   it('reports every bad value on its own line, with what was read', () => {
     const lines = problemLines({
       ...base,

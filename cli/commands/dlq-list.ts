@@ -1,0 +1,83 @@
+import type { CliContext } from '../cli-context';
+import { type DeadLetterRow, joinWithLedger, toRow } from '../dead-letter';
+import { DlqReader } from '../dlq-reader';
+import { LedgerReader } from '../ledger-reader';
+import { scanOutcome } from './scan-outcome';
+
+/** How a command reads the DLQ; see DlqReader. */
+export interface DlqScanOptions {
+  readonly visibilityTimeoutSeconds?: number;
+  readonly waitTimeSeconds?: number;
+}
+
+/** `dlq list` filters; every one given must match. */
+export interface DlqListOptions extends DlqScanOptions {
+  readonly webhook?: string;
+  /** The last HTTP status, e.g. 503. */
+  readonly status?: number;
+  /** Host name of the target URL. */
+  readonly host?: string;
+  /** Dead-lettered (or, when that is unknown, failed at Genesys) at or after. */
+  readonly since?: Date;
+  readonly json: boolean;
+}
+
+const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
+  ['deliveryId', 'DELIVERY ID', 26],
+  ['webhookId', 'WEBHOOK', 18],
+  ['targetUrl', 'TARGET', 38],
+  ['lastStatus', 'STATUS', 6],
+  ['attempts', 'TRIES', 5],
+  ['deadLetteredAt', 'DEAD-LETTERED AT', 24],
+];
+
+function cell(value: unknown, width: number): string {
+  const text = value === null || value === undefined ? '-' : String(value);
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+}
+
+function matches(row: DeadLetterRow, options: DlqListOptions, failedAt: string | undefined): boolean {
+  if (options.webhook !== undefined && row.webhookId !== options.webhook) return false;
+  if (options.status !== undefined && row.lastStatus !== options.status) return false;
+  if (options.host !== undefined) {
+    let host = '';
+    try {
+      host = new URL(row.targetUrl).hostname;
+    } catch {
+      return false;
+    }
+    if (host.toLowerCase() !== options.host.toLowerCase()) return false;
+  }
+  if (options.since !== undefined) {
+    const when = row.deadLetteredAt ?? failedAt;
+    if (when === undefined || Date.parse(when) < options.since.getTime()) return false;
+  }
+  return true;
+}
+
+/**
+ * `dlq list`: one row per dead letter, joined from the DLQ message and the ledger, streamed as the DLQ is read;
+ * `--json` writes a JSON array of rows instead. The DLQ is left as it was (see DlqReader).
+ */
+export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): Promise<number> {
+  const reader = new DlqReader({ sqs: ctx.resources.sqs, queueUrl: ctx.resources.dlq.url, ...options });
+  const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
+  let shown = 0;
+  if (options.json) ctx.out.write('[');
+  else ctx.out.write(`${COLUMNS.map(([, title, width]) => cell(title, width)).join(' ')} REASON\n`);
+  for await (const chunk of joinWithLedger(reader, ledger)) {
+    for (const d of chunk) {
+      const row = toRow(d);
+      if (!matches(row, options, d.message?.failedAt)) continue;
+      if (options.json) ctx.out.write(`${shown === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
+      else
+        ctx.out.write(
+          `${COLUMNS.map(([key, , width]) => cell(row[key as keyof DeadLetterRow], width)).join(' ')} ${row.reason}\n`,
+        );
+      shown += 1;
+    }
+  }
+  if (options.json) ctx.out.write(shown === 0 ? ']\n' : '\n]\n');
+  ctx.err.write(`${shown} of ${reader.result.read} dead letter(s) shown.\n`);
+  return scanOutcome(ctx, reader, 'the list');
+}

@@ -1,0 +1,134 @@
+import { SLICE_MS } from '../../lambdas/poller/poll-failed-deliveries';
+import { DynamoDbLedger } from '../../lambdas/shared/adapters/dynamodb-ledger';
+import { SqsRetryQueue } from '../../lambdas/shared/adapters/sqs-retry-queue';
+import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
+import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
+import { ConfigError } from '../../lambdas/shared/errors';
+import type { FailedDeliverySource } from '../../lambdas/shared/ports';
+import type { PipelineSettings } from '../../lambdas/shared/settings';
+import type { CliContext } from '../cli-context';
+import { LedgerReader } from '../ledger-reader';
+import { createProgressBar } from '../progress-bar';
+
+export interface ReplayOptions {
+  readonly webhook: string;
+  /** Start of the window (dateCreated, inclusive). */
+  readonly since: Date;
+  /** End of the window (exclusive). @default now */
+  readonly until?: Date | undefined;
+  readonly dryRun: boolean;
+}
+
+export interface ReplayDeps {
+  readonly source: FailedDeliverySource;
+  readonly settings: Pick<
+    PipelineSettings,
+    'FORWARD_CREDENTIAL_HEADERS' | 'TARGET_ALLOWED_HOSTS' | 'LEDGER_TTL_DAYS'
+  >;
+}
+
+/**
+ * `replay`: re-reads a window of a webhook's delivery log and enqueues its failed deliveries again, for recovery
+ * after an outage longer than the queues keep messages. Unlike the poller it does not ask the ledger whether an
+ * event was enqueued before; it still folds repeated attempts of one event in the window into one message, and
+ * leaves out events the ledger says were delivered (the redeliverer would not send those again anyway). Each
+ * enqueued event is recorded in the ledger, so `dlq list` can join it later.
+ */
+export async function replayCommand(
+  ctx: CliContext,
+  options: ReplayOptions,
+  deps: ReplayDeps,
+): Promise<number> {
+  const now = ctx.now();
+  const until = options.until ?? now;
+  if (options.since.getTime() >= until.getTime()) {
+    throw new ConfigError(
+      `--since (${options.since.toISOString()}) must be before --until (${until.toISOString()})`,
+    );
+  }
+  const byEvent = new Map<string, RetryMessage>();
+  const invalid: { deliveryId: string; reason: string }[] = [];
+  let found = 0;
+  for (let start = options.since.getTime(); start < until.getTime(); start += SLICE_MS) {
+    const end = Math.min(start + SLICE_MS, until.getTime());
+    const window = { webhookId: options.webhook, start: new Date(start), end: new Date(end) };
+    for await (const page of deps.source.failedDeliveries(window)) {
+      for (const entry of page) {
+        found += 1;
+        const n = normaliseDelivery(entry, {
+          webhookId: options.webhook,
+          forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
+          allowedHosts: deps.settings.TARGET_ALLOWED_HOSTS,
+          now,
+        });
+        if (!n.ok) {
+          invalid.push({ deliveryId: n.deliveryId, reason: n.reason });
+          continue;
+        }
+        // Repeated attempts of one event fold onto the earliest, as the poller does.
+        const known = byEvent.get(n.message.eventKey);
+        if (!known || n.message.failedAt < known.failedAt) byEvent.set(n.message.eventKey, n.message);
+      }
+    }
+  }
+  const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
+  const events = await ledger.events([...byEvent.keys()]);
+  const all = [...byEvent.values()].sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+  const delivered = all.filter((m) => events.get(m.eventKey)?.status === 'delivered');
+  const toEnqueue = all.filter((m) => events.get(m.eventKey)?.status !== 'delivered');
+
+  const window = `${options.webhook} from ${options.since.toISOString()} to ${until.toISOString()}`;
+  ctx.err.write(
+    `Delivery log of ${window}: ${found} failed entr${found === 1 ? 'y' : 'ies'}, ${all.length} event(s), ` +
+      `${delivered.length} already delivered, ${invalid.length} invalid.\n`,
+  );
+  for (const i of invalid) ctx.err.write(`  invalid ${i.deliveryId}: ${i.reason}\n`);
+  const verb = options.dryRun ? 'would enqueue' : 'enqueue';
+  for (const m of toEnqueue) {
+    const status = events.get(m.eventKey)?.status ?? 'not in ledger';
+    ctx.out.write(`${verb}  ${m.deliveryId}  ${m.failedAt}  ${m.targetUrl}  (ledger: ${status})\n`);
+  }
+  if (options.dryRun || toEnqueue.length === 0) {
+    ctx.err.write(
+      `${toEnqueue.length} event(s) ${options.dryRun ? 'would be' : 'to be'} enqueued${options.dryRun ? ' (dry run: nothing sent)' : ''}.\n`,
+    );
+    return 0;
+  }
+  if (!(await ctx.confirm(`Enqueue ${toEnqueue.length} event(s) on ${ctx.resources.retryQueue.url}?`))) {
+    ctx.err.write('Nothing enqueued.\n');
+    return 1;
+  }
+  return enqueueAll(ctx, toEnqueue, deps);
+}
+
+async function enqueueAll(ctx: CliContext, messages: RetryMessage[], deps: ReplayDeps): Promise<number> {
+  const ledger = new DynamoDbLedger({
+    tableName: ctx.resources.tableName,
+    ttlDays: deps.settings.LEDGER_TTL_DAYS,
+    client: ctx.resources.doc,
+  });
+  const queue = new SqsRetryQueue({ queueUrl: ctx.resources.retryQueue.url, client: ctx.resources.sqs });
+  const progress = createProgressBar(ctx.err, 'enqueueing', messages.length);
+  let sent = 0;
+  const failures: string[] = [];
+  for (let i = 0; i < messages.length; i += 100) {
+    const batch = messages.slice(i, i + 100);
+    // The claim only records the event (or a repeat) in the ledger; its dedupe verdict is deliberately ignored.
+    const claims = await Promise.all(batch.map((m) => ledger.claim(m)));
+    const failed = await queue.enqueue(batch);
+    const refused = new Set(failed.map((f) => f.eventKey));
+    for (const f of failed) failures.push(`${f.eventKey.slice(0, 12)}…: ${f.reason}`);
+    await ledger.markEnqueued(
+      batch.filter((m, j) => claims[j] === 'new' && !refused.has(m.eventKey)).map((m) => m.eventKey),
+    );
+    sent += batch.length - refused.size;
+    progress.update(sent);
+  }
+  progress.finish();
+  ctx.err.write(`${sent} event(s) enqueued on ${ctx.resources.retryQueue.url}.\n`);
+  if (failures.length > 0) {
+    ctx.err.write(`${failures.length} could not be enqueued:\n${failures.map((f) => `  ${f}\n`).join('')}`);
+    return 1;
+  }
+  return 0;
+}

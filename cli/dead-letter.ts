@@ -1,0 +1,156 @@
+import { type RetryMessage, retryMessageSchema } from '../lambdas/shared/domain/retry-message';
+import type { AttemptRecord } from '../lambdas/shared/ports';
+import type { DlqReader, RawDeadLetter } from './dlq-reader';
+import type { LedgerEvent, LedgerReader } from './ledger-reader';
+
+/** A dead letter joined with what the ledger learned about its event. */
+export interface DeadLetter {
+  readonly raw: RawDeadLetter;
+  /** The retry message in the body; undefined when the body is not one (it was dead-lettered for that). */
+  readonly message?: RetryMessage;
+  readonly event?: LedgerEvent;
+}
+
+/** The one-line view of `dlq list`, also its `--json` form. */
+export interface DeadLetterRow {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly targetUrl: string;
+  /** The target's last HTTP status: the last attempt's, else what it answered Genesys. */
+  readonly lastStatus: number | null;
+  readonly reason: string;
+  readonly attempts: number;
+  /** When the redeliverer gave up (the last attempt), when known. */
+  readonly deadLetteredAt: string | null;
+  readonly messageId: string;
+  readonly eventKey: string | null;
+}
+
+/** An entry of `dlq export`: the original design's field names, plus attempts and identifiers. */
+export interface ExportEntry {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly timestamp: string | null;
+  readonly originalPayload: unknown;
+  readonly originalHeaders: Readonly<Record<string, string>>;
+  readonly httpStatusCode: number | null;
+  readonly errorReason: string | null;
+  readonly targetUrl: string;
+  readonly attempts: readonly AttemptRecord[];
+  readonly eventKey: string | null;
+  readonly messageId: string;
+  readonly deadLetteredAt: string | null;
+  readonly duplicateDeliveryIds: readonly string[];
+  readonly ledgerStatus: string | null;
+}
+
+/** Joins chunks of raw dead letters with the ledger: one BatchGetItem per chunk. */
+export async function* joinWithLedger(reader: DlqReader, ledger: LedgerReader): AsyncGenerator<DeadLetter[]> {
+  for await (const chunk of reader.chunks()) {
+    const parsed = chunk.map((raw) => ({ raw, message: parseBody(raw.body) }));
+    const keys = parsed.flatMap((p) => (p.message ? [p.message.eventKey] : []));
+    const events = await ledger.events(keys);
+    yield parsed.map(({ raw, message }) => {
+      const event = message ? events.get(message.eventKey) : undefined;
+      return { raw, ...(message ? { message } : {}), ...(event ? { event } : {}) };
+    });
+  }
+}
+
+function parseBody(body: string): RetryMessage | undefined {
+  try {
+    const result = retryMessageSchema.safeParse(JSON.parse(body));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The attempts that reached (or were refused before) the target; attempt 0 marks an event never enqueued. */
+function realAttempts(d: DeadLetter): readonly AttemptRecord[] {
+  return (d.event?.attempts ?? []).filter((a) => a.attempt > 0);
+}
+
+function lastStatus(d: DeadLetter): number | null {
+  const attempts = realAttempts(d);
+  for (let i = attempts.length - 1; i >= 0; i--) {
+    const status = attempts[i]?.status;
+    if (typeof status === 'number') return status;
+  }
+  return d.message?.originalStatus ?? d.event?.originalStatus ?? null;
+}
+
+function reason(d: DeadLetter): string {
+  if (!d.message) return 'the message body is not a retry message';
+  const attempts = realAttempts(d);
+  const last = attempts[attempts.length - 1];
+  if (d.event?.finalReason) return d.event.finalReason;
+  if (last?.error) return last.error;
+  if (!d.event) return 'no ledger record (the redeliverer failed before recording an attempt)';
+  if (attempts.length === 0) return 'no attempt recorded (the redeliverer failed before reaching the target)';
+  return d.message.originalError ?? '';
+}
+
+function deadLetteredAt(d: DeadLetter): string | null {
+  const decided = d.event?.status === 'permanent' || d.event?.status === 'exhausted';
+  const last = realAttempts(d).at(-1);
+  return decided ? (last?.at ?? d.event?.updatedAt ?? null) : null;
+}
+
+/** The row `dlq list` shows for a dead letter. */
+export function toRow(d: DeadLetter): DeadLetterRow {
+  return {
+    deliveryId: d.message?.deliveryId ?? `sqs-message:${d.raw.messageId}`,
+    webhookId: d.message?.webhookId ?? 'unknown',
+    targetUrl: d.message?.targetUrl ?? '',
+    lastStatus: lastStatus(d),
+    reason: reason(d),
+    attempts: realAttempts(d).length,
+    deadLetteredAt: deadLetteredAt(d),
+    messageId: d.raw.messageId,
+    eventKey: d.message?.eventKey ?? null,
+  };
+}
+
+/** The body as the target should see it: parsed JSON when it is JSON text, else the text itself. */
+export function originalPayload(body: string): unknown {
+  const t = body.trim();
+  if (t.startsWith('{') || t.startsWith('[') || t.startsWith('"')) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return body;
+    }
+  }
+  return body;
+}
+
+/** The entry `dlq export` writes for a dead letter. */
+export function toExportEntry(d: DeadLetter): ExportEntry {
+  const row = toRow(d);
+  return {
+    deliveryId: row.deliveryId,
+    webhookId: row.webhookId,
+    timestamp: d.message?.failedAt ?? d.event?.failedAt ?? null,
+    originalPayload: d.message ? originalPayload(d.message.body) : d.raw.body,
+    originalHeaders: d.message?.headers ?? {},
+    httpStatusCode: row.lastStatus,
+    errorReason: row.reason === '' ? null : row.reason,
+    targetUrl: row.targetUrl,
+    attempts: realAttempts(d),
+    eventKey: row.eventKey,
+    messageId: d.raw.messageId,
+    deadLetteredAt: row.deadLetteredAt,
+    duplicateDeliveryIds: d.event?.duplicateDeliveryIds ?? [],
+    ledgerStatus: d.event?.status ?? null,
+  };
+}
+
+/** True when a dead letter is about `deliveryId` (its first delivery id or a folded repeat). */
+export function concerns(d: DeadLetter, deliveryId: string): boolean {
+  return (
+    d.message?.deliveryId === deliveryId ||
+    d.event?.duplicateDeliveryIds.includes(deliveryId) === true ||
+    `sqs-message:${d.raw.messageId}` === deliveryId
+  );
+}

@@ -1,0 +1,48 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
+import {
+  type GenesysCredentials,
+  type PipelineSettings,
+  parseCredentialsFromEnv,
+  parseGenesysSecret,
+  parsePipelineSettings,
+} from '../lambdas/shared/settings';
+import type { CliResources } from './resolve-resources';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The Genesys delivery log for `replay`, and the settings it normalises entries with. Credentials come from the
+ * stack's secret when the CLI points at a deployed stack (the same ones the poller uses), else from
+ * GENESYS_CLOUD_CLIENT_ID / GENESYS_CLOUD_CLIENT_SECRET (the environment or `.env`, as in local mode).
+ */
+export async function genesysSourceFor(
+  env: Env,
+  resources: CliResources,
+  webhookId: string,
+  region: string | undefined,
+): Promise<{ source: GenesysDeliverySource; settings: PipelineSettings }> {
+  const settings = parsePipelineSettings({
+    ...env,
+    WEBHOOK_ID: webhookId,
+    ...(region !== undefined ? { GENESYS_CLOUD_REGION: region } : {}),
+  });
+  const secretArn = resources.genesysSecretArn;
+  let credentials: () => Promise<GenesysCredentials>;
+  if (secretArn !== undefined && env.GENESYS_CLOUD_CLIENT_ID === undefined) {
+    credentials = async () => {
+      const client = new SecretsManagerClient(resources.region ? { region: resources.region } : {});
+      try {
+        const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+        return parseGenesysSecret(out.SecretString, secretArn);
+      } finally {
+        client.destroy();
+      }
+    };
+  } else {
+    const fromEnv = parseCredentialsFromEnv(env);
+    credentials = async () => fromEnv;
+  }
+  const source = new GenesysDeliverySource({ region: settings.GENESYS_CLOUD_REGION, credentials });
+  return { source, settings };
+}

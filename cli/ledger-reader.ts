@@ -1,0 +1,174 @@
+import { BatchGetCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ledgerKeys } from '../lambdas/shared/adapters/dynamodb-ledger';
+import type { AttemptRecord, EventStatus } from '../lambdas/shared/ports';
+
+/** An event item of the ledger as the CLI shows it (see DynamoDbLedger for how it is written). */
+export interface LedgerEvent {
+  readonly eventKey: string;
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly targetUrl: string;
+  readonly status: EventStatus;
+  readonly attempts: readonly AttemptRecord[];
+  readonly failedAt?: string;
+  readonly originalStatus?: number | null;
+  readonly finalReason?: string;
+  readonly decidedForMessageId?: string;
+  readonly duplicateDeliveryIds: readonly string[];
+  readonly createdAt?: string;
+  readonly updatedAt?: string;
+  readonly deliveredAt?: string;
+}
+
+/** What `status` reports from the ledger. */
+export interface LedgerSummary {
+  readonly watermarks: { webhookId: string; through: string; lastPollAt: string }[];
+  readonly eventsByStatus: Record<string, number>;
+  readonly invalidEntries: number;
+  /** Earliest createdAt of events still pending or enqueued: an upper bound on the retry queue's oldest age. */
+  readonly oldestOpenSince?: string;
+  /** Earliest decision (updatedAt) of events given up on (permanent or exhausted). */
+  readonly oldestGivenUpAt?: string;
+}
+
+/** BatchGetItem's limit of keys per call. */
+const BATCH_KEYS = 100;
+
+/**
+ * Read-only access to the ledger for the CLI: batched lookups by event key (so 100,000 dead letters cost 1,000
+ * calls, not 100,000), lookups by delivery id and a summarising scan.
+ */
+export class LedgerReader {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  /** The events with these keys; missing ones are absent from the map. */
+  async events(eventKeys: readonly string[]): Promise<Map<string, LedgerEvent>> {
+    const found = new Map<string, LedgerEvent>();
+    // BatchGetItem rejects a request naming one key twice.
+    const unique = [...new Set(eventKeys)];
+    for (let i = 0; i < unique.length; i += BATCH_KEYS) {
+      let keys: Record<string, unknown>[] = unique
+        .slice(i, i + BATCH_KEYS)
+        .map((k) => ({ pk: ledgerKeys.event(k) }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round > 0) await this.sleep(Math.min(2_000, 50 * 2 ** round));
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const event = toLedgerEvent(item);
+          found.set(event.eventKey, event);
+        }
+        // Throttling or the 16 MB response limit leaves keys unprocessed: ask again, with backoff.
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (round > 10 && keys.length > 0) throw new Error('the ledger kept throttling BatchGetItem');
+      }
+    }
+    return found;
+  }
+
+  /** Events whose first delivery id, or one of whose folded repeats, is `deliveryId` (a scan). */
+  async findByDeliveryId(deliveryId: string): Promise<LedgerEvent[]> {
+    const found: LedgerEvent[] = [];
+    for await (const item of this.scan({
+      FilterExpression: 'kind = :event AND (deliveryId = :id OR contains(duplicateDeliveryIds, :id))',
+      ExpressionAttributeValues: { ':event': 'event', ':id': deliveryId },
+    })) {
+      found.push(toLedgerEvent(item));
+    }
+    return found;
+  }
+
+  /** Watermarks, events by status and invalid entries, from one scan of small projections. */
+  async summary(): Promise<LedgerSummary> {
+    const watermarks: LedgerSummary['watermarks'] = [];
+    const eventsByStatus: Record<string, number> = {};
+    let invalidEntries = 0;
+    let oldestOpenSince: string | undefined;
+    let oldestGivenUpAt: string | undefined;
+    for await (const item of this.scan({
+      ProjectionExpression: 'pk, kind, #status, webhookId, through, lastPollAt, createdAt, updatedAt',
+      ExpressionAttributeNames: { '#status': 'status' },
+    })) {
+      const pk = String(item.pk);
+      if (pk.startsWith('webhook#')) {
+        watermarks.push({
+          webhookId: String(item.webhookId ?? pk.slice('webhook#'.length)),
+          through: String(item.through ?? ''),
+          lastPollAt: String(item.lastPollAt ?? ''),
+        });
+      } else if (pk.startsWith('invalid#')) {
+        invalidEntries += 1;
+      } else if (pk.startsWith('event#')) {
+        const status = String(item.status ?? 'unknown');
+        eventsByStatus[status] = (eventsByStatus[status] ?? 0) + 1;
+        const created = typeof item.createdAt === 'string' ? item.createdAt : undefined;
+        const updated = typeof item.updatedAt === 'string' ? item.updatedAt : undefined;
+        if ((status === 'pending' || status === 'enqueued') && created) {
+          oldestOpenSince = minIso(oldestOpenSince, created);
+        }
+        if ((status === 'permanent' || status === 'exhausted') && updated) {
+          oldestGivenUpAt = minIso(oldestGivenUpAt, updated);
+        }
+      }
+    }
+    watermarks.sort((a, b) => a.webhookId.localeCompare(b.webhookId));
+    return {
+      watermarks,
+      eventsByStatus,
+      invalidEntries,
+      ...(oldestOpenSince ? { oldestOpenSince } : {}),
+      ...(oldestGivenUpAt ? { oldestGivenUpAt } : {}),
+    };
+  }
+
+  private async *scan(
+    params: Omit<ConstructorParameters<typeof ScanCommand>[0], 'TableName' | 'ExclusiveStartKey'>,
+  ): AsyncGenerator<Record<string, unknown>> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new ScanCommand({ ...params, TableName: this.tableName, ExclusiveStartKey: start }),
+      );
+      for (const item of out.Items ?? []) yield item;
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}
+
+function minIso(a: string | undefined, b: string): string {
+  return a === undefined || b < a ? b : a;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads an event item defensively: the CLI must show what is there even if an item is odd. */
+export function toLedgerEvent(item: Record<string, unknown>): LedgerEvent {
+  const dupes = item.duplicateDeliveryIds;
+  const optional = {
+    failedAt: str(item.failedAt),
+    finalReason: str(item.finalReason),
+    decidedForMessageId: str(item.decidedForMessageId),
+    createdAt: str(item.createdAt),
+    updatedAt: str(item.updatedAt),
+    deliveredAt: str(item.deliveredAt),
+  };
+  const status = item.originalStatus;
+  return {
+    eventKey: String(item.eventKey ?? String(item.pk).replace(/^event#/, '')),
+    deliveryId: String(item.deliveryId ?? ''),
+    webhookId: String(item.webhookId ?? ''),
+    targetUrl: String(item.targetUrl ?? ''),
+    status: String(item.status ?? 'pending') as EventStatus,
+    attempts: Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [],
+    ...(typeof status === 'number' || status === null ? { originalStatus: status } : {}),
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    duplicateDeliveryIds: dupes instanceof Set ? [...dupes].map(String).sort() : [],
+  };
+}
