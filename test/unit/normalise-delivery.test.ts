@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
-import { retryMessageSchema } from '../../lambdas/shared/domain/retry-message';
+import { retryMessageSchema, toQueueBody } from '../../lambdas/shared/domain/retry-message';
 
 const options = {
   webhookId: 'wh-1',
@@ -95,6 +95,23 @@ describe('normaliseDelivery', () => {
         else expect(result.reason.length).toBeGreaterThan(0);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('toQueueBody', () => {
+  it('round-trips any well-formed body and holds only characters every SQS implementation accepts', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.string({ unit: 'binary' }), (text, binary) => {
+        for (const body of [text, binary.isWellFormed() ? binary : text]) {
+          const result = normaliseDelivery({ ...entry, body }, options);
+          if (!result.ok) return;
+          const queued = toQueueBody(result.message);
+          expect(/^[\t\n\r\x20-\uD7FF\uE000-\uFFFD]*$/.test(queued)).toBe(true);
+          expect(JSON.parse(queued).body).toBe(body);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

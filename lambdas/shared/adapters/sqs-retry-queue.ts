@@ -5,7 +5,7 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import type { RetryMessage } from '../domain/retry-message';
+import { type RetryMessage, toQueueBody } from '../domain/retry-message';
 import type { EnqueueFailure, RetryQueue } from '../ports';
 
 /** The SQS client is injected or configured, never both. */
@@ -46,7 +46,7 @@ export class SqsRetryQueue implements RetryQueue {
   async #sendBatch(batch: readonly RetryMessage[], failures: EnqueueFailure[]): Promise<void> {
     const entries: SendMessageBatchRequestEntry[] = batch.map((m, i) => ({
       Id: String(i),
-      MessageBody: JSON.stringify(m),
+      MessageBody: toQueueBody(m),
     }));
     try {
       const out = await this.#client.send(
@@ -83,7 +83,7 @@ export function* batches(messages: readonly RetryMessage[]): Generator<RetryMess
   let current: RetryMessage[] = [];
   let bytes = 0;
   for (const m of messages) {
-    const size = Buffer.byteLength(JSON.stringify(m), 'utf8');
+    const size = Buffer.byteLength(toQueueBody(m), 'utf8');
     if (current.length > 0 && (current.length === MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES)) {
       yield current;
       current = [];

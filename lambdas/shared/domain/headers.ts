@@ -50,7 +50,8 @@ export function filterHeaders(original: unknown, options: { forwardCredentials: 
       (CREDENTIALS.has(lower) && !options.forwardCredentials) ||
       typeof value !== 'string' ||
       !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ||
-      /[\r\n\0]/.test(value);
+      // A field value is visible ASCII, tabs, spaces and obs-text; anything else fails at send time.
+      !/^[\t\x20-\x7E\x80-\xFF]*$/.test(value);
     if (drop) stripped.push(name);
     else headers[name] = value;
   }

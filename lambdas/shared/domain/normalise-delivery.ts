@@ -1,7 +1,7 @@
 import { serialiseBody } from './body';
 import { eventKey } from './event-key';
 import { filterHeaders } from './headers';
-import type { RetryMessage } from './retry-message';
+import { type RetryMessage, toQueueBody } from './retry-message';
 import { targetRefusal } from './target';
 
 /** SQS's largest message, less headroom for the attributes SQS counts against it. */
@@ -57,6 +57,9 @@ export function normaliseDelivery(entry: unknown, options: NormaliseOptions): No
     forwardCredentials: options.forwardCredentials,
   });
   const { text, contentType } = serialiseBody(entry.body, headers);
+  // A lone surrogate has no UTF-8 form: sending it would silently replace it with U+FFFD.
+  if (!text.isWellFormed())
+    return refuse('body is not well-formed Unicode (a lone surrogate): it cannot be sent byte for byte');
   const status = entry.httpStatusCode;
   const message: RetryMessage = {
     v: 1,
@@ -73,7 +76,7 @@ export function normaliseDelivery(entry: unknown, options: NormaliseOptions): No
     enqueuedAt: options.now.toISOString(),
     strippedHeaders: stripped,
   };
-  const bytes = Buffer.byteLength(JSON.stringify(message), 'utf8');
+  const bytes = Buffer.byteLength(toQueueBody(message), 'utf8');
   if (bytes > MAX_MESSAGE_BYTES) {
     return refuse(`retry message would be ${bytes} bytes, over the SQS limit of ${MAX_MESSAGE_BYTES}`);
   }

@@ -31,3 +31,16 @@ export const retryMessageSchema = z.object({
 });
 
 export type RetryMessage = z.output<typeof retryMessageSchema>;
+
+/**
+ * The SQS message body of a retry message: its JSON, with the characters SQS may refuse escaped as JSON
+ * `\uXXXX` sequences, so any body that is valid Unicode travels intact. U+FFFE and U+FFFF are outside SQS's
+ * character set; characters beyond U+FFFF are inside it, but emulators refuse them, so their surrogate halves are
+ * escaped too (JSON.parse joins them again).
+ */
+export function toQueueBody(message: RetryMessage): string {
+  return JSON.stringify(message).replace(
+    /[\uD800-\uDFFF\uFFFE\uFFFF]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+  );
+}
