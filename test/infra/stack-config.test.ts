@@ -65,7 +65,9 @@ describe('stackConfigFromContext', () => {
     expect(lines[0]).toMatch(/GENESYS_CLOUD_REGION/);
     expect(lines[0]).toMatch(/us-east-9/);
     for (const ok of ['us_east_1', 'eu-west-1', 'mypurecloud.ie', 'http://127.0.0.1:9000']) {
-      expect(stackConfigFromContext({ ...base, GENESYS_CLOUD_REGION: ok }).settings.GENESYS_CLOUD_REGION).toBe(ok);
+      expect(
+        stackConfigFromContext({ ...base, GENESYS_CLOUD_REGION: ok }).settings.GENESYS_CLOUD_REGION,
+      ).toBe(ok);
     }
   });
 

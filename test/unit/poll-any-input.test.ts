@@ -11,10 +11,17 @@ function fakes() {
   const invalid = new Map<string, string>();
   const queued: RetryMessage[] = [];
   const ledger: Ledger = {
-    claim: async (m) => (claimed.has(m.eventKey) ? 'duplicate' : (claimed.add(m.eventKey), 'new')),
+    claim: async (m) => {
+      if (claimed.has(m.eventKey)) return 'duplicate';
+      claimed.add(m.eventKey);
+      return 'new';
+    },
     markEnqueued: async () => undefined,
-    recordInvalid: async (e) =>
-      invalid.has(e.deliveryId) ? 'duplicate' : (invalid.set(e.deliveryId, e.reason), 'new'),
+    recordInvalid: async (e) => {
+      if (invalid.has(e.deliveryId)) return 'duplicate';
+      invalid.set(e.deliveryId, e.reason);
+      return 'new';
+    },
     getWatermark: async () => undefined,
     setWatermark: async () => undefined,
     getEvent: async () => undefined,
