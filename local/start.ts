@@ -77,6 +77,14 @@ async function main(): Promise<void> {
     onError: (error) => line(`error: ${error instanceof Error ? error.message : String(error)}`),
   });
   cleanups.unshift(() => pipeline.stop());
+  // Read before the emulators stop: what is still queued is lost with local mode's in-memory state.
+  cleanups.unshift(async () => {
+    const [retry, dlq] = await Promise.all([
+      depth(pipeline, pipeline.aws.retryQueueUrl),
+      depth(pipeline, pipeline.aws.dlqUrl),
+    ]);
+    queued = { retry, dlq };
+  });
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
 
   let pollsAfterLastListing = 0;
@@ -178,6 +186,7 @@ function printOutcome(o: RedeliveryOutcome): void {
 }
 
 let stopping = false;
+let queued: { retry: number; dlq: number } | undefined;
 async function shutdown(why: string, code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -187,6 +196,11 @@ async function shutdown(why: string, code: number): Promise<void> {
     `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} already-known entries skipped (repeated attempts, poll overlap), ${counts.invalid} invalid entries recorded, ` +
       `${counts.delivered} delivered, ${counts.retries} retries scheduled, ${counts.deadLettering} given up (dead-lettered).`,
   );
+  if (queued) {
+    console.log(
+      `At exit: ${queued.retry} message(s) still in the retry queue, ${queued.dlq} in the DLQ (local state is in memory and is gone now).`,
+    );
+  }
   process.exit(code);
 }
 
