@@ -12,7 +12,7 @@ import {
 } from '../lambdas/shared/settings';
 import { DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
 import { startDemoTargets } from './demo-targets';
-import { startGenesysEmulator } from './genesys-emulator';
+import { loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
 
 /**
@@ -39,13 +39,16 @@ const cleanups: (() => Promise<void>)[] = [];
 async function main(): Promise<void> {
   const env = { ...localEnvironment('.env') };
   const demo = !env.GENESYS_CLOUD_REGION;
+  // Everything is checked before anything starts: a bad value exits non-zero with its name.
+  const local = parseLocalSettings(env);
+  const seeded =
+    demo && local.LOCAL_DELIVERIES_FILE ? await loadDeliveriesFile(local.LOCAL_DELIVERIES_FILE) : undefined;
   if (demo) {
-    env.WEBHOOK_ID ||= DEMO_WEBHOOK_IDS.join(',');
+    const ids = seeded ? [...new Set(seeded.map((d) => d.webhookId))] : DEMO_WEBHOOK_IDS;
+    env.WEBHOOK_ID ||= ids.join(',');
     env.POLL_INTERVAL_SECONDS ||= '10';
   }
-  // Everything is checked before anything starts: a bad value exits non-zero with its name.
   const settings = parsePipelineSettings(env);
-  const local = parseLocalSettings(env);
   let credentials: GenesysCredentials = { clientId: 'local-client-id', clientSecret: 'local-client-secret' };
   if (!demo) credentials = parseCredentialsFromEnv(env);
 
@@ -54,7 +57,7 @@ async function main(): Promise<void> {
   if (demo) {
     const targets = await startDemoTargets({ port: local.LOCAL_DEMO_TARGETS_PORT });
     cleanups.push(() => targets.stop());
-    const deliveries = demoDeliveries(targets.url);
+    const deliveries = seeded ?? demoDeliveries(targets.url);
     for (const d of deliveries) settleAfter = Math.max(settleAfter, Date.parse(d.listedAt ?? d.dateCreated));
     const emulator = await startGenesysEmulator({
       port: local.LOCAL_GENESYS_PORT,
@@ -63,7 +66,8 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => emulator.stop());
     settings.GENESYS_CLOUD_REGION = emulator.url;
-    console.log('Demo mode (GENESYS_CLOUD_REGION is not set):');
+    const from = seeded ? `deliveries from ${local.LOCAL_DELIVERIES_FILE}` : 'demo deliveries';
+    console.log(`Demo mode (GENESYS_CLOUD_REGION is not set), ${from}:`);
     console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
     console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
   }

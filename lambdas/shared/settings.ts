@@ -189,6 +189,8 @@ const localSchema = z.object({
   LOCAL_DYNAMODB_PORT: int('LOCAL_DYNAMODB_PORT', 4567, 0, 65_535, 'port number'),
   LOCAL_GENESYS_PORT: int('LOCAL_GENESYS_PORT', 9000, 0, 65_535, 'port number'),
   LOCAL_DEMO_TARGETS_PORT: int('LOCAL_DEMO_TARGETS_PORT', 0, 0, 65_535, 'port number'),
+  /** A JSON array of delivery-log entries to seed the emulator with instead of the demo's. */
+  LOCAL_DELIVERIES_FILE: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
 });
 export type LocalSettings = z.output<typeof localSchema>;
 

@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startTargetServer } from '../support/target-server';
 
 /** Runs `npm start`'s program as a new user would, on free ports, until every demo event has settled. */
 function runDemo(env: Record<string, string>, args: string[] = ['--until-settled']) {
@@ -43,6 +47,46 @@ describe('npm start (demo mode)', () => {
       /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 4 delivered, .* 2 given up/,
     );
   }, 100_000);
+
+  it('seeds the emulator from LOCAL_DELIVERIES_FILE and redelivers to the endpoints it names', async () => {
+    const target = await startTargetServer({ '/hook': () => 200 });
+    const dir = await mkdtemp(join(tmpdir(), 'deliveries-'));
+    const file = join(dir, 'deliveries.json');
+    const entry = (id: string, body: unknown) => ({
+      id,
+      webhookId: 'file-webhook',
+      status: 'failed',
+      httpStatusCode: 500,
+      body,
+      headers: {},
+      webhookUrl: `${target.url}/hook`,
+      dateCreated: new Date(Date.now() - 60_000).toISOString(),
+    });
+    await writeFile(file, JSON.stringify([entry('f-1', { a: 1 }), entry('f-2', 'plain')]));
+    try {
+      const { code, out } = await runDemo({ LOCAL_DELIVERIES_FILE: file, POLL_INTERVAL_SECONDS: '2' });
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/deliveries from .*deliveries\.json/);
+      expect(out).toMatch(/webhooks file-webhook/);
+      expect(
+        target
+          .hitsOn('/hook')
+          .map((h) => h.body.toString())
+          .sort(),
+      ).toEqual(['plain', '{"a":1}']);
+    } finally {
+      await target.stop();
+    }
+  }, 60_000);
+
+  it('names the file and the entry when LOCAL_DELIVERIES_FILE holds a bad entry', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'deliveries-'));
+    const file = join(dir, 'bad.json');
+    await writeFile(file, JSON.stringify([{ id: 'x' }]));
+    const { code, out } = await runDemo({ LOCAL_DELIVERIES_FILE: file });
+    expect(code).toBe(1);
+    expect(out).toMatch(/bad\.json: entry 0 is invalid/);
+  }, 30_000);
 
   it('exits non-zero before starting anything when a setting is bad, naming it', async () => {
     const { code, out } = await runDemo({ MAX_RETRIES: '0' });
