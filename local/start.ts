@@ -46,6 +46,11 @@ async function main(): Promise<void> {
   if (demo) {
     const ids = seeded ? [...new Set(seeded.map((d) => d.webhookId))] : DEMO_WEBHOOK_IDS;
     env.WEBHOOK_ID ||= ids.join(',');
+    if (seeded && seeded.length > 0) {
+      // Look back far enough for the file's oldest entry (within the schema's 336 h), so a saved file still shows.
+      const oldest = Math.min(...seeded.map((d) => Date.parse(d.dateCreated)));
+      env.LOOKBACK_HOURS ||= String(Math.min(336, Math.max(1, Math.ceil((Date.now() - oldest) / 3_600_000))));
+    }
     env.POLL_INTERVAL_SECONDS ||= '10';
   }
   const settings = parsePipelineSettings(env);
