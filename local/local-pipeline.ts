@@ -2,11 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handler';
+import { createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
-import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
 import type { FailedDeliverySource, Ledger } from '../lambdas/shared/ports';
@@ -81,7 +81,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logger: new Logger({ serviceName: 'genesys-webhook-poller', logLevel }),
     ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),
   });
-  const sender = new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS });
+  const sender = createWebhookSender(settings);
   const redeliver = redelivererHandler({
     sender,
     queue,

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
-import { HttpWebhookSender } from '../shared/adapters/http-webhook-sender';
 import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
 import { parsePipelineSettings, parseRuntimeSettings, processEnvironment } from '../shared/settings';
+import { createWebhookSender } from './create-webhook-sender';
 import { redelivererHandler } from './redeliverer-handler';
 
 // Cold start: a bad setting fails the init, not the first record. Clients and the keep-alive pool live here so
@@ -13,7 +13,7 @@ const runtime = parseRuntimeSettings(processEnvironment());
 
 /** The redeliverer Lambda (SQS event source with ReportBatchItemFailures). */
 export const handler = redelivererHandler({
-  sender: new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS }),
+  sender: createWebhookSender(settings),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
   settings,

@@ -58,12 +58,31 @@ export class DynamoDbLedger implements Ledger {
 
   async claim(message: RetryMessage): Promise<'new' | 'duplicate'> {
     const { at, expiresAt } = this.#stamps();
+    const key = { pk: ledgerKeys.event(message.eventKey) };
+    // Overlapping polls list most events again: a read (a quarter of a write's price, eventually consistent)
+    // answers those without the two failed conditional writes that would otherwise be billed.
+    const known = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: key,
+        ProjectionExpression: '#status, deliveryId, duplicateDeliveryIds',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    if (known.Item && known.Item.status !== 'pending') {
+      const dupes = known.Item.duplicateDeliveryIds;
+      const seen =
+        known.Item.deliveryId === message.deliveryId ||
+        (dupes instanceof Set && dupes.has(message.deliveryId));
+      if (!seen) await this.#rememberDuplicate(message);
+      return 'duplicate';
+    }
     try {
       await this.#doc.send(
         new PutCommand({
           TableName: this.#table,
           Item: {
-            pk: ledgerKeys.event(message.eventKey),
+            ...key,
             kind: 'event',
             eventKey: message.eventKey,
             deliveryId: message.deliveryId,
@@ -85,8 +104,14 @@ export class DynamoDbLedger implements Ledger {
       );
       return 'new';
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Claimed since the read: someone else enqueued it.
+      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
+      throw error;
     }
+  }
+
+  /** Notes another Genesys attempt id of an event already claimed. */
+  async #rememberDuplicate(message: RetryMessage): Promise<void> {
     await this.#doc
       .send(
         new UpdateCommand({
@@ -100,7 +125,6 @@ export class DynamoDbLedger implements Ledger {
       .catch((error: unknown) => {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       });
-    return 'duplicate';
   }
 
   async markEnqueued(eventKeys: readonly string[]): Promise<void> {
