@@ -151,8 +151,8 @@ describe('HttpWebhookSender against a real target', () => {
     for (let i = 0; i < 5; i++) {
       const result = await s.send({ url: t.url, headers: {}, body: `n=${i}` });
       expect(result.status).toBe(200);
-      // undici frees the connection in a microtask after the body ends; a real caller always does other I/O
-      // (the ledger write) before its next send, so yield one macrotask as it would.
+      // node frees the connection in a later tick than the one the body ends in; a real caller always does
+      // other I/O (the ledger write) before its next send, so yield one macrotask as it would.
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(t.received).toHaveLength(5);
@@ -187,5 +187,88 @@ describe('HttpWebhookSender against a real target', () => {
     const result = await s.send({ url: `http://allowed-alias.test:${t.port}/hook`, headers: {}, body: 'x' });
     expect(result.status).toBe(204);
     expect(t.received[0]?.headers.host).toBe(`allowed-alias.test:${t.port}`);
+  });
+
+  it('sends again, once, on a new connection when a pooled connection turns out closed by the target', async () => {
+    // The second request on a connection finds it closed, as when the target's idle timeout fires first.
+    const used = new WeakSet<object>();
+    const t = await target((res) => {
+      const socket = res.socket;
+      if (socket === null) return;
+      if (used.has(socket)) {
+        socket.destroy();
+        return;
+      }
+      used.add(socket);
+      res.writeHead(204).end();
+    });
+    const s = sender();
+    expect((await s.send({ url: t.url, headers: {}, body: 'first' })).status).toBe(204);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const result = await s.send({ url: t.url, headers: {}, body: 'second' });
+
+    expect(result.status).toBe(204);
+    expect(t.received.map((r) => r.body.toString())).toEqual(['first', 'second', 'second']);
+    expect(t.connections()).toBe(2);
+  });
+
+  it('does not send again when a new connection is closed without an answer', async () => {
+    const t = await target((res) => res.socket?.destroy());
+    const error = await sender()
+      .send({ url: t.url, headers: {}, body: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect((error as Error).message).toMatch(/ECONNRESET/);
+    expect(t.received).toHaveLength(1);
+  });
+
+  it('drops a connection whose answer was too large to drain, and sends the next on a new one', async () => {
+    const t = await target((res) => res.writeHead(200).end(Buffer.alloc(512 * 1024, 'x')));
+    const s = sender();
+    expect((await s.send({ url: t.url, headers: {}, body: 'a' })).status).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await s.send({ url: t.url, headers: {}, body: 'b' })).status).toBe(200);
+    expect(t.received).toHaveLength(2);
+    expect(t.connections()).toBe(2);
+  });
+
+  it('returns the status of a target whose body never ends, giving up on the body at the timeout', async () => {
+    const t = await target((res) => {
+      res.writeHead(202, { 'Content-Type': 'text/plain' });
+      res.write('partial');
+    });
+    const result = await sender(1).send({ url: t.url, headers: {}, body: 'x' });
+    expect(result.status).toBe(202);
+  });
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fe80::1]:8080/hook',
+    'https://[::ffff:169.254.169.254]/hook',
+  ])('refuses the literal address %s without resolving or connecting', async (url) => {
+    const looked: string[] = [];
+    const error = await sender(5, {
+      lookup: (hostname, _options, callback) => {
+        looked.push(hostname);
+        callback(new Error('not expected'), '', 4);
+      },
+    })
+      .send({ url, headers: {}, body: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect((error as Error).message).toMatch(/link-local or cloud metadata address/);
+    expect(looked).toEqual([]);
+  });
+
+  it('refuses as permanent a header value that cannot be sent, without naming the value', async () => {
+    const t = await target();
+    const error = await sender()
+      .send({ url: t.url, headers: { 'X-Token': 'secret\r\nX-Injected: 1' }, body: 'x' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect((error as Error).message).toMatch(/ERR_INVALID_CHAR/);
+    expect((error as Error).message).not.toContain('secret');
+    expect(t.received).toHaveLength(0);
   });
 });

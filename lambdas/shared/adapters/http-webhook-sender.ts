@@ -1,7 +1,14 @@
 import { lookup as dnsLookup } from 'node:dns';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Agent, type Dispatcher, request } from 'undici';
 import { isHopByHopHeader } from '../domain/headers';
 import { isLinkLocalOrMetadata } from '../domain/target';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../errors';
@@ -10,8 +17,28 @@ import type { SendResult, WebhookSender } from '../ports';
 /** How much of a target's response body is read (and thrown away) so the connection can be reused. */
 const MAX_DISCARDED_BODY_BYTES = 64 * 1024;
 
-/** Undici codes for a request that can never be sent as it stands (bad header, bad URL): retrying cannot help. */
-const PERMANENT_CODES = new Set(['UND_ERR_INVALID_ARG', 'ERR_INVALID_URL', 'ERR_INVALID_ARG_TYPE']);
+/**
+ * How long an idle pooled connection is kept. Shorter than the idle timeouts of common servers (Node 5 s,
+ * Apache 5 s, ALB 60 s, nginx 75 s) so the pool drops a connection before the server does; a server's own
+ * `Keep-Alive: timeout=N` hint lowers it further (Node subtracts a one-second margin from the hint).
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+/** Codes for a request that can never be sent as it stands (bad header, bad URL): retrying cannot help. */
+const PERMANENT_CODES = new Set([
+  'ERR_INVALID_URL',
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_INVALID_PROTOCOL',
+  'ERR_UNESCAPED_CHARACTERS',
+]);
+
+/**
+ * Codes with which a pooled connection that the server closed while idle fails the next request written on it.
+ * The server never saw that request, so it is sent again, once, on a new connection.
+ */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
 export interface HttpWebhookSenderOptions {
   /** Limit for the whole request: connect, headers and body. */
@@ -22,12 +49,6 @@ export interface HttpWebhookSenderOptions {
    */
   readonly connectionsPerOrigin?: number;
   /**
-   * A dispatcher to send through instead of the sender's own keep-alive agent (a proxy, a mock). The sender
-   * does not close a dispatcher it was given, and the resolved-address check is then the dispatcher's business.
-   * @default - an undici Agent owned by this sender
-   */
-  readonly dispatcher?: Dispatcher;
-  /**
    * The resolver whose answers are checked before connecting; injectable so tests can resolve a name to a
    * metadata address.
    * @default - node:dns lookup
@@ -35,27 +56,46 @@ export interface HttpWebhookSenderOptions {
   readonly lookup?: LookupFunction;
 }
 
+/** What one exchange learnt from the target. */
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+}
+
+/** A request that failed before any response arrived, with whether its connection came from the pool. */
+class ExchangeFailure extends Error {
+  constructor(
+    readonly reusedSocket: boolean,
+    cause: unknown,
+  ) {
+    super('exchange failed', { cause });
+  }
+}
+
 /**
- * Sends redeliveries with undici. One instance holds one keep-alive pool, so connections are shared across the
- * records of a batch and across warm invocations. Redirects are never followed (a 3xx is returned as is), and a
- * target whose name resolves to a link-local or metadata address is refused before any byte is sent.
+ * Sends redeliveries with node:http and node:https (no HTTP library in the bundle, for cold start). One instance
+ * holds one keep-alive pool per scheme, so connections are shared across the records of a batch and across warm
+ * invocations. Redirects are never followed (a 3xx is returned as is), and a target whose name is, or resolves
+ * to, a link-local or metadata address is refused before any byte is sent.
  */
 export class HttpWebhookSender implements WebhookSender {
-  readonly #dispatcher: Dispatcher;
-  readonly #ownsDispatcher: boolean;
+  readonly #http: HttpAgent;
+  readonly #https: HttpsAgent;
+  readonly #lookup: LookupFunction;
   readonly #timeoutMs: number;
 
   constructor(options: HttpWebhookSenderOptions) {
     this.#timeoutMs = options.timeoutSeconds * 1000;
-    this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connectionsPerOrigin ?? 10,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-        connect: { timeout: this.#timeoutMs, lookup: guardedLookup(options.lookup ?? dnsLookup) },
-      });
+    this.#lookup = guardedLookup(options.lookup ?? dnsLookup);
+    const pool = {
+      keepAlive: true,
+      maxSockets: options.connectionsPerOrigin ?? 10,
+      // For a free socket this is its idle lifetime (the agent destroys it); for a busy one it only emits a
+      // 'timeout' event nobody acts on, so it does not cut a slow answer short: #timeoutMs does that.
+      timeout: IDLE_SOCKET_TIMEOUT_MS,
+    };
+    this.#http = new HttpAgent(pool);
+    this.#https = new HttpsAgent(pool);
   }
 
   async send(req: {
@@ -65,40 +105,151 @@ export class HttpWebhookSender implements WebhookSender {
   }): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    const deadline = new AbortController();
+    // One timer for the whole send, a stale-connection retry included.
+    const timer = setTimeout(
+      () => deadline.abort(new DOMException(`no answer within ${this.#timeoutMs} ms`, 'TimeoutError')),
+      this.#timeoutMs,
+    );
     try {
-      const response = await request(req.url, {
-        method: 'POST',
-        headers: forwardable(req.headers),
-        body: req.body,
-        dispatcher: this.#dispatcher,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+      const body = Buffer.from(req.body, 'utf8');
+      const options = this.#requestOptions(req.url, {
+        ...forwardable(req.headers),
+        // Set here, not left to node, so the target gets the length of exactly these bytes and no chunking.
+        'Content-Length': String(body.length),
       });
-      // The status is the answer; the body only has to be drained so the socket goes back to the pool. A body
-      // that is too large or too slow costs the connection, not the result.
-      await response.body.dump({ limit: MAX_DISCARDED_BODY_BYTES }).catch(() => undefined);
-      const retryAfter = firstValue(response.headers['retry-after']);
+      let answer: Answer;
+      try {
+        answer = await exchange(options, body, deadline.signal);
+      } catch (error) {
+        // A pooled connection the server closed while idle (the race the idle timeout narrows but cannot
+        // close): the request never reached the server, so send it once more on a connection of its own.
+        if (!isStaleSocketFailure(error)) throw error;
+        answer = await exchange({ ...options, agent: false }, body, deadline.signal);
+      }
       return {
-        status: response.statusCode,
-        ...(retryAfter !== undefined ? { retryAfter } : {}),
+        status: answer.status,
+        ...(answer.retryAfter !== undefined ? { retryAfter: answer.retryAfter } : {}),
         durationMs: elapsed(),
       };
     } catch (error) {
       throw toDeliveryError(error, req.url, elapsed());
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  /** Closes the keep-alive pool (when the sender owns it); for tests and local mode shutdown. */
+  /** Closes the keep-alive pools; for tests and local mode shutdown. */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close();
+    this.#http.destroy();
+    this.#https.destroy();
+  }
+
+  /**
+   * The request options for `url`, built field by field rather than from the URL so user info in it is never
+   * turned into an Authorization header.
+   */
+  #requestOptions(url: string, headers: Record<string, string>): RequestOptions & { secure: boolean } {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (error) {
+      throw new PermanentDeliveryError('request to an invalid URL cannot be sent: ERR_INVALID_URL', {
+        cause: error,
+      });
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new PermanentDeliveryError(
+        `request to ${parsed.host} cannot be sent: scheme ${parsed.protocol.replace(/:$/, '')} is not supported`,
+      );
+    }
+    const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+    // The guarded lookup only sees names: node connects to an IP literal without resolving it.
+    if (isLinkLocalOrMetadata(hostname)) {
+      throw new PermanentDeliveryError(`target host ${hostname} is a link-local or cloud metadata address`);
+    }
+    const secure = parsed.protocol === 'https:';
+    return {
+      secure,
+      protocol: parsed.protocol,
+      hostname,
+      ...(parsed.port !== '' ? { port: Number(parsed.port) } : {}),
+      path: `${parsed.pathname}${parsed.search}`,
+      method: 'POST',
+      headers,
+      agent: secure ? this.#https : this.#http,
+      lookup: this.#lookup,
+    };
   }
 }
 
-/** Drops connection-level headers even if a hand-made or old message carries them: undici sets its own. */
+/**
+ * One request and its answer. Resolves once the status is known and the body is drained (or given up on: a body
+ * that is too large, too slow or cut short costs the connection, not the result); rejects with an
+ * ExchangeFailure when no answer came.
+ */
+function exchange(
+  options: RequestOptions & { secure: boolean },
+  body: Buffer,
+  deadline: AbortSignal,
+): Promise<Answer> {
+  const { secure, ...requestOptions } = options;
+  return new Promise<Answer>((resolve, reject) => {
+    if (deadline.aborted) return reject(new ExchangeFailure(false, deadline.reason));
+    let req: ClientRequest;
+    try {
+      // Throws at once for a header name or value that cannot be sent.
+      req = secure ? httpsRequest(requestOptions) : httpRequest(requestOptions);
+    } catch (error) {
+      return reject(new ExchangeFailure(false, error));
+    }
+    let res: IncomingMessage | undefined;
+    const onDeadline = () => {
+      // Before the answer the request fails with the deadline's reason; after it, only the draining stops.
+      if (res) res.destroy();
+      else req.destroy(deadline.reason instanceof Error ? deadline.reason : undefined);
+    };
+    deadline.addEventListener('abort', onDeadline, { once: true });
+    const done = () => deadline.removeEventListener('abort', onDeadline);
+
+    // Stays attached for the request's life: a socket error after the answer must not go unhandled.
+    req.on('error', (error) => {
+      if (res) return;
+      done();
+      reject(new ExchangeFailure(req.reusedSocket, error));
+    });
+    req.on('response', (response) => {
+      res = response;
+      const status = response.statusCode;
+      const retryAfter = firstValue(response.headers['retry-after']);
+      let read = 0;
+      response.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        // Destroying an unfinished response closes its socket, so the connection is never reused mid-body.
+        if (read > MAX_DISCARDED_BODY_BYTES) response.destroy();
+      });
+      response.on('error', () => undefined);
+      // 'close' follows 'end' (the socket then goes back to the pool) as well as a destroy.
+      response.on('close', () => {
+        done();
+        if (status === undefined) reject(new ExchangeFailure(false, new Error('response without a status')));
+        else resolve({ status, retryAfter });
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** True when a pooled connection turned out to be closed by the server before the request got an answer. */
+function isStaleSocketFailure(error: unknown): boolean {
+  return error instanceof ExchangeFailure && error.reusedSocket && STALE_SOCKET_CODES.has(errorCode(error));
+}
+
+/** Drops connection-level headers even if a hand-made or old message carries them: node sets its own. */
 function forwardable(headers: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
+    // Expect: 100-continue would make node hold the body back until the target says to go on.
     if (!isHopByHopHeader(name) && name.toLowerCase() !== 'expect') out[name] = value;
   }
   return out;
@@ -129,7 +280,7 @@ function guardedLookup(resolve: LookupFunction): LookupFunction {
   };
 }
 
-/** Walks the cause chain: undici and net wrap the error that matters. */
+/** Walks the cause chain: the sender and net wrap the error that matters. */
 function* causes(error: unknown): Generator<unknown> {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
@@ -155,7 +306,7 @@ function toDeliveryError(error: unknown, url: string, durationMs: number): Error
   for (const e of causes(error)) if (e instanceof PermanentDeliveryError) return e;
   const host = hostOf(url);
   const code = errorCode(error);
-  if (PERMANENT_CODES.has(code)) {
+  if (PERMANENT_CODES.has(code) || code.startsWith('ERR_INVALID_ARG_')) {
     return new PermanentDeliveryError(`request to ${host} cannot be sent: ${code}`, { cause: error });
   }
   return new RetryableDeliveryError(`request to ${host} failed after ${durationMs} ms: ${code}`, undefined, {
