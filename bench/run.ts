@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type BenchSize, runBench } from './bench';
+import { renderMarkdown } from './report';
+
+/**
+ * `npm run bench [-- --size smoke|full] [--runs N] [--out file.json]`: runs the benchmarks of issue 5, prints
+ * the tables and writes the report as JSON (and Markdown beside it). A full run writes bench/results/latest.*;
+ * a smoke run writes to the temporary directory unless --out says otherwise, so CI never overwrites the
+ * figures the README quotes.
+ */
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: 'full' },
+    runs: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+if (values.size !== 'smoke' && values.size !== 'full') {
+  console.error(`--size must be smoke or full (got ${JSON.stringify(values.size)})`);
+  process.exit(2);
+}
+const size: BenchSize = values.size;
+const runs = values.runs === undefined ? undefined : Number(values.runs);
+if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
+  console.error(`--runs must be a whole number of at least 1 (got ${JSON.stringify(values.runs)})`);
+  process.exit(2);
+}
+const out =
+  values.out ??
+  (size === 'full'
+    ? fileURLToPath(new URL('./results/latest.json', import.meta.url))
+    : join(tmpdir(), 'genesys-webhook-recovery-bench-smoke.json'));
+
+const started = Date.now();
+const report = await runBench(
+  size,
+  (line) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`),
+  runs,
+);
+const markdown = renderMarkdown(report);
+await mkdir(dirname(out), { recursive: true });
+await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(out.replace(/\.json$/, '.md'), markdown);
+// A report inside the repository is formatted as biome formats JSON and Markdown, so `npm run lint` stays clean after a run.
+const root = fileURLToPath(new URL('../', import.meta.url));
+if (!relative(root, out).startsWith('..')) {
+  await new Promise<void>((resolve) => {
+    execFile(
+      join(root, 'node_modules/.bin/biome'),
+      ['format', '--write', out, out.replace(/\.json$/, '.md')],
+      { cwd: root },
+      () => resolve(),
+    );
+  });
+}
+console.log(markdown);
+console.log(`Written: ${out} and ${out.replace(/\.json$/, '.md')}`);

@@ -1,0 +1,94 @@
+import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
+import type {
+  AttemptRecord,
+  EnqueueFailure,
+  EventRecord,
+  EventStatus,
+  Ledger,
+  RetryQueue,
+  Watermark,
+} from '../../lambdas/shared/ports';
+
+/**
+ * An in-memory ledger: the benchmarks that measure the handlers' own overhead (HTTP, batch processing, logging)
+ * use it so that an emulated DynamoDB's speed does not stand in for the real one's.
+ */
+export class MemoryLedger implements Ledger {
+  readonly events = new Map<string, EventRecord>();
+  readonly watermarks = new Map<string, Watermark>();
+  readonly invalid = new Set<string>();
+
+  async claim(message: RetryMessage): Promise<'new' | 'duplicate'> {
+    const known = this.events.get(message.eventKey);
+    if (known && known.status !== 'pending') return 'duplicate';
+    this.events.set(message.eventKey, {
+      eventKey: message.eventKey,
+      deliveryId: message.deliveryId,
+      webhookId: message.webhookId,
+      targetUrl: message.targetUrl,
+      status: 'pending',
+      attempts: [],
+      updatedAt: message.enqueuedAt,
+    });
+    return 'new';
+  }
+
+  async markEnqueued(eventKeys: readonly string[]): Promise<void> {
+    for (const key of eventKeys) {
+      const event = this.events.get(key);
+      if (event?.status === 'pending') this.events.set(key, { ...event, status: 'enqueued' });
+    }
+  }
+
+  async recordInvalid(entry: { webhookId: string; deliveryId: string }): Promise<'new' | 'duplicate'> {
+    const key = `${entry.webhookId}#${entry.deliveryId}`;
+    if (this.invalid.has(key)) return 'duplicate';
+    this.invalid.add(key);
+    return 'new';
+  }
+
+  async getWatermark(webhookId: string): Promise<Watermark | undefined> {
+    return this.watermarks.get(webhookId);
+  }
+
+  async setWatermark(watermark: Watermark): Promise<void> {
+    const current = this.watermarks.get(watermark.webhookId);
+    if (!current || current.through <= watermark.through) this.watermarks.set(watermark.webhookId, watermark);
+  }
+
+  async getEvent(eventKey: string): Promise<EventRecord | undefined> {
+    return this.events.get(eventKey);
+  }
+
+  async recordAttempt(
+    eventKey: string,
+    attempt: AttemptRecord,
+    status: EventStatus,
+    finalReason?: string,
+  ): Promise<void> {
+    const event = this.events.get(eventKey);
+    if (!event) return;
+    this.events.set(eventKey, {
+      ...event,
+      status,
+      attempts: [...event.attempts, attempt],
+      ...(finalReason !== undefined ? { finalReason } : {}),
+      updatedAt: attempt.at,
+    });
+  }
+}
+
+/** An in-memory retry queue that accepts everything and counts what it was asked to do. */
+export class MemoryRetryQueue implements RetryQueue {
+  readonly sent: RetryMessage[] = [];
+  visibilityChanges = 0;
+
+  async enqueue(messages: readonly RetryMessage[]): Promise<readonly EnqueueFailure[]> {
+    this.sent.push(...messages);
+    return [];
+  }
+
+  async setVisibility(): Promise<void> {
+    this.visibilityChanges += 1;
+  }
+}

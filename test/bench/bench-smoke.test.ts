@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { runBench } from '../../bench/bench';
+import { renderMarkdown } from '../../bench/report';
+
+/**
+ * The benchmark at its smoke size: it runs end to end and produces a well-formed report. Timings are not
+ * asserted (this machine is shared and a test is no place for a speed claim); shapes and counts are.
+ */
+describe('npm run bench at smoke size', () => {
+  it('measures every section and reports well-formed figures', async () => {
+    const report = await runBench('smoke');
+    const json: unknown = JSON.parse(JSON.stringify(report));
+    expect(json).toMatchObject({ size: 'smoke', machine: { node: expect.stringMatching(/^v24\./) } });
+
+    for (const b of report.redeliverer.batches) {
+      expect(b.handlerRecordsPerSecond.median).toBeGreaterThan(0);
+      expect(b.rawRecordsPerSecond.median).toBeGreaterThan(0);
+      expect(b.logBytesPerRecord).toBeGreaterThan(0);
+    }
+    expect(report.endToEnd.pipelinePerSecond.median).toBeGreaterThan(0);
+    expect(report.endToEnd.seedPerSecond.median).toBeGreaterThan(0);
+    expect(report.endToEnd.blackHole.healthyHalfPerSecond.median).toBeGreaterThan(0);
+    expect(report.coldStart.map((b) => b.name)).toEqual(['redeliverer', 'poller', 'genesys-sdk-only']);
+    expect(report.coldStart.find((b) => b.name === 'redeliverer')?.genesysSdkBytes).toBe(0);
+
+    // Counts are exact, whatever the machine's speed.
+    const { genesys } = report.economy;
+    expect(genesys.logins).toBe(1);
+    for (const p of genesys.polls) expect(p.logRequests).toBeLessThanOrEqual(p.goal);
+    expect(report.economy.sqsPerEnqueued.SendMessageBatch).toBe(0.1);
+    expect(report.economy.dynamoDbWritesPerDelivery).toBe(3);
+    expect(report.economy.idlePoll.genesysRequests).toBe(1);
+
+    expect(report.cost.perMillion.thisStack.every((l) => Number.isFinite(l.dollars) && l.dollars >= 0)).toBe(
+      true,
+    );
+    expect(report.goals.length).toBeGreaterThanOrEqual(8);
+    expect(renderMarkdown(report)).toContain('| Batch size |');
+  }, 180_000);
+});
