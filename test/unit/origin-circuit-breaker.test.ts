@@ -66,4 +66,37 @@ describe('OriginCircuitBreaker', () => {
     for (let i = 0; i < 5; i += 1)
       await expect(breaker.send(request('http://down.example/'))).rejects.toThrow(/ECONNREFUSED/);
   });
+
+  it('lets one probe through when the open time is over, failing the rest fast, and doubles the open time if it stalls', async () => {
+    const clock = { now: 0 };
+    let release: (() => void) | undefined;
+    const calls: string[] = [];
+    const hanging: WebhookSender = {
+      async send({ url }) {
+        calls.push(url);
+        // The probe stalls: it returns only when the test releases it, after the whole timeout.
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        clock.now += 10_000;
+        throw new RetryableDeliveryError('timed out');
+      },
+    };
+    const breaker = new OriginCircuitBreaker({ sender: hanging, timeoutSeconds: 10, now: () => clock.now });
+    for (let i = 0; i < 2; i += 1) {
+      const pending = breaker.send(request('http://dead.example/')).catch(() => undefined);
+      release?.();
+      await pending;
+    }
+    clock.now += 31_000; // past the first open period of 30 s
+    const probe = breaker.send(request('http://dead.example/probe')).catch((e: unknown) => e);
+    const other = await breaker.send(request('http://dead.example/other')).catch((e: unknown) => e);
+    expect((other as Error).message).toMatch(/not calling/);
+    expect(calls.filter((c) => c.endsWith('/other'))).toHaveLength(0);
+    release?.();
+    await probe;
+    clock.now += 31_000; // 30 s later the circuit is still open: it now stays open 60 s
+    const stillOpen = await breaker.send(request('http://dead.example/x')).catch((e: unknown) => e);
+    expect((stillOpen as RetryableDeliveryError).retryAfterSeconds).toBe(29);
+  });
 });
