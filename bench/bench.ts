@@ -53,7 +53,9 @@ const PLANS: Record<BenchSize, SizePlan> = {
     latencyMs: 100,
     latencyDeliveries: 5_000,
     seedSampleAtLatency: 250,
-    blackHoleDeliveries: 600,
+    // The same 10,000 deliveries as the end-to-end run, as issue 5 describes it: a short run is dominated by the
+    // first stall (every lane waits one timeout before the circuit opens), a long one shows the steady state.
+    blackHoleDeliveries: 10_000,
     coldStartRuns: 7,
     economySizes: [0, 1, 99, 100, 101, 250, 1_000, 10_000],
     steadyStateDeliveries: 200,
