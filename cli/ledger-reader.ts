@@ -1,19 +1,11 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ledgerKeys } from '../lambdas/shared/adapters/dynamodb-ledger';
-import type { AttemptRecord, EventStatus } from '../lambdas/shared/ports';
+import type { AttemptRecord, EventRecord, EventStatus } from '../lambdas/shared/ports';
 
-/** An event item of the ledger as the CLI shows it (see DynamoDbLedger for how it is written). */
-export interface LedgerEvent {
-  readonly eventKey: string;
-  readonly deliveryId: string;
-  readonly webhookId: string;
-  readonly targetUrl: string;
-  readonly status: EventStatus;
-  readonly attempts: readonly AttemptRecord[];
+/** An event item of the ledger as the CLI shows it: the port's EventRecord plus the item's other fields. */
+export interface LedgerEvent extends Omit<EventRecord, 'duplicateDeliveryIds' | 'updatedAt'> {
   readonly failedAt?: string;
   readonly originalStatus?: number | null;
-  readonly finalReason?: string;
-  readonly decidedForMessageId?: string;
   readonly duplicateDeliveryIds: readonly string[];
   readonly createdAt?: string;
   readonly updatedAt?: string;

@@ -1,5 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
+import { deriveSettings } from '../lambdas/shared/derived-settings';
 import type { PipelineSettings } from '../lambdas/shared/settings';
+
+export { MAX_RETRY_RETENTION_SECONDS } from '../lambdas/shared/derived-settings';
 
 /** Timeouts, retention periods and alarm thresholds derived from the pipeline settings. */
 export interface PipelineTiming {
@@ -28,40 +31,29 @@ export interface PipelineTiming {
 }
 
 const DAY = 86_400;
-/** Extra time per redeliverer invocation beyond the HTTP call: cold start, ledger writes, SQS visibility call. */
-const REDELIVERER_OVERHEAD_SECONDS = 15;
-/** The retry queue must expire messages before the DLQ does (14 days), because SQS keeps the enqueue time. */
-export const MAX_RETRY_RETENTION_SECONDS = 13 * DAY;
-const DLQ_RETENTION_SECONDS = 14 * DAY;
 
 /**
- * Derives every duration of the stack from the settings, in one place, so the formulas are documented once and
- * the tests can check the template against them.
+ * Turns the derived settings (lambdas/shared/derived-settings.ts, the formulas local mode uses too) into CDK
+ * durations, and adds the stack-only ones: alarm windows and thresholds.
  */
 export function pipelineTiming(settings: PipelineSettings): PipelineTiming {
-  // Records of a batch are delivered in parallel, so one delivery timeout bounds the whole batch.
-  const redelivererSeconds = settings.DELIVERY_TIMEOUT_SECONDS + REDELIVERER_OVERHEAD_SECONDS;
-  const batchingWindowSeconds = 1;
-  // Each of the MAX_RETRIES receives can be followed by a backoff of up to MAX_RETRY_DELAY_SECONDS.
-  const worstCaseSeconds = settings.MAX_RETRIES * (settings.MAX_RETRY_DELAY_SECONDS + redelivererSeconds);
-  const retryRetentionSeconds = Math.min(
-    MAX_RETRY_RETENTION_SECONDS,
-    Math.max(4 * DAY, worstCaseSeconds + DAY),
-  );
+  const d = deriveSettings(settings);
   const interval = settings.POLL_INTERVAL_SECONDS;
   return {
     pollInterval: Duration.seconds(interval),
-    redelivererTimeout: Duration.seconds(redelivererSeconds),
-    maxBatchingWindow: Duration.seconds(batchingWindowSeconds),
-    retryVisibilityTimeout: Duration.seconds(6 * redelivererSeconds + batchingWindowSeconds),
-    worstCaseRetry: Duration.seconds(worstCaseSeconds),
-    retryRetention: Duration.seconds(retryRetentionSeconds),
-    dlqRetention: Duration.seconds(DLQ_RETENTION_SECONDS),
-    pollerTimeout: Duration.seconds(Math.min(300, Math.max(10, interval - 5))),
+    redelivererTimeout: Duration.seconds(d.redelivererTimeoutSeconds),
+    maxBatchingWindow: Duration.seconds(d.batchingWindowSeconds),
+    retryVisibilityTimeout: Duration.seconds(d.retryQueueVisibilitySeconds),
+    worstCaseRetry: Duration.seconds(d.worstCaseRetrySeconds),
+    retryRetention: Duration.seconds(d.retryQueueRetentionSeconds),
+    dlqRetention: Duration.seconds(d.dlqRetentionSeconds),
+    pollerTimeout: Duration.seconds(d.pollerTimeoutSeconds),
     missedPollPeriod: Duration.seconds(Math.min(DAY, Math.max(300, 3 * interval))),
-    retryQueueAgeThreshold: Duration.seconds(Math.min(retryRetentionSeconds, worstCaseSeconds + 900)),
+    retryQueueAgeThreshold: Duration.seconds(
+      Math.min(d.retryQueueRetentionSeconds, d.worstCaseRetrySeconds + 900),
+    ),
     dlqAgeThreshold: Duration.seconds(
-      Math.max(DAY, Math.floor((DLQ_RETENTION_SECONDS - retryRetentionSeconds) / 2)),
+      Math.max(DAY, Math.floor((d.dlqRetentionSeconds - d.retryQueueRetentionSeconds) / 2)),
     ),
   };
 }

@@ -9,6 +9,7 @@ import {
   loadDeliveriesFile,
   startGenesysEmulator,
 } from '../../local/genesys-emulator';
+import type { DeliveryListing } from '../../local/genesys-emulator/list-deliveries';
 
 const WEBHOOK = 'wh-1';
 const BASIC = `Basic ${Buffer.from('local-client-id:local-client-secret').toString('base64')}`;
@@ -58,18 +59,8 @@ function list(e: GenesysEmulator, bearer: string | undefined, query: string, web
   });
 }
 
-interface Listing {
-  entities: { id: string; body: unknown }[];
-  pageSize: number;
-  pageNumber: number;
-  total: number;
-  pageCount: number;
-  firstUri: string;
-  selfUri: string;
-  nextUri?: string;
-  previousUri?: string;
-  lastUri: string;
-}
+/** The emulator's own listing type, with the entity fields these tests read. */
+type Listing = Omit<DeliveryListing, 'entities'> & { entities: { id: string; body: unknown }[] };
 
 async function expectErrorBody(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);

@@ -108,9 +108,9 @@ describe('parseGenesysSecret', () => {
 });
 
 describe('deriveSettings', () => {
-  it('keeps the retry queue visibility at 6 × the redeliverer timeout and retention under the DLQ', () => {
+  it('keeps the retry queue visibility at 6 × the redeliverer timeout plus the batching window, retention under the DLQ', () => {
     const d = deriveSettings(parsePipelineSettings(minimal));
-    expect(d.retryQueueVisibilitySeconds).toBe(6 * d.redelivererTimeoutSeconds);
+    expect(d.retryQueueVisibilitySeconds).toBe(6 * d.redelivererTimeoutSeconds + d.batchingWindowSeconds);
     expect(d.retryQueueRetentionSeconds).toBeLessThan(d.dlqRetentionSeconds);
     const long = deriveSettings(
       parsePipelineSettings({ ...minimal, MAX_RETRIES: '1000', MAX_RETRY_DELAY_SECONDS: '43200' }),
