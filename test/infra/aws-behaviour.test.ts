@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,14 @@ describe('the stack as AWS runs it', () => {
         expect(names.sort()).toEqual(ALARM_NAMES.map((n) => `${stackName}-${n}`).sort());
       }
     });
+  });
+
+  it('documents every alarm under the name it is deployed with', () => {
+    const deploy = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    const table = deploy.slice(deploy.indexOf('### Alarms'));
+    const documented = [...table.matchAll(/^\| `([A-Za-z]+)` /gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...ALARM_NAMES].sort());
+    expect(deploy).toContain('`<stack name>-<Alarm>`');
   });
 
   describe('poll retries', () => {
