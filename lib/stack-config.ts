@@ -31,6 +31,8 @@ export interface StackConfig {
   readonly stackName: string;
   /** Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time. */
   readonly reservePollerConcurrency: boolean;
+  /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget. */
+  readonly reserveRedelivererConcurrency: boolean;
 }
 
 /** The pipeline setting names: context keys equal to the environment variable names. */
@@ -43,6 +45,7 @@ const STACK_KEYS = [
   'secretArn',
   'alarmEmail',
   'reservePollerConcurrency',
+  'reserveRedelivererConcurrency',
 ] as const;
 
 /** Default CloudFormation stack name. */
@@ -171,9 +174,13 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   if (stack.alarmEmail && !EMAIL.test(stack.alarmEmail)) {
     problems.push(`  - alarmEmail must be an e-mail address (got ${JSON.stringify(stack.alarmEmail)})`);
   }
-  const reserve = (stack.reservePollerConcurrency ?? 'true').toLowerCase();
-  if (reserve !== 'true' && reserve !== 'false') {
-    problems.push(`  - reservePollerConcurrency must be true or false (got ${JSON.stringify(reserve)})`);
+  const reserve = { reservePollerConcurrency: true, reserveRedelivererConcurrency: true };
+  for (const key of ['reservePollerConcurrency', 'reserveRedelivererConcurrency'] as const) {
+    const value = (stack[key] ?? 'true').toLowerCase();
+    if (value !== 'true' && value !== 'false') {
+      problems.push(`  - ${key} must be true or false (got ${JSON.stringify(value)})`);
+    }
+    reserve[key] = value !== 'false';
   }
 
   if (problems.length > 0 || !settings || !timing) {
@@ -199,6 +206,6 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     secret,
     ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
     stackName,
-    reservePollerConcurrency: reserve === 'true',
+    ...reserve,
   };
 }

@@ -1,5 +1,6 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { consoleUrl } from './console-links';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
 import { PollerFunction } from './constructs/poller-function';
@@ -49,6 +50,8 @@ export class WebhookRecoveryStack extends Stack {
       pipelineEnvironment,
       pollInterval: timing.pollInterval,
       timeout: timing.pollerTimeout,
+      asyncEventAge: timing.pollerAsyncEventAge,
+      scheduleEventAge: timing.pollerScheduleEventAge,
       retryQueue: this.queues.queue,
       ledger: this.ledger.table,
       secret: this.genesysSecret.secret,
@@ -63,6 +66,7 @@ export class WebhookRecoveryStack extends Stack {
       batchSize: settings.BATCH_SIZE,
       maxBatchingWindow: timing.maxBatchingWindow,
       maxConcurrency: settings.MAX_CONCURRENCY,
+      reserveConcurrency: props.config.reserveRedelivererConcurrency,
     });
 
     this.alarms = new RecoveryAlarms(this, 'Alarms', {
@@ -108,12 +112,7 @@ export class WebhookRecoveryStack extends Stack {
       DeadLetterQueueUrl: [dlqUrl, 'URL of the dead-letter queue'],
       DeadLetterQueueArn: [this.queues.deadLetterQueue.queueArn, 'ARN of the dead-letter queue'],
       DeadLetterQueueConsoleUrl: [
-        Fn.join('', [
-          `https://${region}.console.aws.amazon.com/sqs/v3/home?region=`,
-          region,
-          '#/queues/',
-          encodedDlqUrl,
-        ]),
+        consoleUrl(this, 'sqs/v3/home', Fn.join('', ['#/queues/', encodedDlqUrl])),
         'The DLQ in the SQS console: inspect messages, then "Start DLQ redrive"',
       ],
       FailedPollsQueueUrl: [this.poller.failedPollsQueue.queueUrl, 'Failed poll invocations, for inspection'],
@@ -121,12 +120,11 @@ export class WebhookRecoveryStack extends Stack {
       GenesysSecretArn: [this.genesysSecret.secret.secretArn, 'The Genesys Cloud credentials secret'],
       AlarmTopicArn: [this.alarms.topic.topicArn, 'SNS topic the alarms notify'],
       DashboardUrl: [
-        Fn.join('', [
-          `https://${region}.console.aws.amazon.com/cloudwatch/home?region=`,
-          region,
-          '#dashboards/dashboard/',
-          this.dashboard.dashboard.dashboardName,
-        ]),
+        consoleUrl(
+          this,
+          'cloudwatch/home',
+          Fn.join('', ['#dashboards/dashboard/', this.dashboard.dashboard.dashboardName]),
+        ),
         'The CloudWatch dashboard',
       ],
     };

@@ -10,6 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { GENESYS_SECRET_ENV } from '../../lambdas/shared/settings';
+import { LAMBDA_ASYNC_RETRY_DELAY_SECONDS } from '../pipeline-timing';
 import { RecoveryFunction } from './recovery-function';
 
 /** Properties of {@link PollerFunction}. */
@@ -20,6 +21,13 @@ export interface PollerFunctionProps {
   readonly pollInterval: Duration;
   /** Must end before the next poll is due. */
   readonly timeout: Duration;
+  /**
+   * How long Lambda keeps a poll in its asynchronous queue, its retry included (MaximumEventAgeInSeconds, at most
+   * 6 hours). Must exceed the timeout plus Lambda's one-minute retry delay, or the retry never runs.
+   */
+  readonly asyncEventAge: Duration;
+  /** How long EventBridge Scheduler keeps trying to start a poll (at most 24 hours). */
+  readonly scheduleEventAge: Duration;
   readonly retryQueue: sqs.IQueue;
   readonly ledger: dynamodb.ITable;
   readonly secret: secretsmanager.ISecret;
@@ -104,12 +112,19 @@ export class PollerFunction extends Construct {
       },
     );
 
-    // Scheduler invokes asynchronously: a failed poll is retried once by Lambda, then captured. A poll older than
-    // one interval (at least a minute) is dropped: the next scheduled one covers the same window.
-    const maxEventAge = Duration.seconds(Math.max(60, props.pollInterval.toSeconds()));
+    // Scheduler invokes asynchronously: a failed poll is retried once by Lambda, then captured. Lambda waits about
+    // a minute before that retry and drops an event older than maxEventAge, so the age must cover the first run,
+    // the wait and a margin; a shorter one would send every failed poll straight to the failed-polls queue.
+    const retryAttempts = 1;
+    const minimumAge = props.timeout.toSeconds() + LAMBDA_ASYNC_RETRY_DELAY_SECONDS;
+    if (retryAttempts > 0 && props.asyncEventAge.toSeconds() <= minimumAge) {
+      throw new Error(
+        `The poller's asyncEventAge (${props.asyncEventAge.toSeconds()} s) must exceed its timeout + ${LAMBDA_ASYNC_RETRY_DELAY_SECONDS} s (${minimumAge} s), or Lambda never retries a failed poll`,
+      );
+    }
     this.function.configureAsyncInvoke({
-      retryAttempts: 1,
-      maxEventAge,
+      retryAttempts,
+      maxEventAge: props.asyncEventAge,
       onFailure: new destinations.SqsDestination(this.failedPollsQueue),
     });
 
@@ -127,7 +142,7 @@ export class PollerFunction extends Construct {
       target: new targets.LambdaInvoke(this.function, {
         role: schedulerRole,
         retryAttempts: 3,
-        maxEventAge,
+        maxEventAge: props.scheduleEventAge,
         deadLetterQueue: this.failedPollsQueue,
       }),
     });

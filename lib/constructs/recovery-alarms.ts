@@ -1,6 +1,7 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -34,6 +35,30 @@ export interface RecoveryAlarmsProps {
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
+ * The alarms by the names the docs use. Each is deployed as `<stack name>-<name>`, so the names in the console,
+ * in notifications and in the docs agree, and the SNS topic policy can admit exactly this stack's alarms.
+ */
+export const ALARM_NAMES = [
+  'DeadLetterQueueNotEmpty',
+  'DeadLetterQueueMessageAging',
+  'RetryQueueMessageAging',
+  'PollerErrors',
+  'PollerMissedPolls',
+  'PollerInvocationsFailed',
+  'InvalidDeliveryLogEntries',
+  'RedelivererErrors',
+  'TargetHeldBack',
+] as const;
+
+/** One of {@link ALARM_NAMES}. */
+export type AlarmName = (typeof ALARM_NAMES)[number];
+
+/** The deployed name of an alarm: the stack name, a hyphen, the documented name. */
+export function deployedAlarmName(stackName: string, name: string): string {
+  return `${stackName}-${name}`;
+}
+
+/**
  * The pipeline's alarms, all notifying one SNS topic (on alarm and on return to OK): a message in the DLQ, the
  * DLQ's oldest message, the retry queue's oldest message, poller errors, missed polls, failed poll invocations
  * redeliverer errors, and delivery-log entries that could not be enqueued.
@@ -44,10 +69,34 @@ export class RecoveryAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: RecoveryAlarmsProps) {
     super(scope, id);
+    const stack = Stack.of(this);
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Genesys webhook recovery alarms',
       enforceSSL: true,
     });
+    // A topic policy replaces SNS's default one, which is what lets CloudWatch publish; with only the TLS Deny
+    // that enforceSSL adds, every alarm notification would be refused. Admit CloudWatch for this account's alarms
+    // of this stack only (the confused-deputy conditions AWS recommends).
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowThisStacksAlarmsToPublish',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: deployedAlarmName(stack.stackName, '*'),
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     if (props.alarmEmail) {
       const subscription = new sns.Subscription(this, 'EmailSubscription', {
         topic: this.topic,
@@ -76,16 +125,36 @@ export class RecoveryAlarms extends Construct {
       period: FIVE_MINUTES,
     });
 
-    const definitions: ReadonlyArray<
-      [string, string, cloudwatch.Metric | cloudwatch.MathExpression, Partial<cloudwatch.CreateAlarmOptions>]
-    > = [
-      [
-        'DeadLetterQueueNotEmpty',
-        'A delivery was given up after all retries and is in the DLQ. Inspect it in the SQS console, fix the target, then "Start DLQ redrive".',
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    // Visible + in flight: viewing a dead letter in the console (or reading it with the CLI) receives it and hides
+    // it for a while; counting only visible messages would let the alarm return to OK while the letter is still there.
+    const deadLetters = new cloudwatch.MathExpression({
+      label: 'Messages in the DLQ (visible + in flight)',
+      expression: 'FILL(visible, 0) + FILL(inFlight, 0)',
+      usingMetrics: {
+        visible: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: FIVE_MINUTES,
           statistic: 'Maximum',
         }),
+        inFlight: props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+        }),
+      },
+      period: FIVE_MINUTES,
+    });
+
+    const definitions: ReadonlyArray<
+      [
+        AlarmName,
+        string,
+        cloudwatch.Metric | cloudwatch.MathExpression,
+        Partial<cloudwatch.CreateAlarmOptions>,
+      ]
+    > = [
+      [
+        'DeadLetterQueueNotEmpty',
+        'A delivery was given up after all retries and is in the DLQ (visible or being viewed). Inspect it in the SQS console, fix the target, then "Start DLQ redrive".',
+        deadLetters,
         {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -93,7 +162,7 @@ export class RecoveryAlarms extends Construct {
       ],
       [
         'DeadLetterQueueMessageAging',
-        `A dead-lettered delivery has waited more than ${props.dlqAgeThreshold.toHumanString()}; it is deleted 14 days after it was first enqueued. Redrive or archive it.`,
+        `A dead-lettered delivery has waited more than ${props.dlqAgeThreshold.toHumanString()}; it is deleted 14 days after it was first enqueued. Redrive or archive it. (SQS leaves a message received 3 or more times, e.g. by console polling, out of this age.)`,
         props.deadLetterQueue.metricApproximateAgeOfOldestMessage({
           period: FIVE_MINUTES,
           statistic: 'Maximum',
@@ -170,6 +239,7 @@ export class RecoveryAlarms extends Construct {
     const action = new actions.SnsAction(this.topic);
     this.alarms = definitions.map(([name, description, metric, options]) => {
       const alarm = metric.createAlarm(this, name, {
+        alarmName: deployedAlarmName(stack.stackName, name),
         alarmDescription: description,
         threshold: 1,
         evaluationPeriods: 1,

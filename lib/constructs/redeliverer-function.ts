@@ -21,6 +21,14 @@ export interface RedelivererFunctionProps {
   readonly maxBatchingWindow: Duration;
   /** Concurrent invocations at most (MAX_CONCURRENCY): protects the webhook targets from a burst of retries. */
   readonly maxConcurrency: number;
+  /**
+   * Reserve `maxConcurrency` for the function. Without a reservation, other functions can use up the account's
+   * concurrency; Lambda then throttles the redeliverer, and each throttled batch goes back to the queue with its
+   * receive count raised, spending retry budget without calling any target. Reserving needs an account
+   * concurrency quota of at least 100 + this reservation + the poller's; turn it off on accounts below that.
+   * @default true
+   */
+  readonly reserveConcurrency?: boolean;
 }
 
 /** Powertools service name of the redeliverer; the `service` dimension of its metrics. */
@@ -42,6 +50,9 @@ export class RedelivererFunction extends Construct {
       description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
       timeout: props.timeout,
       memorySize: 256,
+      // Equal to the event source's maximum concurrency: the mapping never runs more, and AWS advises against a
+      // maximum concurrency above the reserved one, which would throttle.
+      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: props.maxConcurrency }),
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,

@@ -43,7 +43,14 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       'existing secret by ARN',
       { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbC123' },
     ],
-    ['no reserved poller concurrency', { reservePollerConcurrency: 'false', POLL_INTERVAL_SECONDS: '600' }],
+    [
+      'no reserved concurrency',
+      {
+        reservePollerConcurrency: 'false',
+        reserveRedelivererConcurrency: 'false',
+        POLL_INTERVAL_SECONDS: '600',
+      },
+    ],
   ])('has no unacknowledged findings: %s', (_name, context) => {
     expect(nagFindings(buildStack(context).app)).toEqual([]);
   });

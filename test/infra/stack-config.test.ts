@@ -27,6 +27,7 @@ describe('stackConfigFromContext', () => {
     expect(config.secret).toEqual({ kind: 'create' });
     expect(config.stackName).toBe('GenesysWebhookRecovery');
     expect(config.reservePollerConcurrency).toBe(true);
+    expect(config.reserveRedelivererConcurrency).toBe(true);
     expect(config.alarmEmail).toBeUndefined();
   });
 
@@ -137,7 +138,7 @@ describe('stackConfigFromContext', () => {
     expect(lines).toEqual([expect.stringContaining('must stay under 12 days')]);
   });
 
-  it('validates the stack name and the poller concurrency switch', () => {
+  it('validates the stack name and the concurrency switches', () => {
     expect(problemLines({ ...base, stackName: '1-bad name' })).toEqual([
       expect.stringContaining('stackName must start with a letter'),
     ]);
@@ -147,6 +148,11 @@ describe('stackConfigFromContext', () => {
     expect(
       stackConfigFromContext({ ...base, reservePollerConcurrency: false }).reservePollerConcurrency,
     ).toBe(false);
+    expect(problemLines({ ...base, reserveRedelivererConcurrency: 'yes' })).toEqual([
+      '  - reserveRedelivererConcurrency must be true or false (got "yes")',
+    ]);
+    const off = stackConfigFromContext({ ...base, reserveRedelivererConcurrency: 'FALSE' });
+    expect([off.reserveRedelivererConcurrency, off.reservePollerConcurrency]).toEqual([false, true]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { stackConfigFromContext } from '../../lib/stack-config';
 import { WebhookRecoveryStack } from '../../lib/webhook-recovery-stack';
@@ -19,11 +19,12 @@ export const BASE_CONTEXT: Readonly<Record<string, string>> = {
 
 /**
  * Builds the app and stack the way bin/app.ts does, from context, without synthesising, with bundling skipped
- * (the `aws:cdk:bundling-stacks` context the CLI sets) unless `bundle` is true.
+ * (the `aws:cdk:bundling-stacks` context the CLI sets) unless `bundle` is true. Environment-agnostic unless `env`
+ * names an account and region.
  */
 export function buildStack(
   context: Readonly<Record<string, unknown>> = {},
-  options: { bundle?: boolean } = {},
+  options: { bundle?: boolean; env?: Environment } = {},
 ): { app: App; stack: WebhookRecoveryStack } {
   const app = new App({
     context: {
@@ -34,14 +35,17 @@ export function buildStack(
     },
   });
   const config = stackConfigFromContext(app.node.getAllContext());
-  const stack = new WebhookRecoveryStack(app, config.stackName, { config });
+  const stack = new WebhookRecoveryStack(app, config.stackName, {
+    config,
+    ...(options.env ? { env: options.env } : {}),
+  });
   return { app, stack };
 }
 
 /** Builds the stack (see buildStack) and synthesises its template. */
 export function synthStack(
   context: Readonly<Record<string, unknown>> = {},
-  options: { bundle?: boolean } = {},
+  options: { bundle?: boolean; env?: Environment } = {},
 ): { app: App; stack: WebhookRecoveryStack; template: Template } {
   const { app, stack } = buildStack(context, options);
   return { app, stack, template: Template.fromStack(stack) };

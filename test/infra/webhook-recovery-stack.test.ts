@@ -189,9 +189,20 @@ describe('WebhookRecoveryStack (defaults)', () => {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topic }]);
     }
+    // Visible + in flight (see aws-behaviour.test.ts).
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      AlarmName: 'GenesysWebhookRecovery-DeadLetterQueueNotEmpty',
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: {
+              MetricName: 'ApproximateNumberOfMessagesNotVisible',
+              Namespace: 'AWS/SQS',
+              Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+            },
+          }),
+        }),
+      ]),
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });

@@ -15,7 +15,25 @@ type ClientOption =
   | { client: SQSClient; clientConfig?: never }
   | { clientConfig?: SQSClientConfig; client?: never };
 
-export type SqsRetryQueueOptions = { readonly queueUrl: string } & ClientOption;
+export type SqsRetryQueueOptions = {
+  readonly queueUrl: string;
+  /**
+   * The longest time that can pass between the receive of a message and a `setVisibility` call for it: SQS
+   * refuses a visibility ending more than 12 hours after the receive, so a backoff is capped at 12 h minus this.
+   * @default MAX_SECONDS_SINCE_RECEIVE - Lambda's longest timeout + longest batching window + a minute
+   */
+  readonly maxSecondsSinceReceive?: number;
+} & ClientOption;
+
+/** SQS keeps a received message invisible at most 12 hours from the receive; ChangeMessageVisibility past that fails. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * An upper bound on the time from the event source's receive to a visibility change by the redeliverer: the
+ * event source may hold a message for its batching window (at most 300 s) and the function runs at most 900 s,
+ * plus a minute of margin for clock and network.
+ */
+export const MAX_SECONDS_SINCE_RECEIVE = 300 + 900 + 60;
 
 /** SendMessageBatch takes at most 10 entries and 1 MiB in all. */
 const MAX_ENTRIES = 10;
@@ -31,10 +49,23 @@ const PERMANENT_CODES = new Set(['InvalidMessageContents', 'MessageTooLong', 'In
 export class SqsRetryQueue implements RetryQueue {
   readonly #client: SQSClient;
   readonly #queueUrl: string;
+  readonly #maxVisibility: number;
 
   constructor(options: SqsRetryQueueOptions) {
     this.#client = options.client ?? new SQSClient(options.clientConfig ?? {});
     this.#queueUrl = options.queueUrl;
+    const sinceReceive = options.maxSecondsSinceReceive ?? MAX_SECONDS_SINCE_RECEIVE;
+    if (!Number.isFinite(sinceReceive) || sinceReceive < 0 || sinceReceive >= MAX_VISIBILITY_SECONDS) {
+      throw new RangeError(
+        `maxSecondsSinceReceive must be from 0 to under ${MAX_VISIBILITY_SECONDS} seconds (got ${sinceReceive})`,
+      );
+    }
+    this.#maxVisibility = Math.floor(MAX_VISIBILITY_SECONDS - sinceReceive);
+  }
+
+  /** The longest visibility `setVisibility` asks SQS for; longer requests are shortened to it. */
+  get maxVisibilitySeconds(): number {
+    return this.#maxVisibility;
   }
 
   async enqueue(messages: readonly RetryMessage[]): Promise<readonly EnqueueFailure[]> {
@@ -69,12 +100,18 @@ export class SqsRetryQueue implements RetryQueue {
     }
   }
 
+  /**
+   * Makes a received message visible again after `seconds`. SQS counts its 12-hour limit from the receive, not
+   * from this call: a backoff near 12 h would be refused and the message would come back after the queue's
+   * default visibility instead. So the delay is capped at 12 h minus the time that can have passed since the
+   * receive; the message then returns at most that margin (21 minutes by default) earlier than asked.
+   */
   async setVisibility(receiptHandle: string, seconds: number): Promise<void> {
     await this.#client.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: this.#queueUrl,
         ReceiptHandle: receiptHandle,
-        VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+        VisibilityTimeout: Math.max(0, Math.min(this.#maxVisibility, Math.round(seconds))),
       }),
     );
   }

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { processEnvironment } from '../../lambdas/shared/settings';
+
+const run = promisify(execFile);
+const projectRoot = new URL('../../', import.meta.url).pathname;
+const cdkJson = JSON.parse(await readFile(join(projectRoot, 'cdk.json'), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+const outdirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(outdirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/**
+ * Runs bin/app.ts as `cdk synth` runs it (context in CDK_CONTEXT_JSON, output to CDK_OUTDIR), with bundling
+ * skipped and no AWS credentials, and returns its exit code, output and template.
+ */
+async function synthApp(context: Record<string, string>) {
+  const outdir = await mkdtemp(join(tmpdir(), 'app-entry-'));
+  outdirs.push(outdir);
+  const env = Object.fromEntries(
+    Object.entries(processEnvironment()).filter(
+      ([key]) => !key.startsWith('AWS_') && !key.startsWith('CDK_'),
+    ),
+  );
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: projectRoot,
+      env: {
+        ...env,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify({
+          ...cdkJson.context,
+          WEBHOOK_ID: 'example-webhook',
+          GENESYS_CLOUD_REGION: 'us-east-1',
+          ...context,
+          'aws:cdk:bundling-stacks': [],
+        }),
+      },
+      maxBuffer: 1 << 24,
+    });
+    const template = JSON.parse(await readFile(join(outdir, 'GenesysWebhookRecovery.template.json'), 'utf8'));
+    return { code: 0, output: `${stdout}${stderr}`, template };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? 1, output: `${e.stdout ?? ''}${e.stderr ?? ''}`, template: undefined };
+  }
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+describe('bin/app.ts with a long poll interval', () => {
+  // Lambda's MaximumEventAgeInSeconds stops at 21,600 while the schema allows intervals up to 86,400; an age
+  // derived from the interval alone once crashed the synth with a stack trace. (aws-behaviour.test.ts checks
+  // the formula for every interval.)
+  it('synthesises POLL_INTERVAL_SECONDS=43200, cdk-nag included, with event ages Lambda and Scheduler accept', async () => {
+    const interval = '43200';
+    const result = await synthApp({ POLL_INTERVAL_SECONDS: interval });
+    expect(result.output).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+    expect(result.code, result.output).toBe(0);
+    const resources = Object.values((result.template as { Resources: Resources }).Resources);
+    const invokeConfig = resources.find((r) => r.Type === 'AWS::Lambda::EventInvokeConfig')?.Properties;
+    const poller = resources.find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        JSON.stringify(r.Properties.Environment).includes('genesys-webhook-poller'),
+    )?.Properties;
+    const schedule = resources.find((r) => r.Type === 'AWS::Scheduler::Schedule')?.Properties as {
+      Target: { RetryPolicy: { MaximumEventAgeInSeconds: number } };
+      ScheduleExpression: string;
+    };
+    expect(invokeConfig?.MaximumRetryAttempts).toBe(1);
+    expect(invokeConfig?.MaximumEventAgeInSeconds).toBe(21_600);
+    expect(invokeConfig?.MaximumEventAgeInSeconds).toBeGreaterThan(Number(poller?.Timeout) + 60);
+    expect(schedule.Target.RetryPolicy.MaximumEventAgeInSeconds).toBe(Number(interval));
+    expect(schedule.ScheduleExpression).toBe('rate(12 hours)');
+  }, 120_000);
+});
