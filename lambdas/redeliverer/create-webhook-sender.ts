@@ -1,5 +1,6 @@
 import { HttpWebhookSender } from '../shared/adapters/http-webhook-sender';
 import { OriginCircuitBreaker } from '../shared/adapters/origin-circuit-breaker';
+import type { TargetPolicy } from '../shared/domain/target';
 import type { PipelineSettings } from '../shared/settings';
 
 /**
@@ -7,8 +8,9 @@ import type { PipelineSettings } from '../shared/settings';
  * breaker, so an endpoint that never answers stalls a batch once or twice, not every batch.
  */
 export function createWebhookSender(
-  settings: Pick<PipelineSettings, 'DELIVERY_TIMEOUT_SECONDS'>,
+  settings: Pick<PipelineSettings, 'DELIVERY_TIMEOUT_SECONDS' | keyof TargetPolicy>,
 ): OriginCircuitBreaker {
   const timeoutSeconds = settings.DELIVERY_TIMEOUT_SECONDS;
-  return new OriginCircuitBreaker({ sender: new HttpWebhookSender({ timeoutSeconds }), timeoutSeconds });
+  const sender = new HttpWebhookSender({ timeoutSeconds, targets: settings });
+  return new OriginCircuitBreaker({ sender, timeoutSeconds });
 }

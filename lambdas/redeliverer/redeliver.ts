@@ -3,7 +3,7 @@ import { backoffSeconds } from '../shared/domain/backoff';
 import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/classify';
 import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
-import { targetRefusal } from '../shared/domain/target';
+import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
@@ -29,7 +29,7 @@ export interface RedeliverDeps {
   readonly ledger: Ledger;
   readonly settings: Pick<
     PipelineSettings,
-    'MAX_RETRIES' | 'RETRY_DELAY_SECONDS' | 'MAX_RETRY_DELAY_SECONDS' | 'TARGET_ALLOWED_HOSTS'
+    'MAX_RETRIES' | 'RETRY_DELAY_SECONDS' | 'MAX_RETRY_DELAY_SECONDS' | keyof TargetPolicy
   >;
   /** A number in [0, 1) for the backoff's jitter. */
   readonly random: () => number;
@@ -135,7 +135,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const at = deps.now();
-  const refusal = targetRefusal(message.targetUrl, deps.settings.TARGET_ALLOWED_HOSTS);
+  const refusal = targetRefusal(message.targetUrl, deps.settings);
   const attempted: Attempted = refusal
     ? { outcome: 'permanent', targetCalled: false, durationMs: 0, error: refusal }
     : await attemptDelivery(message, at, deps);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../lambdas/shared/adapters/http-webhook-sender';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../../lambdas/shared/errors';
+import { LOCAL_TARGETS } from '../support/local-targets';
 
 interface Received {
   readonly method: string | undefined;
@@ -42,7 +43,8 @@ afterEach(async () => {
 });
 
 function sender(timeoutSeconds = 5, extra: Partial<ConstructorParameters<typeof HttpWebhookSender>[0]> = {}) {
-  const s = new HttpWebhookSender({ timeoutSeconds, ...extra });
+  // Targets listen on 127.0.0.1: opt in to loopback, as local mode does.
+  const s = new HttpWebhookSender({ timeoutSeconds, targets: LOCAL_TARGETS, ...extra });
   cleanups.push(() => s.close());
   return s;
 }

@@ -65,6 +65,8 @@ function setup(options: { metrics?: Metrics } = {}) {
       RETRY_DELAY_SECONDS: 5,
       MAX_RETRY_DELAY_SECONDS: 3_600,
       TARGET_ALLOWED_HOSTS: [],
+      TARGET_ALLOW_LOOPBACK: false,
+      TARGET_ALLOW_PRIVATE: false,
     },
     random: () => 0.5,
     now: () => new Date('2026-11-28T13:00:00.000Z'),

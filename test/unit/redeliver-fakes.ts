@@ -154,6 +154,8 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
       RETRY_DELAY_SECONDS: 5,
       MAX_RETRY_DELAY_SECONDS: 3_600,
       TARGET_ALLOWED_HOSTS: [],
+      TARGET_ALLOW_LOOPBACK: false,
+      TARGET_ALLOW_PRIVATE: false,
     },
     random: () => 0.5,
     now: () => NOW,
