@@ -260,8 +260,10 @@ function exchange(
     req.on('response', (response) => {
       res = response;
       const status = response.statusCode;
-      if (status === undefined) {
-        fail(new TargetMisbehaved('NO_STATUS', 'response without a status'));
+      if (status === undefined || status < 200) {
+        // A 1xx is never a final answer (node passes a 101 without Upgrade header on as one): the connection
+        // is in no known state, so it is dropped and the attempt counts as failed, not as the target's verdict.
+        fail(new TargetMisbehaved('INFORMATIONAL_ANSWER', `target ended on a ${status ?? 'missing'} status`));
         response.destroy();
         return;
       }
