@@ -308,7 +308,7 @@ function firstValue(value: string | string[] | undefined): string | undefined {
  * one of exactly these, so the address checked is the address used. A mixed answer (public and private) is
  * refused whole rather than filtered: a name that points inside is not a public target.
  */
-function guardedLookup(resolve: LookupFunction, targets: TargetPolicy, port: string): LookupFunction {
+export function guardedLookup(resolve: LookupFunction, targets: TargetPolicy, port = ''): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, options, (error, address, family) => {
       if (error) return callback(error, address, family);
