@@ -74,6 +74,8 @@ export async function runPipeline(options: PipelineRunOptions): Promise<Pipeline
     DELIVERY_TIMEOUT_SECONDS: '2',
     RETRY_DELAY_SECONDS: '1',
     MAX_RETRY_DELAY_SECONDS: '2',
+    // The receivers listen on 127.0.0.1, as in local mode.
+    TARGET_ALLOW_LOOPBACK: 'true',
   });
   const pipeline = await startLocalPipeline({ settings, credentials: CLIENT, waitTimeSeconds: 1 });
   const sqs = new CommandCounter();

@@ -8,6 +8,7 @@ import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
 import { normaliseDelivery } from '../lambdas/shared/domain/normalise-delivery';
 import type { RetryMessage } from '../lambdas/shared/domain/retry-message';
+import { PUBLIC_TARGETS_ONLY } from '../lambdas/shared/domain/target';
 import type { Ledger } from '../lambdas/shared/ports';
 import { parsePipelineSettings } from '../lambdas/shared/settings';
 import { lambdaContext } from '../local/lambda-context';
@@ -32,7 +33,8 @@ export function retryMessages(count: number, targetUrl: string): RetryMessage[] 
     const normalised = normaliseDelivery(entry, {
       webhookId: WEBHOOK_ID,
       forwardCredentials: false,
-      allowedHosts: [],
+      // The receivers listen on 127.0.0.1, as in local mode.
+      targets: { ...PUBLIC_TARGETS_ONLY, TARGET_ALLOW_LOOPBACK: true },
       now,
     });
     if (!normalised.ok) throw new Error(`benchmark delivery is invalid: ${normalised.reason}`);
@@ -76,8 +78,15 @@ export async function handlerPass(
   ledger: Ledger = new MemoryLedger(),
   logLevel: 'INFO' | 'WARN' = 'INFO',
 ): Promise<Pass> {
-  const settings = parsePipelineSettings({ WEBHOOK_ID, DELIVERY_TIMEOUT_SECONDS: '10' });
-  const sender = new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS });
+  const settings = parsePipelineSettings({
+    WEBHOOK_ID,
+    DELIVERY_TIMEOUT_SECONDS: '10',
+    TARGET_ALLOW_LOOPBACK: 'true',
+  });
+  const sender = new HttpWebhookSender({
+    timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS,
+    targets: settings,
+  });
   let delivered = 0;
   const handler = redelivererHandler({
     sender,

@@ -23,6 +23,8 @@ export async function genesysSourceFor(
   region: string | undefined,
 ): Promise<{ source: GenesysDeliverySource; settings: PipelineSettings }> {
   const settings = parsePipelineSettings({
+    // Local mode's targets listen on this machine; it opts in to loopback, as `npm start` does.
+    ...(resources.local ? { TARGET_ALLOW_LOOPBACK: 'true' } : {}),
     ...env,
     WEBHOOK_ID: webhookId,
     ...(region !== undefined ? { GENESYS_CLOUD_REGION: region } : {}),

@@ -56,6 +56,9 @@ async function main(): Promise<void> {
     }
     env.POLL_INTERVAL_SECONDS ||= '10';
   }
+  // Local targets (the demo's, a developer's own) listen on this machine: local mode opts in to loopback, which
+  // the deployed stack refuses (in Lambda, 127.0.0.1:9001 is the Runtime API). TARGET_ALLOW_LOOPBACK=false wins.
+  env.TARGET_ALLOW_LOOPBACK ||= 'true';
   const settings = parsePipelineSettings(env);
   let credentials: GenesysCredentials = { clientId: 'local-client-id', clientSecret: 'local-client-secret' };
   if (!demo) credentials = parseCredentialsFromEnv(env);

@@ -23,7 +23,12 @@ export interface ReplayDeps {
   readonly source: FailedDeliverySource;
   readonly settings: Pick<
     PipelineSettings,
-    'FORWARD_CREDENTIAL_HEADERS' | 'TARGET_ALLOWED_HOSTS' | 'LEDGER_TTL_DAYS'
+    | 'FORWARD_CREDENTIAL_HEADERS'
+    | 'EXTRA_CREDENTIAL_HEADERS'
+    | 'TARGET_ALLOWED_HOSTS'
+    | 'TARGET_ALLOW_LOOPBACK'
+    | 'TARGET_ALLOW_PRIVATE'
+    | 'LEDGER_TTL_DAYS'
   >;
 }
 
@@ -58,7 +63,8 @@ export async function replayCommand(
         const n = normaliseDelivery(entry, {
           webhookId: options.webhook,
           forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
-          allowedHosts: deps.settings.TARGET_ALLOWED_HOSTS,
+          extraCredentialHeaders: deps.settings.EXTRA_CREDENTIAL_HEADERS,
+          targets: deps.settings,
           now,
         });
         if (!n.ok) {

@@ -1,3 +1,4 @@
+import { redactCredentialHeaders } from '../shared/domain/headers';
 import { normaliseDelivery } from '../shared/domain/normalise-delivery';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { GenesysApiError } from '../shared/errors';
@@ -38,6 +39,9 @@ export interface PollDeps {
     | 'POLL_OVERLAP_SECONDS'
     | 'FORWARD_CREDENTIAL_HEADERS'
     | 'TARGET_ALLOWED_HOSTS'
+    | 'TARGET_ALLOW_LOOPBACK'
+    | 'TARGET_ALLOW_PRIVATE'
+    | 'EXTRA_CREDENTIAL_HEADERS'
   >;
   readonly now: () => Date;
   /** Epoch ms by which the poll must have stopped starting new work. */
@@ -133,7 +137,8 @@ async function processPage(
     const normalised = normaliseDelivery(entry, {
       webhookId,
       forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
-      allowedHosts: deps.settings.TARGET_ALLOWED_HOSTS,
+      extraCredentialHeaders: deps.settings.EXTRA_CREDENTIAL_HEADERS,
+      targets: deps.settings,
       now,
     });
     if (normalised.ok) messages.push(normalised.message);
@@ -196,7 +201,12 @@ async function recordInvalid(
   deps: PollDeps,
   result: WebhookPollResult,
 ): Promise<void> {
-  const recorded = await deps.ledger.recordInvalid({ webhookId, deliveryId, reason, raw: safeJson(entry) });
+  const recorded = await deps.ledger.recordInvalid({
+    webhookId,
+    deliveryId,
+    reason,
+    raw: safeJson(redactCredentialHeaders(entry, deps.settings.EXTRA_CREDENTIAL_HEADERS)),
+  });
   if (recorded === 'duplicate') return;
   result.invalid += 1;
   deps.onEvent?.({ kind: 'invalid', webhookId, deliveryId, reason });

@@ -1,12 +1,13 @@
 import { HttpWebhookSender } from '../shared/adapters/http-webhook-sender';
+import type { TargetPolicy } from '../shared/domain/target';
 import type { PipelineSettings } from '../shared/settings';
 import { TargetGate } from './target-gate';
 
 /** The sender the redeliverer uses in Lambda and in local mode alike: keep-alive HTTP with the delivery timeout. */
 export function createWebhookSender(
-  settings: Pick<PipelineSettings, 'DELIVERY_TIMEOUT_SECONDS'>,
+  settings: Pick<PipelineSettings, 'DELIVERY_TIMEOUT_SECONDS' | keyof TargetPolicy>,
 ): HttpWebhookSender {
-  return new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS });
+  return new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS, targets: settings });
 }
 
 /** The target gate for one warm instance: holds follow the retry schedule (RETRY_DELAY_SECONDS doubling, capped). */

@@ -3,7 +3,7 @@ import { backoffSeconds, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../sh
 import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/classify';
 import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
-import { targetRefusal } from '../shared/domain/target';
+import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
@@ -33,9 +33,9 @@ export interface RedeliverDeps {
     | 'MAX_RETRIES'
     | 'RETRY_DELAY_SECONDS'
     | 'MAX_RETRY_DELAY_SECONDS'
-    | 'TARGET_ALLOWED_HOSTS'
     | 'DELIVERY_TIMEOUT_SECONDS'
     | 'MAX_HOLD_SECONDS'
+    | keyof TargetPolicy
   >;
   /** Holds back targets that signalled they cannot take more; one per warm instance, shared by its records. */
   readonly gate: TargetGate;
@@ -163,7 +163,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const at = deps.now();
-  const refusal = targetRefusal(message.targetUrl, deps.settings.TARGET_ALLOWED_HOSTS);
+  const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
     ? { kind: 'call', probes: [], outageProbe: false }
     : deps.gate.admit(message.targetUrl);

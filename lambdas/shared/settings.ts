@@ -86,6 +86,24 @@ export const pipelineSettingsSchema = z
     LEDGER_TTL_DAYS: int('LEDGER_TTL_DAYS', 30, 1, 3_650, 'days'),
     // Target backpressure and outage ride-out (docs/reliability.md).
     MAX_HOLD_SECONDS: int('MAX_HOLD_SECONDS', 86_400, 10, 950_400, 'seconds'),
+    // Hostile input (issue 11): targets on this host or its network, and headers that count as credentials.
+    /** Allow 127/8, ::1 and localhost targets: local mode and tests only (in Lambda it is the Runtime API). */
+    TARGET_ALLOW_LOOPBACK: bool('TARGET_ALLOW_LOOPBACK', false),
+    /** Allow private, CGNAT, ULA and NAT64 targets for any host; TARGET_ALLOWED_HOSTS allows named ones. */
+    TARGET_ALLOW_PRIVATE: bool('TARGET_ALLOW_PRIVATE', false),
+    /** Header names treated as credentials on top of the built-in list (domain/headers.ts). */
+    EXTRA_CREDENTIAL_HEADERS: csv(
+      'EXTRA_CREDENTIAL_HEADERS',
+      'a comma-separated list of header names',
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+            'EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names such as X-Partner-Key',
+          ),
+        ),
+    ),
   })
   .check(
     z.superRefine((s, ctx) => {

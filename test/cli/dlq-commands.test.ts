@@ -70,6 +70,7 @@ beforeAll(async () => {
     RETRY_DELAY_SECONDS: '1',
     MAX_RETRY_DELAY_SECONDS: '1',
     DELIVERY_TIMEOUT_SECONDS: '2',
+    TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
   });
   pipeline = await startLocalPipeline({
     settings,

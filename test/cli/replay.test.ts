@@ -12,6 +12,7 @@ import {
   startGenesysEmulator,
 } from '../../local/genesys-emulator';
 import { type LocalAws, startLocalAws } from '../../local/local-aws';
+import { LOCAL_TARGETS } from '../support/local-targets';
 import { drainQueue } from '../support/queue-contents';
 import { testCli } from './cli-test-context';
 
@@ -63,7 +64,7 @@ beforeAll(async () => {
   const toMessage = (id: string) => {
     const n = normaliseDelivery(
       deliveries.find((d) => d.id === id),
-      { webhookId: 'wh-replay', forwardCredentials: false, allowedHosts: [], now: new Date() },
+      { webhookId: 'wh-replay', forwardCredentials: false, targets: LOCAL_TARGETS, now: new Date() },
     );
     if (!n.ok) throw new Error(n.reason);
     return n.message;

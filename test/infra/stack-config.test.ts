@@ -37,6 +37,7 @@ describe('stackConfigFromContext', () => {
       WEBHOOK_ID: ' a , b ',
       TARGET_ALLOWED_HOSTS: 'hooks.example.com,*.example.org',
       FORWARD_CREDENTIAL_HEADERS: 'yes',
+      EXTRA_CREDENTIAL_HEADERS: 'X-Partner-Key',
       MAX_RETRIES: 7,
     });
     expect(config.pipelineEnvironment.WEBHOOK_ID).toBe('a,b');

@@ -10,6 +10,7 @@ import {
 } from '../../local/genesys-emulator';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { startChaosTarget } from '../support/chaos-target';
+import { LOCAL_TARGETS } from '../support/local-targets';
 import { drainQueue, eventually } from '../support/queue-contents';
 import { seededRandom } from '../support/seeded-random';
 
@@ -107,6 +108,7 @@ describe('chaos reconciliation', () => {
       MAX_RETRY_DELAY_SECONDS: '2',
       DELIVERY_TIMEOUT_SECONDS: '1',
       BATCH_SIZE: '10',
+      TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
       MAX_CONCURRENCY: '4',
       // The dead endpoint is an outage: its events wait this long, spending no retries, then go to the DLQ.
       MAX_HOLD_SECONDS: '20',
@@ -184,7 +186,7 @@ describe('chaos reconciliation', () => {
       const n = normaliseDelivery(d, {
         webhookId: d.webhookId,
         forwardCredentials: false,
-        allowedHosts: [],
+        targets: LOCAL_TARGETS,
         now: new Date(),
       });
       if (n.ok) expected.set(n.message.eventKey, n.message.body);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../lambdas/shared/adapters/http-webhook-sender';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../../lambdas/shared/errors';
+import { LOCAL_TARGETS } from '../support/local-targets';
 
 interface Received {
   readonly method: string | undefined;
@@ -42,7 +43,8 @@ afterEach(async () => {
 });
 
 function sender(timeoutSeconds = 5, extra: Partial<ConstructorParameters<typeof HttpWebhookSender>[0]> = {}) {
-  const s = new HttpWebhookSender({ timeoutSeconds, ...extra });
+  // Targets listen on 127.0.0.1: opt in to loopback, as local mode does.
+  const s = new HttpWebhookSender({ timeoutSeconds, targets: LOCAL_TARGETS, ...extra });
   cleanups.push(() => s.close());
   return s;
 }
@@ -270,5 +272,46 @@ describe('HttpWebhookSender against a real target', () => {
     expect((error as Error).message).toMatch(/ERR_INVALID_CHAR/);
     expect((error as Error).message).not.toContain('secret');
     expect(t.received).toHaveLength(0);
+  });
+});
+
+describe('HttpWebhookSender with the deployed stack’s default target policy', () => {
+  const toLoopback: ConstructorParameters<typeof HttpWebhookSender>[0]['lookup'] = (
+    _h,
+    options,
+    callback,
+  ) => {
+    if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+  };
+
+  it.each([
+    ['a loopback literal', (port: number) => `http://127.0.0.1:${port}/hook`, /loopback/],
+    [
+      'an IPv4-mapped loopback literal',
+      (port: number) => `http://[::ffff:127.0.0.1]:${port}/hook`,
+      /loopback/,
+    ],
+    ['localhost', (port: number) => `http://localhost:${port}/hook`, /loopback/],
+    [
+      'a name that resolves to loopback',
+      (port: number) => `http://rebind.test:${port}/hook`,
+      /resolves to 127/,
+    ],
+  ])('refuses %s as permanent without connecting', async (_name, url, message) => {
+    const t = await target();
+    const s = new HttpWebhookSender({ timeoutSeconds: 5, lookup: toLoopback });
+    cleanups.push(() => s.close());
+    const error = await s.send({ url: url(t.port), headers: {}, body: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentDeliveryError);
+    expect((error as Error).message).toMatch(message);
+    expect(t.connections()).toBe(0);
+  });
+
+  it('connects to the same name once local mode’s policy allows loopback', async () => {
+    const t = await target();
+    const s = sender(5, { lookup: toLoopback });
+    const result = await s.send({ url: `http://rebind.test:${t.port}/hook`, headers: {}, body: 'x' });
+    expect(result.status).toBe(204);
   });
 });

@@ -56,6 +56,7 @@ beforeAll(async () => {
       MAX_RETRIES: '2',
       RETRY_DELAY_SECONDS: '1',
       MAX_RETRY_DELAY_SECONDS: '1',
+      TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
     }),
     credentials: CLIENT,
     waitTimeSeconds: 1,

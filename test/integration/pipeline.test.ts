@@ -99,6 +99,7 @@ beforeAll(async () => {
     RETRY_DELAY_SECONDS: '1',
     MAX_RETRY_DELAY_SECONDS: '2',
     DELIVERY_TIMEOUT_SECONDS: '2',
+    TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
   });
   // Known before anything runs, so the very first receive of the /crash record already throws.
   const crashKey = eventKey('wh-pipeline', `${targets.url}/crash`, '{"eventId":"e-8"}');

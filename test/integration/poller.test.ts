@@ -81,6 +81,7 @@ function poll(
       WEBHOOK_ID: webhookId,
       LOOKBACK_HOURS: '1',
       POLL_OVERLAP_SECONDS: '300',
+      TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
     }),
     now: () => clock,
     deadline: Date.now() + deadlineMs,

@@ -69,6 +69,8 @@ function setup(options: { metrics?: Metrics } = {}) {
       TARGET_ALLOWED_HOSTS: [],
       DELIVERY_TIMEOUT_SECONDS: 10,
       MAX_HOLD_SECONDS: 86_400,
+      TARGET_ALLOW_LOOPBACK: false,
+      TARGET_ALLOW_PRIVATE: false,
     },
     random: () => 0.5,
     now: () => new Date('2026-11-28T13:00:00.000Z'),

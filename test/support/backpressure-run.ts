@@ -52,6 +52,8 @@ export async function runPipeline(
       POLL_INTERVAL_SECONDS: '60',
       BATCH_SIZE: '10',
       MAX_CONCURRENCY: '4',
+      // The targets are servers on this machine, as in local mode.
+      TARGET_ALLOW_LOOPBACK: 'true',
       ...settings,
     }),
     credentials: CLIENT,

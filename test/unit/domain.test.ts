@@ -4,7 +4,7 @@ import { serialiseBody } from '../../lambdas/shared/domain/body';
 import { classifyStatus, parseRetryAfter } from '../../lambdas/shared/domain/classify';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
 import { filterHeaders } from '../../lambdas/shared/domain/headers';
-import { targetRefusal } from '../../lambdas/shared/domain/target';
+import { PUBLIC_TARGETS_ONLY, targetRefusal } from '../../lambdas/shared/domain/target';
 
 describe('classifyStatus', () => {
   it.each([
@@ -143,7 +143,7 @@ describe('eventKey', () => {
 describe('targetRefusal', () => {
   it.each([
     ['https://hooks.example.com/x', [], undefined],
-    ['http://127.0.0.1:8080/x', [], undefined],
+    ['http://127.0.0.1:8080/x', [], /loopback/],
     [undefined, [], /no target URL/],
     ['', [], /no target URL/],
     ['not a url', [], /not a valid URL/],
@@ -158,7 +158,7 @@ describe('targetRefusal', () => {
     ['https://evil.com/x', ['hooks.example.com'], /not in TARGET_ALLOWED_HOSTS/],
     ['https://hooks.example.com:8443/x', ['hooks.example.com:443'], /not in TARGET_ALLOWED_HOSTS/],
   ])('%s with allow-list %j', (url, allowed, expected) => {
-    const refusal = targetRefusal(url, allowed);
+    const refusal = targetRefusal(url, { ...PUBLIC_TARGETS_ONLY, TARGET_ALLOWED_HOSTS: allowed });
     if (expected === undefined) expect(refusal).toBeUndefined();
     else expect(refusal).toMatch(expected);
   });

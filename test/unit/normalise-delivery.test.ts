@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
 import { retryMessageSchema, toQueueBody } from '../../lambdas/shared/domain/retry-message';
+import { PUBLIC_TARGETS_ONLY } from '../../lambdas/shared/domain/target';
 
 const options = {
   webhookId: 'wh-1',
   forwardCredentials: false,
-  allowedHosts: [],
+  targets: PUBLIC_TARGETS_ONLY,
   now: new Date('2026-11-28T13:00:00.000Z'),
 };
 const entry = {

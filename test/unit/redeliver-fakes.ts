@@ -217,6 +217,8 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
       TARGET_ALLOWED_HOSTS: [],
       DELIVERY_TIMEOUT_SECONDS: 10,
       MAX_HOLD_SECONDS: 86_400,
+      TARGET_ALLOW_LOOPBACK: false,
+      TARGET_ALLOW_PRIVATE: false,
     },
     gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600, now: () => clock.now }),
     random: () => 0.5,

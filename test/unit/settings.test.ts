@@ -22,6 +22,10 @@ describe('parsePipelineSettings', () => {
       DELIVERY_TIMEOUT_SECONDS: 10,
       FORWARD_CREDENTIAL_HEADERS: false,
       TARGET_ALLOWED_HOSTS: [],
+      // The deployed stack refuses loopback and private targets unless told otherwise.
+      TARGET_ALLOW_LOOPBACK: false,
+      TARGET_ALLOW_PRIVATE: false,
+      EXTRA_CREDENTIAL_HEADERS: [],
     });
   });
 
@@ -48,6 +52,13 @@ describe('parsePipelineSettings', () => {
     ['FORWARD_CREDENTIAL_HEADERS', 'maybe', /FORWARD_CREDENTIAL_HEADERS must be true or false/],
     ['WEBHOOK_ID', 'has space', /WEBHOOK_ID must be a comma-separated list of webhook ids/],
     ['TARGET_ALLOWED_HOSTS', 'http://x', /TARGET_ALLOWED_HOSTS must be a comma-separated list of host names/],
+    ['TARGET_ALLOW_LOOPBACK', 'sometimes', /TARGET_ALLOW_LOOPBACK must be true or false/],
+    ['TARGET_ALLOW_PRIVATE', 'y', /TARGET_ALLOW_PRIVATE must be true or false/],
+    [
+      'EXTRA_CREDENTIAL_HEADERS',
+      'X-Key, bad name',
+      /EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names/,
+    ],
   ])('rejects %s=%s with a message naming it', (name, value, message) => {
     expect(() => parsePipelineSettings({ ...minimal, [name]: value })).toThrow(ConfigError);
     expect(() => parsePipelineSettings({ ...minimal, [name]: value })).toThrow(message);

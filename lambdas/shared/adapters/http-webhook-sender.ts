@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isHopByHopHeader } from '../domain/headers';
-import { isLinkLocalOrMetadata } from '../domain/target';
+import { addressRefusal, PUBLIC_TARGETS_ONLY, type TargetPolicy } from '../domain/target';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../errors';
 import type { SendResult, WebhookSender } from '../ports';
 
@@ -54,6 +54,11 @@ export interface HttpWebhookSenderOptions {
    * @default - node:dns lookup
    */
   readonly lookup?: LookupFunction;
+  /**
+   * Which addresses may be connected to, checked for IP literals and for every address a name resolves to.
+   * @default - public addresses only (PUBLIC_TARGETS_ONLY): the deployed stack's default
+   */
+  readonly targets?: TargetPolicy;
 }
 
 /** What one exchange learnt from the target. */
@@ -76,17 +81,20 @@ class ExchangeFailure extends Error {
  * Sends redeliveries with node:http and node:https (no HTTP library in the bundle, for cold start). One instance
  * holds one keep-alive pool per scheme, so connections are shared across the records of a batch and across warm
  * invocations. Redirects are never followed (a 3xx is returned as is), and a target whose name is, or resolves
- * to, a link-local or metadata address is refused before any byte is sent.
+ * to, an address its TargetPolicy refuses (loopback, private, link-local, metadata …) is refused before any byte
+ * is sent. Every send settles by its deadline, whatever the target does.
  */
 export class HttpWebhookSender implements WebhookSender {
   readonly #http: HttpAgent;
   readonly #https: HttpsAgent;
   readonly #lookup: LookupFunction;
   readonly #timeoutMs: number;
+  readonly #targets: TargetPolicy;
 
   constructor(options: HttpWebhookSenderOptions) {
     this.#timeoutMs = options.timeoutSeconds * 1000;
-    this.#lookup = guardedLookup(options.lookup ?? dnsLookup);
+    this.#targets = options.targets ?? PUBLIC_TARGETS_ONLY;
+    this.#lookup = options.lookup ?? dnsLookup;
     const pool = {
       keepAlive: true,
       maxSockets: options.connectionsPerOrigin ?? 10,
@@ -113,11 +121,10 @@ export class HttpWebhookSender implements WebhookSender {
     );
     try {
       const body = Buffer.from(req.body, 'utf8');
-      const options = this.#requestOptions(req.url, {
-        ...forwardable(req.headers),
-        // Set here, not left to node, so the target gets the length of exactly these bytes and no chunking.
-        'Content-Length': String(body.length),
-      });
+      const headers = forwardable(req.headers);
+      // Set here, not left to node, so the target gets the length of exactly these bytes and no chunking.
+      headers['Content-Length'] = String(body.length);
+      const options = this.#requestOptions(req.url, headers);
       let answer: Answer;
       try {
         answer = await exchange(options, body, deadline.signal);
@@ -165,9 +172,8 @@ export class HttpWebhookSender implements WebhookSender {
     }
     const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
     // The guarded lookup only sees names: node connects to an IP literal without resolving it.
-    if (isLinkLocalOrMetadata(hostname)) {
-      throw new PermanentDeliveryError(`target host ${hostname} is a link-local or cloud metadata address`);
-    }
+    const refusal = addressRefusal(hostname, this.#targets, hostname, parsed.port);
+    if (refusal) throw new PermanentDeliveryError(refusal);
     const secure = parsed.protocol === 'https:';
     return {
       secure,
@@ -178,15 +184,28 @@ export class HttpWebhookSender implements WebhookSender {
       method: 'POST',
       headers,
       agent: secure ? this.#https : this.#http,
-      lookup: this.#lookup,
+      lookup: guardedLookup(this.#lookup, this.#targets, parsed.port),
     };
+  }
+}
+
+/** A failure the target caused without a socket error of its own; `code` names it in the delivery error. */
+class TargetMisbehaved extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
   }
 }
 
 /**
  * One request and its answer. Resolves once the status is known and the body is drained (or given up on: a body
  * that is too large, too slow or cut short costs the connection, not the result); rejects with an
- * ExchangeFailure when no answer came.
+ * ExchangeFailure when no answer came. Settles exactly once, by the deadline at the latest, whatever the target
+ * does: the deadline settles the promise itself instead of trusting destroy() to emit an event (a request node
+ * has already destroyed, as after an unrequested 101, emits nothing more), and a request that closes without an
+ * answer or an error is a failure.
  */
 function exchange(
   options: RequestOptions & { secure: boolean },
@@ -204,24 +223,51 @@ function exchange(
       return reject(new ExchangeFailure(false, error));
     }
     let res: IncomingMessage | undefined;
+    let answer: Answer | undefined;
+    let settled = false;
+    const settle = (outcome: Answer | ExchangeFailure) => {
+      if (settled) return;
+      settled = true;
+      deadline.removeEventListener('abort', onDeadline);
+      if (outcome instanceof ExchangeFailure) reject(outcome);
+      else resolve(outcome);
+    };
+    const fail = (cause: unknown) => settle(new ExchangeFailure(req.reusedSocket, cause));
     const onDeadline = () => {
+      const reason = deadline.reason instanceof Error ? deadline.reason : new Error('deadline passed');
       // Before the answer the request fails with the deadline's reason; after it, only the draining stops.
+      if (answer) settle(answer);
+      else fail(reason);
       if (res) res.destroy();
-      else req.destroy(deadline.reason instanceof Error ? deadline.reason : undefined);
+      else req.destroy(reason);
     };
     deadline.addEventListener('abort', onDeadline, { once: true });
-    const done = () => deadline.removeEventListener('abort', onDeadline);
 
     // Stays attached for the request's life: a socket error after the answer must not go unhandled.
     req.on('error', (error) => {
-      if (res) return;
-      done();
-      reject(new ExchangeFailure(req.reusedSocket, error));
+      if (!answer) fail(error);
+    });
+    // Listening is what stops node from destroying the socket silently; a POST that asked for no upgrade gets
+    // a 101 only from a broken or hostile target, so the connection is dropped and the attempt counts as failed.
+    req.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      fail(new TargetMisbehaved('UNREQUESTED_UPGRADE', 'target answered 101 Switching Protocols unasked'));
+    });
+    // The last word: closed with neither an answer nor an error (node's 1xx and upgrade paths can end so).
+    req.on('close', () => {
+      if (!res) fail(new TargetMisbehaved('ECONNRESET', 'connection closed without an answer'));
     });
     req.on('response', (response) => {
       res = response;
       const status = response.statusCode;
-      const retryAfter = firstValue(response.headers['retry-after']);
+      if (status === undefined || status < 200) {
+        // A 1xx is never a final answer (node passes a 101 without Upgrade header on as one): the connection
+        // is in no known state, so it is dropped and the attempt counts as failed, not as the target's verdict.
+        fail(new TargetMisbehaved('INFORMATIONAL_ANSWER', `target ended on a ${status ?? 'missing'} status`));
+        response.destroy();
+        return;
+      }
+      answer = { status, retryAfter: firstValue(response.headers['retry-after']) };
       let read = 0;
       response.on('data', (chunk: Buffer) => {
         read += chunk.length;
@@ -230,11 +276,8 @@ function exchange(
       });
       response.on('error', () => undefined);
       // 'close' follows 'end' (the socket then goes back to the pool) as well as a destroy.
-      response.on('close', () => {
-        done();
-        if (status === undefined) reject(new ExchangeFailure(false, new Error('response without a status')));
-        else resolve({ status, retryAfter });
-      });
+      const known = answer;
+      response.on('close', () => settle(known));
     });
     req.end(body);
   });
@@ -247,7 +290,8 @@ function isStaleSocketFailure(error: unknown): boolean {
 
 /** Drops connection-level headers even if a hand-made or old message carries them: node sets its own. */
 function forwardable(headers: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: every name is plain data, `__proto__` included.
+  const out: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(headers)) {
     // Expect: 100-continue would make node hold the body back until the target says to go on.
     if (!isHopByHopHeader(name) && name.toLowerCase() !== 'expect') out[name] = value;
@@ -259,21 +303,19 @@ function firstValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Wraps a resolver so a name that resolves to a link-local or metadata address is never connected to. */
-function guardedLookup(resolve: LookupFunction): LookupFunction {
+/**
+ * Wraps a resolver so a name is connected to only when every address it resolves to is allowed: node connects to
+ * one of exactly these, so the address checked is the address used. A mixed answer (public and private) is
+ * refused whole rather than filtered: a name that points inside is not a public target.
+ */
+export function guardedLookup(resolve: LookupFunction, targets: TargetPolicy, port = ''): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, options, (error, address, family) => {
       if (error) return callback(error, address, family);
       const addresses = Array.isArray(address) ? address.map((a) => a.address) : [address];
-      const refused = addresses.find((a) => isLinkLocalOrMetadata(a));
-      if (refused !== undefined) {
-        return callback(
-          new PermanentDeliveryError(
-            `target host ${hostname} resolves to ${refused}, a link-local or cloud metadata address`,
-          ),
-          address,
-          family,
-        );
+      for (const a of addresses) {
+        const refusal = addressRefusal(a, targets, hostname, port);
+        if (refusal) return callback(new PermanentDeliveryError(refusal), address, family);
       }
       callback(null, address, family);
     });

@@ -2,7 +2,7 @@ import { serialiseBody } from './body';
 import { eventKey } from './event-key';
 import { filterHeaders } from './headers';
 import { type RetryMessage, toQueueBody } from './retry-message';
-import { targetRefusal } from './target';
+import { type TargetPolicy, targetRefusal } from './target';
 
 /** SQS's largest message, less headroom for the attributes SQS counts against it. */
 export const MAX_MESSAGE_BYTES = 1_048_576 - 1_024;
@@ -10,7 +10,10 @@ export const MAX_MESSAGE_BYTES = 1_048_576 - 1_024;
 export interface NormaliseOptions {
   readonly webhookId: string;
   readonly forwardCredentials: boolean;
-  readonly allowedHosts: readonly string[];
+  /** EXTRA_CREDENTIAL_HEADERS. @default [] */
+  readonly extraCredentialHeaders?: readonly string[];
+  /** Which targets may be called; the parsed settings fit as they are. */
+  readonly targets: TargetPolicy;
   readonly now: Date;
 }
 
@@ -45,7 +48,7 @@ export function normaliseDelivery(entry: unknown, options: NormaliseOptions): No
     return refuse(`entry belongs to webhook ${JSON.stringify(entry.webhookId)}, not ${options.webhookId}`);
   }
   if (entry.status !== 'failed') return refuse(`status is ${JSON.stringify(entry.status)}, not "failed"`);
-  const refusal = targetRefusal(entry.webhookUrl, options.allowedHosts);
+  const refusal = targetRefusal(entry.webhookUrl, options.targets);
   if (refusal) return refuse(refusal);
   const targetUrl = entry.webhookUrl as string;
   const failedAt = isoOrUndefined(entry.dateCreated);
@@ -53,9 +56,11 @@ export function normaliseDelivery(entry: unknown, options: NormaliseOptions): No
   if (entry.headers !== undefined && !isRecord(entry.headers)) return refuse('headers is not an object');
   if (entry.body === undefined) return refuse('entry has no body');
 
-  const { headers, stripped } = filterHeaders(entry.headers ?? {}, {
+  const { headers, stripped, conflict } = filterHeaders(entry.headers ?? {}, {
     forwardCredentials: options.forwardCredentials,
+    extraCredentialHeaders: options.extraCredentialHeaders ?? [],
   });
+  if (conflict) return refuse(conflict);
   const { text, contentType } = serialiseBody(entry.body, headers);
   // A lone surrogate has no UTF-8 form: sending it would silently replace it with U+FFFD.
   if (!text.isWellFormed())

@@ -1,5 +1,6 @@
 // zod/mini as a namespace: esbuild keeps only what is used (see settings.ts).
 import * as z from 'zod/mini';
+import { headerMapProblem } from './headers';
 
 /**
  * The body of every message on the retry queue, and therefore of every dead letter. SQS moves messages to the
@@ -16,7 +17,16 @@ export const retryMessageSchema = z.object({
   webhookId: z.string().check(z.minLength(1)),
   targetUrl: z.url({ protocol: /^https?$/ }),
   /** Headers to send, already filtered (no hop-by-hop, Host, Content-Length, credentials unless opted in). */
-  headers: z.record(z.string(), z.string()),
+  headers: z.pipe(
+    // Checked before the record is rebuilt: rebuilding would drop a `__proto__` name without a word.
+    z.unknown().check(
+      z.superRefine((v, ctx) => {
+        const problem = headerMapProblem(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: v });
+      }),
+    ),
+    z.record(z.string(), z.string()),
+  ),
   /** The exact body text to send. */
   body: z.string(),
   contentType: z.string().check(z.minLength(1)),
