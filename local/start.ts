@@ -111,8 +111,11 @@ async function main(): Promise<void> {
   const settings = collect(problems, () => parsePipelineSettings(env));
   const credentials = demo ? DEMO_CREDENTIALS : collect(problems, () => parseCredentialsFromEnv(env));
   if (problems.length > 0 || !local || !settings || !credentials) {
+    // One problem is shown as it is (one or two lines); several under one heading, all at once.
     throw new ConfigError(
-      `Local mode cannot start: fix ${problems.length === 1 ? 'this setting' : `these ${problems.length} settings`} (environment or .env):\n${problems.join('\n')}`,
+      problems.length === 1
+        ? (problems[0] ?? '').replace(/^ {2}- /, '').replace(/\n {4}/g, '\n  ')
+        : `Local mode cannot start: fix these ${problems.length} settings (environment or .env):\n${problems.join('\n')}`,
     );
   }
 
