@@ -38,12 +38,15 @@ export async function checkExportTarget(out: string): Promise<void> {
 }
 
 /** Creates the temporary file beside FILE: a fresh random name, created exclusively (O_EXCL), mode 0600. */
-async function createPartial(out: string): Promise<{ path: string; handle: FileHandle }> {
-  const path = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial`);
+export async function createPartial(
+  out: string,
+  suffix: string = randomBytes(6).toString('hex'),
+): Promise<{ path: string; handle: FileHandle }> {
+  const path = join(dirname(out), `.${basename(out)}.${suffix}.partial`);
   try {
     // 'wx' is O_CREAT | O_EXCL: it fails on any existing path, a planted symbolic link included, and never
-    // follows one. The mode is set again after creation because the umask may have widened nothing but could
-    // have been looser than expected on some systems.
+    // follows one. The mode is set again after creation: the umask can only narrow it, but a file system may
+    // ignore the mode given to open.
     const handle = await open(path, 'wx', 0o600);
     await handle.chmod(0o600);
     return { path, handle };
