@@ -61,6 +61,14 @@ export interface DlqScanResult {
 /** The shortest and longest --visibility-timeout: a read must outlast itself, and SQS allows at most 12 h. */
 export const VISIBILITY_LIMITS = { min: 60, max: 43_200 } as const;
 
+/** DLQ reads running in this process: Ctrl-C waits for them to release what they hold. */
+let activeReads = 0;
+
+/** True while a DLQ read holds messages hidden. */
+export function dlqReadInProgress(): boolean {
+  return activeReads > 0;
+}
+
 /** SQS's limit of in-flight messages on a standard queue. */
 export const SQS_INFLIGHT_LIMIT = 120_000;
 
@@ -103,11 +111,12 @@ export class DlqReader {
 
   /** Yields the messages in chunks; releases them all when the loop ends, however it ends. */
   async *chunks(): AsyncGenerator<RawDeadLetter[]> {
+    const now = this.options.now ?? (() => new Date());
+    this.result.hiddenAtStart = await this.hiddenNow();
     const dir = await mkdtemp(join(tmpdir(), 'gwr-dlq-'));
     const spoolPath = join(dir, 'receipt-handles');
     const spool = createWriteStream(spoolPath, { mode: 0o600 });
-    const now = this.options.now ?? (() => new Date());
-    this.result.hiddenAtStart = await this.hiddenNow();
+    activeReads += 1;
     const started = Date.now();
     let lastReceiveAt = now();
     // Stop while there is still time to release everything before SQS would make it visible by itself.
@@ -166,6 +175,7 @@ export class DlqReader {
         );
       }
       await rm(dir, { recursive: true, force: true });
+      activeReads -= 1;
       const hidden = this.result.read - this.result.released;
       if (hidden > 0) {
         const until = new Date(lastReceiveAt.getTime() + this.visibility * 1000).toISOString();

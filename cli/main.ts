@@ -12,7 +12,7 @@ import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
 import { createConfirm } from './confirm';
 import { describeError } from './describe-error';
-import { VISIBILITY_LIMITS, visibilityError } from './dlq-reader';
+import { dlqReadInProgress, VISIBILITY_LIMITS, visibilityError } from './dlq-reader';
 import { genesysSourceFor } from './genesys-source-for';
 import { parseTime } from './parse-time';
 import { type CliResources, DEFAULT_STACK_NAME, resolveResources } from './resolve-resources';
@@ -62,11 +62,14 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-/** An abort signal for Ctrl-C: the first stops the command cleanly, a second one ends the process. */
+/**
+ * An abort signal for Ctrl-C: during a DLQ read the first one stops the read, which then releases what it holds;
+ * otherwise, or at a second Ctrl-C, the process ends at once as usual.
+ */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted || !dlqReadInProgress()) process.exit(130);
     process.stderr.write('\ninterrupted: releasing what was read (Ctrl-C again to quit at once)…\n');
     controller.abort();
   });
