@@ -4,6 +4,6 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runCli } = await import('../cli/main.ts');
+const { runCli, cliProcessIo, interruptSignal } = await import('../cli/main.ts');
 process.stdout.on('error', () => undefined);
-process.exitCode = await runCli(process.argv.slice(2), process);
+process.exitCode = await runCli(process.argv.slice(2), { ...cliProcessIo(), signal: interruptSignal() });

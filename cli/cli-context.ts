@@ -11,4 +11,6 @@ export interface CliContext {
   readonly err: ProgressStream;
   readonly confirm: Confirm;
   readonly now: () => Date;
+  /** Aborted on Ctrl-C: a DLQ read then stops and releases what it holds. */
+  readonly signal?: AbortSignal;
 }

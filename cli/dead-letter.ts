@@ -112,10 +112,40 @@ export function toRow(d: DeadLetter): DeadLetterRow {
   };
 }
 
-/** The body as the target should see it: parsed JSON when it is JSON text, else the text itself. */
+/**
+ * Nesting depth beyond which a payload stays text: JSON.stringify recurses, and a body nested some thousands of
+ * levels deep would otherwise fail a whole export with "Maximum call stack size exceeded".
+ */
+export const MAX_PAYLOAD_DEPTH = 500;
+
+/** The deepest nesting of brackets in JSON text, strings skipped; stops counting past `limit`. */
+export function jsonDepth(text: string, limit = MAX_PAYLOAD_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * The body as the target should see it: parsed JSON when it is JSON text, else the text itself (also for JSON
+ * nested deeper than MAX_PAYLOAD_DEPTH, so that writing it out cannot overflow the stack).
+ */
 export function originalPayload(body: string): unknown {
   const t = body.trim();
   if (t.startsWith('{') || t.startsWith('[') || t.startsWith('"')) {
+    if (jsonDepth(t) > MAX_PAYLOAD_DEPTH) return body;
     try {
       return JSON.parse(t);
     } catch {

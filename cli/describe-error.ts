@@ -1,4 +1,5 @@
 import { WebhookRecoveryError } from '../lambdas/shared/errors';
+import type { EndpointTag } from './resolve-resources';
 
 function codeOf(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
@@ -29,8 +30,20 @@ export function describeError(error: unknown): string {
   }
   if (/AccessDenied|not authorized/i.test(text)) return `AWS refused the request: ${error.message}`;
   const code = codeOf(error);
+  const tag = error as Partial<EndpointTag>;
+  const service = tag.cliService ?? 'AWS';
+  const endpoint = `the ${service} endpoint${tag.cliEndpoint ? ` ${tag.cliEndpoint}` : ''}`;
+  const variable = service === 'AWS' ? 'AWS_ENDPOINT_URL' : `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
-    return `cannot reach the AWS endpoint (${code}): for local mode, is npm start running?`;
+    return tag.cliLocal === false
+      ? `cannot reach ${endpoint} (${code}): check your network, proxy and --region`
+      : `cannot reach ${endpoint} (${code}): is local mode (npm start) running? If it runs on other ports, set ${variable} to the URL its banner prints`;
+  }
+  if (
+    error instanceof SyntaxError ||
+    /Deserialization error|Unexpected token|not valid JSON|char 0/i.test(text)
+  ) {
+    return `${endpoint} did not answer as ${service} does (${error.message.split('\n')[0]}): is another program listening there? Point ${variable} at the URL npm start prints, or start local mode on free ports (LOCAL_SQS_PORT, LOCAL_DYNAMODB_PORT)`;
   }
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') return error.message;
   if (error.name === 'QueueDoesNotExist' || /NonExistentQueue/.test(error.name)) {

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
+import { OperatorError } from '../lambdas/shared/errors';
 import {
   type GenesysCredentials,
   type PipelineSettings,
@@ -29,6 +30,11 @@ export async function genesysSourceFor(
     WEBHOOK_ID: webhookId,
     ...(region !== undefined ? { GENESYS_CLOUD_REGION: region } : {}),
   });
+  if (settings.GENESYS_CLOUD_REGION === undefined) {
+    throw new OperatorError(
+      'replay needs the Genesys Cloud region: set GENESYS_CLOUD_REGION or pass --genesys-region (against the demo of npm start: the emulator URL its banner prints)',
+    );
+  }
   const secretArn = resources.genesysSecretArn;
   let credentials: () => Promise<GenesysCredentials>;
   if (secretArn !== undefined && env.GENESYS_CLOUD_CLIENT_ID === undefined) {
@@ -42,6 +48,14 @@ export async function genesysSourceFor(
       }
     };
   } else {
+    const missing = ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET'].filter(
+      (name) => (env[name] ?? '').trim() === '',
+    );
+    if (missing.length > 0) {
+      throw new OperatorError(
+        `replay needs Genesys Cloud credentials: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set (environment or .env)${resources.local ? '; against the demo of npm start, use the ones its banner prints' : ''}`,
+      );
+    }
     const fromEnv = parseCredentialsFromEnv(env);
     credentials = async () => fromEnv;
   }

@@ -12,6 +12,17 @@ export interface LedgerEvent extends Omit<EventRecord, 'duplicateDeliveryIds' | 
   readonly deliveredAt?: string;
 }
 
+/** A delivery-log entry the poller refused (recorded as `invalid#…`, never enqueued). */
+export interface LedgerInvalidEntry {
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly reason: string;
+  readonly recordedAt?: string;
+  /** The entry as Genesys listed it (JSON text, possibly cut short). */
+  readonly raw?: string;
+  readonly rawTruncated: boolean;
+}
+
 /** What `status` reports from the ledger. */
 export interface LedgerSummary {
   readonly watermarks: { webhookId: string; through: string; lastPollAt: string }[];
@@ -63,16 +74,32 @@ export class LedgerReader {
     return found;
   }
 
-  /** Events whose first delivery id, or one of whose folded repeats, is `deliveryId` (a scan). */
-  async findByDeliveryId(deliveryId: string): Promise<LedgerEvent[]> {
-    const found: LedgerEvent[] = [];
+  /**
+   * Events whose first delivery id, or one of whose folded repeats, is `deliveryId`, and the entries of that id
+   * the poller refused as invalid (one scan).
+   */
+  async findByDeliveryId(
+    deliveryId: string,
+  ): Promise<{ events: LedgerEvent[]; invalid: LedgerInvalidEntry[] }> {
+    const events: LedgerEvent[] = [];
+    const invalid: LedgerInvalidEntry[] = [];
     for await (const item of this.scan({
-      FilterExpression: 'kind = :event AND (deliveryId = :id OR contains(duplicateDeliveryIds, :id))',
-      ExpressionAttributeValues: { ':event': 'event', ':id': deliveryId },
+      FilterExpression:
+        '(kind = :event AND (deliveryId = :id OR contains(duplicateDeliveryIds, :id))) OR (kind = :invalid AND deliveryId = :id)',
+      ExpressionAttributeValues: { ':event': 'event', ':invalid': 'invalid', ':id': deliveryId },
     })) {
-      found.push(toLedgerEvent(item));
+      if (item.kind === 'invalid') {
+        invalid.push({
+          webhookId: String(item.webhookId ?? ''),
+          deliveryId: String(item.deliveryId ?? ''),
+          reason: String(item.reason ?? ''),
+          ...(typeof item.recordedAt === 'string' ? { recordedAt: item.recordedAt } : {}),
+          ...(typeof item.raw === 'string' ? { raw: item.raw } : {}),
+          rawTruncated: item.rawTruncated === true,
+        });
+      } else events.push(toLedgerEvent(item));
     }
-    return found;
+    return { events, invalid };
   }
 
   /** Watermarks, events by status and invalid entries, from one scan of small projections. */

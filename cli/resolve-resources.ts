@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
@@ -90,7 +90,10 @@ export async function resolveResources(
       ? { region: options.region }
       : {};
   const sqs = new SQSClient(sqsConfig);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(dynamoConfig), {
+  const dynamo = new DynamoDBClient(dynamoConfig);
+  tagErrors(sqs, 'SQS', local ? String(sqsConfig.endpoint) : undefined, local);
+  tagErrors(dynamo, 'DynamoDB', local ? String(dynamoConfig.endpoint) : undefined, local);
+  const doc = DynamoDBDocumentClient.from(dynamo, {
     marshallOptions: { removeUndefinedValues: true },
   });
   const destroy = () => {
@@ -112,6 +115,15 @@ export async function resolveResources(
       retryUrl ??= await queueUrlByName(sqs, names.retryQueue, hint);
       dlqUrl ??= await queueUrlByName(sqs, names.dlq, hint);
       tableName ??= names.ledgerTable;
+      // Prove the DynamoDB endpoint too before any work starts, so a wrong one is named up front.
+      await dynamo.send(new DescribeTableCommand({ TableName: tableName })).catch((error: unknown) => {
+        if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+          throw new OperatorError(
+            `table ${tableName} not found on the DynamoDB endpoint ${String(dynamoConfig.endpoint)}${hint}`,
+          );
+        }
+        throw error;
+      });
       where = `local mode (SQS ${String(sqsConfig.endpoint)}, DynamoDB ${String(dynamoConfig.endpoint)})`;
     } else if (!complete) {
       const stackName = options.stack ?? DEFAULT_STACK_NAME;
@@ -146,6 +158,38 @@ export async function resolveResources(
     destroy();
     throw error;
   }
+}
+
+/** Where an AWS call went, attached to its error so that the CLI can name the endpoint at fault. */
+export interface EndpointTag {
+  readonly cliService: string;
+  readonly cliEndpoint?: string;
+  readonly cliLocal: boolean;
+}
+
+/** Tags every error of a client's calls with its service and endpoint (see describeError). */
+function tagErrors(
+  client: SQSClient | DynamoDBClient,
+  service: string,
+  endpoint: string | undefined,
+  local: boolean,
+): void {
+  const tag: EndpointTag = {
+    cliService: service,
+    cliLocal: local,
+    ...(endpoint ? { cliEndpoint: endpoint } : {}),
+  };
+  (client as SQSClient).middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (error instanceof Error) Object.assign(error, tag);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'cliEndpointTag' },
+  );
 }
 
 async function stackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {

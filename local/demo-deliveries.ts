@@ -1,5 +1,11 @@
 import type { EmulatedDelivery } from './genesys-emulator';
 
+/** The demo emulator's OAuth client: printed in the banner so that `replay` can log in to it. */
+export const DEMO_CREDENTIALS = {
+  clientId: 'local-client-id',
+  clientSecret: 'local-client-secret',
+} as const;
+
 /** Webhook ids the demo's delivery log holds. */
 export const DEMO_WEBHOOK_IDS = ['demo-orders', 'demo-calls'] as const;
 

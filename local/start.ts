@@ -4,15 +4,16 @@ import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { ConfigError } from '../lambdas/shared/errors';
 import {
-  type GenesysCredentials,
   localEnvironment,
   parseCredentialsFromEnv,
   parseLocalSettings,
   parsePipelineSettings,
 } from '../lambdas/shared/settings';
-import { DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
+import { DEMO_CREDENTIALS, DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
 import { startDemoTargets } from './demo-targets';
-import { loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
+import { describePoll } from './describe-poll';
+import { type EmulatedDelivery, loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
+import { rebaseDeliveries } from './genesys-emulator/emulated-delivery';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
 
 /**
@@ -39,29 +40,90 @@ const counts = {
 const announcedHolds = new Set<string>();
 const cleanups: (() => Promise<void>)[] = [];
 
+/** The lookback cap of the settings schema (LOOKBACK_HOURS ≤ 336). */
+const MAX_LOOKBACK_MS = 336 * 3_600_000;
+
+/** Runs `parse`, keeping a ConfigError's lines in `problems` so that every bad setting is reported at once. */
+function collect<T>(problems: string[], parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const lines = error.message.split('\n');
+    const items = lines.filter((l) => l.startsWith('  - '));
+    problems.push(...(items.length > 0 ? items : [`  - ${lines.join('\n    ')}`]));
+    return undefined;
+  }
+}
+
+/** True when the operator set the variable (in the environment or `.env`) to something. */
+const given = (env: Readonly<Record<string, string | undefined>>, name: string) =>
+  (env[name] ?? '').trim() !== '';
+
 async function main(): Promise<void> {
-  const env = { ...localEnvironment('.env') };
-  const demo = !env.GENESYS_CLOUD_REGION;
-  // Everything is checked before anything starts: a bad value exits non-zero with its name.
-  const local = parseLocalSettings(env);
-  const seeded =
-    demo && local.LOCAL_DELIVERIES_FILE ? await loadDeliveriesFile(local.LOCAL_DELIVERIES_FILE) : undefined;
+  const problems: string[] = [];
+  const env = { ...(collect(problems, () => localEnvironment('.env')) ?? {}) };
+  const demo = !given(env, 'GENESYS_CLOUD_REGION');
+  const ignored: string[] = [];
+  // Everything is checked before anything starts, and every bad value is reported at once, by name.
+  const local = collect(problems, () => parseLocalSettings(env));
+  let seeded: EmulatedDelivery[] | undefined;
+  let rebaseNote: string | undefined;
+  if (demo && local?.LOCAL_DELIVERIES_FILE) {
+    try {
+      const loaded = rebaseDeliveries(
+        await loadDeliveriesFile(local.LOCAL_DELIVERIES_FILE),
+        new Date(),
+        MAX_LOOKBACK_MS - 3_600_000,
+      );
+      seeded = loaded.deliveries;
+      if (loaded.rebase) {
+        const days = (loaded.rebase.shiftMs / 86_400_000).toFixed(1);
+        rebaseNote = `its dates were moved ${days} days forward (newest entry ${loaded.rebase.newestWas} → 1 min ago) to fall within the 14-day lookback`;
+      }
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(`  - ${error.message.replace(/\n/g, '\n    ')}`);
+    }
+  }
   if (demo) {
-    const ids = seeded ? [...new Set(seeded.map((d) => d.webhookId))] : DEMO_WEBHOOK_IDS;
-    env.WEBHOOK_ID ||= ids.join(',');
+    const ids = seeded ? [...new Set(seeded.map((d) => d.webhookId))] : [...DEMO_WEBHOOK_IDS];
+    if (given(env, 'WEBHOOK_ID') && env.WEBHOOK_ID !== ids.join(',')) {
+      ignored.push(`WEBHOOK_ID (the demo polls the webhooks its delivery log holds: ${ids.join(', ')})`);
+    }
+    env.WEBHOOK_ID = ids.join(',');
+    for (const name of ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET']) {
+      if (given(env, name))
+        ignored.push(`${name} (the demo's emulator accepts only its own demo credentials)`);
+    }
     if (seeded && seeded.length > 0) {
       // Look back far enough for the file's oldest entry (within the schema's 336 h), so a saved file still shows.
       const oldest = Math.min(...seeded.map((d) => Date.parse(d.dateCreated)));
       env.LOOKBACK_HOURS ||= String(Math.min(336, Math.max(1, Math.ceil((Date.now() - oldest) / 3_600_000))));
     }
     env.POLL_INTERVAL_SECONDS ||= '10';
+  } else {
+    for (const [name, why] of [
+      ['LOCAL_DELIVERIES_FILE', 'it seeds the demo emulator'],
+      ['LOCAL_GENESYS_PORT', "the demo emulator's port"],
+      ['LOCAL_DEMO_TARGETS_PORT', "the demo targets' port"],
+    ] as const) {
+      if (given(env, name)) ignored.push(`${name} (${why}; only used when GENESYS_CLOUD_REGION is not set)`);
+    }
   }
   // Local targets (the demo's, a developer's own) listen on this machine: local mode opts in to loopback, which
   // the deployed stack refuses (in Lambda, 127.0.0.1:9001 is the Runtime API). TARGET_ALLOW_LOOPBACK=false wins.
   env.TARGET_ALLOW_LOOPBACK ||= 'true';
-  const settings = parsePipelineSettings(env);
-  let credentials: GenesysCredentials = { clientId: 'local-client-id', clientSecret: 'local-client-secret' };
-  if (!demo) credentials = parseCredentialsFromEnv(env);
+  const settings = collect(problems, () => parsePipelineSettings(env));
+  const credentials = demo ? DEMO_CREDENTIALS : collect(problems, () => parseCredentialsFromEnv(env));
+  if (problems.length > 0 || !local || !settings || !credentials) {
+    // One problem is shown as it is (one or two lines); several under one heading, all at once.
+    throw new ConfigError(
+      problems.length === 1
+        ? (problems[0] ?? '').replace(/^ {2}- /, '').replace(/\n {4}/g, '\n  ')
+        : `Local mode cannot start: fix these ${problems.length} settings (environment or .env):\n${problems.join('\n')}`,
+    );
+  }
 
   // --until-settled waits for a poll after the last entry the log will list (the demo lists one late).
   let settleAfter = Date.now();
@@ -79,9 +141,16 @@ async function main(): Promise<void> {
     settings.GENESYS_CLOUD_REGION = emulator.url;
     const from = seeded ? `deliveries from ${local.LOCAL_DELIVERIES_FILE}` : 'demo deliveries';
     console.log(`Demo mode (GENESYS_CLOUD_REGION is not set), ${from}:`);
+    if (rebaseNote) console.log(`  note                    ${rebaseNote}`);
     console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
     console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
+    demoReplay = { emulatorUrl: emulator.url, webhookId: settings.WEBHOOK_ID[0] ?? '' };
+  } else {
+    console.log(
+      `Real-org mode (GENESYS_CLOUD_REGION=${settings.GENESYS_CLOUD_REGION}): polling webhooks ${settings.WEBHOOK_ID.join(', ')} as OAuth client ${credentials.clientId}; redeliveries go to the URLs in your delivery log`,
+    );
   }
+  for (const i of ignored) console.log(`  ignored                 ${i}`);
 
   const pipeline = await startLocalPipeline({
     settings,
@@ -105,12 +174,7 @@ async function main(): Promise<void> {
   let pollsAfterLastListing = 0;
   pipeline.startSchedule((summary: PollSummary) => {
     if (Date.now() > settleAfter + 1_000) pollsAfterLastListing += 1;
-    for (const w of summary.webhooks) {
-      const status = w.complete ? '' : `, stopped early: ${w.error?.message ?? 'unknown'}`;
-      line(
-        `poll ${w.webhookId}: ${w.found} found, ${w.enqueued} new, ${w.duplicates} already known, ${w.invalid} invalid${status}`,
-      );
-    }
+    for (const w of summary.webhooks) line(describePoll(w));
   });
 
   let dlqDepth = 0;
@@ -147,14 +211,25 @@ async function depth(pipeline: LocalPipeline, queueUrl: string): Promise<number>
   );
 }
 
+let demoReplay: { emulatorUrl: string; webhookId: string } | undefined;
+
 function printBanner(pipeline: LocalPipeline, interval: number, maxRetries: number): void {
   const { aws } = pipeline;
+  const endpoints = `AWS_ENDPOINT_URL_SQS=${aws.sqsEndpoint} AWS_ENDPOINT_URL_DYNAMODB=${aws.dynamoDbEndpoint}`;
   console.log(`  SQS endpoint            ${aws.sqsEndpoint}`);
   console.log(`  retry queue             ${aws.retryQueueUrl}`);
   console.log(`  dead letter queue       ${aws.dlqUrl}  (maxReceiveCount ${maxRetries})`);
   console.log(`  DynamoDB endpoint       ${aws.dynamoDbEndpoint}  (ledger table ${aws.tableName})`);
+  console.log(`  CLI, in another shell   export ${endpoints}`);
+  console.log('                          npx genesys-webhook-recovery dlq list');
+  if (demoReplay) {
+    console.log(
+      `  replay from the demo    GENESYS_CLOUD_REGION=${demoReplay.emulatorUrl} GENESYS_CLOUD_CLIENT_ID=${DEMO_CREDENTIALS.clientId} GENESYS_CLOUD_CLIENT_SECRET=${DEMO_CREDENTIALS.clientSecret} npx genesys-webhook-recovery replay --webhook ${demoReplay.webhookId} --since 1h --dry-run`,
+    );
+  }
+  // The emulators check no signatures, but the AWS CLI refuses to sign without some credentials.
   console.log(
-    `  inspect, e.g.           aws --endpoint-url ${aws.sqsEndpoint} --region us-east-1 sqs receive-message --queue-url ${aws.dlqUrl} --visibility-timeout 0`,
+    `  AWS CLI, e.g.           AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws --endpoint-url ${aws.sqsEndpoint} --region us-east-1 sqs receive-message --queue-url ${aws.dlqUrl} --visibility-timeout 0`,
   );
   console.log(`Polling now and every ${interval} s. Ctrl-C stops and prints a summary.`);
 }
@@ -229,8 +304,25 @@ async function shutdown(why: string, code: number): Promise<void> {
 process.once('SIGINT', () => void shutdown('SIGINT', 0));
 process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
 
+/** A port already taken, named by the setting that chose it. */
+function portInUse(error: unknown): string | undefined {
+  const e = error as { code?: unknown; port?: unknown; cause?: unknown };
+  if (e?.code !== 'EADDRINUSE') return e?.cause ? portInUse(e.cause) : undefined;
+  const names = ['LOCAL_SQS_PORT', 'LOCAL_DYNAMODB_PORT', 'LOCAL_GENESYS_PORT', 'LOCAL_DEMO_TARGETS_PORT'];
+  const env = localEnvironment('.env');
+  const defaults: Record<string, string> = {
+    LOCAL_SQS_PORT: '4566',
+    LOCAL_DYNAMODB_PORT: '4567',
+    LOCAL_GENESYS_PORT: '9000',
+  };
+  const name = names.find((n) => (env[n] || defaults[n]) === String(e.port)) ?? 'the LOCAL_*_PORT settings';
+  return `Local mode cannot start: port ${String(e.port)} (${name}) is in use, perhaps by another npm start or another emulator; stop it, or set ${name} to a free port (0 picks one)`;
+}
+
 main().catch(async (error: unknown) => {
-  if (error instanceof ConfigError) console.error(error.message);
+  const inUse = portInUse(error);
+  if (inUse) console.error(inUse);
+  else if (error instanceof ConfigError) console.error(error.message);
   else console.error('Local mode failed to start:', error instanceof Error ? error.message : error);
   stopping = true;
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);

@@ -10,6 +10,17 @@ export interface DlqScanOptions {
   readonly waitTimeSeconds?: number;
 }
 
+/** A reader of the DLQ for a command: warnings to stderr, stopped by Ctrl-C. */
+export function openDlqReader(ctx: CliContext, options: DlqScanOptions): DlqReader {
+  return new DlqReader({
+    sqs: ctx.resources.sqs,
+    queueUrl: ctx.resources.dlq.url,
+    ...options,
+    warn: (line) => ctx.err.write(`warning: ${line}\n`),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+}
+
 /** `dlq list` filters; every one given must match. */
 export interface DlqListOptions extends DlqScanOptions {
   readonly webhook?: string;
@@ -60,7 +71,7 @@ function matches(row: DeadLetterRow, options: DlqListOptions, failedAt: string |
  * `--json` writes a JSON array of rows instead. The DLQ is left as it was (see DlqReader).
  */
 export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): Promise<number> {
-  const reader = new DlqReader({ sqs: ctx.resources.sqs, queueUrl: ctx.resources.dlq.url, ...options });
+  const reader = openDlqReader(ctx, options);
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   let shown = 0;
   if (options.json) ctx.out.write('[');

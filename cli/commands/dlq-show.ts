@@ -1,52 +1,90 @@
+import { isCredentialHeader } from '../../lambdas/shared/domain/headers';
 import type { CliContext } from '../cli-context';
 import { concerns, type DeadLetter, joinWithLedger, toExportEntry } from '../dead-letter';
-import { DlqReader } from '../dlq-reader';
-import { type LedgerEvent, LedgerReader } from '../ledger-reader';
-import type { DlqScanOptions } from './dlq-list';
+import { type LedgerEvent, type LedgerInvalidEntry, LedgerReader } from '../ledger-reader';
+import { type DlqScanOptions, openDlqReader } from './dlq-list';
 import { scanOutcome } from './scan-outcome';
+
+/** What `dlq show` prints in place of a credential header's value. */
+export const MASK = '•••• (masked; --reveal-credentials shows it)';
+
+/** `dlq show` options. */
+export interface DlqShowOptions extends DlqScanOptions {
+  readonly json: boolean;
+  /** Print credential header values (Authorization, Cookie, …) as they are. @default false: masked */
+  readonly revealCredentials?: boolean;
+}
+
+/** Headers with credential values masked, unless the operator asked to see them. */
+export function maskCredentials(
+  headers: Readonly<Record<string, string>>,
+  reveal: boolean,
+): Record<string, string> {
+  if (reveal) return { ...headers };
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? MASK : value]),
+  );
+}
 
 /**
  * `dlq show <deliveryId>`: everything known about one delivery: the dead letter(s) carrying it (its first
  * delivery id or a folded repeat), the ledger's record with each attempt, and the SQS attributes. A delivery
- * that is not in the DLQ is looked up in the ledger alone. Exit code 1 when nothing is known.
+ * that is not in the DLQ is looked up in the ledger alone: events (first ids and folded repeats) and entries the
+ * poller refused as invalid. Credential header values are masked unless asked for. Exit code 1 when nothing is
+ * known.
  */
 export async function dlqShowCommand(
   ctx: CliContext,
   deliveryId: string,
-  options: DlqScanOptions & { json: boolean },
+  options: DlqShowOptions,
 ): Promise<number> {
-  const reader = new DlqReader({ sqs: ctx.resources.sqs, queueUrl: ctx.resources.dlq.url, ...options });
+  const reveal = options.revealCredentials === true;
+  const reader = openDlqReader(ctx, options);
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   const found: DeadLetter[] = [];
   for await (const chunk of joinWithLedger(reader, ledger)) {
     for (const d of chunk) if (concerns(d, deliveryId)) found.push(d);
   }
   const scan = scanOutcome(ctx, reader, 'show');
-  const ledgerOnly = found.length === 0 ? await ledger.findByDeliveryId(deliveryId) : [];
+  const { events: ledgerOnly, invalid } =
+    found.length === 0 ? await ledger.findByDeliveryId(deliveryId) : { events: [], invalid: [] };
   if (options.json) {
     const report = {
       deliveryId,
-      deadLetters: found.map((d) => ({ ...toExportEntry(d), sqs: d.raw, ledger: d.event ?? null })),
+      deadLetters: found.map((d) => {
+        const entry = toExportEntry(d);
+        return {
+          ...entry,
+          originalHeaders: maskCredentials(entry.originalHeaders, reveal),
+          sqs: reveal ? d.raw : { ...d.raw, body: '(the retry message; see the fields above)' },
+          ledger: d.event ?? null,
+        };
+      }),
       ledgerOnly,
+      invalid: invalid.map((i) => ({ ...i, raw: maskRaw(i, reveal) })),
     };
     ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const d of found) ctx.out.write(describeDeadLetter(d));
-    for (const e of ledgerOnly) ctx.out.write(describeLedgerOnly(e));
+    for (const d of found) ctx.out.write(describeDeadLetter(d, reveal));
+    for (const e of ledgerOnly) ctx.out.write(describeLedgerOnly(e, deliveryId));
+    for (const i of invalid) ctx.out.write(describeInvalid(i, reveal));
   }
-  if (found.length === 0 && ledgerOnly.length === 0) {
+  if (found.length === 0 && ledgerOnly.length === 0 && invalid.length === 0) {
     ctx.err.write(`delivery ${deliveryId} is neither in the DLQ nor in the ledger\n`);
     return 1;
   }
   return scan;
 }
 
+const LABEL_WIDTH = 18;
+
+/** One `label  value` line; the label column is wider than the longest label, so they never run together. */
 function field(name: string, value: unknown): string {
   const text = value === undefined || value === null || value === '' ? '-' : String(value);
-  return `  ${name.padEnd(16)}${text}\n`;
+  return `  ${name.padEnd(LABEL_WIDTH)}${text}\n`;
 }
 
-function describeDeadLetter(d: DeadLetter): string {
+function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   const e = toExportEntry(d);
   const m = d.message;
   let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId}): in the dead-letter queue\n`;
@@ -62,21 +100,23 @@ function describeDeadLetter(d: DeadLetter): string {
   text += field('ledger status', e.ledgerStatus ?? 'no ledger record');
   text += field('event key', e.eventKey);
   text += field('repeats folded', e.duplicateDeliveryIds.join(', '));
+  const receives = d.raw.receiveCount;
   text += field(
     'SQS message',
-    `${d.raw.messageId} (sent ${d.raw.sentAt ?? '?'}, received ${d.raw.receiveCount ?? '?'} times)`,
+    `${d.raw.messageId} (sent ${d.raw.sentAt ?? '?'}, received ${receives ?? '?'} time(s) before this read)`,
   );
   text += field('from queue', d.raw.sourceArn);
   text += field('content type', m?.contentType);
-  text += field('headers', JSON.stringify(e.originalHeaders));
+  text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal)));
   text += field('stripped', m?.strippedHeaders.join(', '));
   text += field('body', m ? m.body : d.raw.body);
   text += describeAttempts(e.attempts);
   return `${text}\n`;
 }
 
-function describeLedgerOnly(e: LedgerEvent): string {
-  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId}): not in the DLQ; the ledger says ${e.status}\n`;
+function describeLedgerOnly(e: LedgerEvent, asked: string): string {
+  const repeat = e.deliveryId !== asked ? ` (${asked} is a repeat of it, folded into this event)` : '';
+  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId})${repeat}: not in the DLQ; the ledger says ${e.status}\n`;
   text += field('target', e.targetUrl);
   text += field('reason', e.finalReason);
   text += field('failed at', e.failedAt);
@@ -87,13 +127,49 @@ function describeLedgerOnly(e: LedgerEvent): string {
   return `${text}\n`;
 }
 
+/** The stored copy of a refused entry, with credential header values masked when it can be read as JSON. */
+function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
+  if (reveal || i.raw === undefined) return i.raw;
+  try {
+    const entry = JSON.parse(i.raw) as unknown;
+    if (typeof entry === 'object' && entry !== null && 'headers' in entry) {
+      const headers = (entry as { headers: unknown }).headers;
+      if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
+        const masked = Object.fromEntries(
+          Object.entries(headers).map(([k, v]) => [k, isCredentialHeader(k) ? MASK : v]),
+        );
+        return JSON.stringify({ ...entry, headers: masked });
+      }
+    }
+    return i.raw;
+  } catch {
+    return '(cut short, so not shown: it may hold credentials; --reveal-credentials shows it)';
+  }
+}
+
+function describeInvalid(i: LedgerInvalidEntry, reveal: boolean): string {
+  let text = `Delivery ${i.deliveryId} (webhook ${i.webhookId}): refused by the poller, never enqueued\n`;
+  text += field('reason', i.reason);
+  text += field('recorded at', i.recordedAt);
+  text += field('entry', `${maskRaw(i, reveal) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
+  return `${text}\n`;
+}
+
+/**
+ * Numbers attempts in order over the event's whole life. A redrive starts a new SQS message whose own count
+ * starts again at 1; that is shown beside the running number instead of numbering #1… twice.
+ */
 function describeAttempts(attempts: LedgerEvent['attempts']): string {
-  if (attempts.length === 0) return '  attempts        none recorded\n';
+  if (attempts.length === 0) return field('attempts', 'none recorded');
   let text = '  attempts\n';
-  for (const a of attempts) {
+  let previous: string | undefined;
+  attempts.forEach((a, i) => {
     const next = a.nextAttemptInSeconds !== undefined ? `, next in ${a.nextAttemptInSeconds} s` : '';
     const status = a.status !== undefined ? `HTTP ${a.status}` : 'no answer';
-    text += `    #${a.attempt}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${a.error ? `\n        ${a.error}` : ''}\n`;
-  }
+    const redriven = previous !== undefined && a.messageId !== previous ? ' (after a redrive)' : '';
+    const own = a.attempt !== i + 1 ? `, its try ${a.attempt}` : '';
+    previous = a.messageId;
+    text += `    #${i + 1}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${own}${redriven}${a.error ? `\n        ${a.error}` : ''}\n`;
+  });
   return text;
 }

@@ -147,8 +147,10 @@ async function processPage(
   }
   // Pages are unordered: fold repeats onto the earliest attempt, synchronously, before any claim is awaited.
   messages.sort((a, b) => a.failedAt.localeCompare(b.failedAt) || a.deliveryId.localeCompare(b.deliveryId));
+  const repeats: RetryMessage[] = [];
   for (const message of messages) {
     if (seen.has(message.eventKey)) {
+      repeats.push(message);
       result.duplicates += 1;
       deps.onEvent?.({
         kind: 'duplicate',
@@ -169,11 +171,17 @@ async function processPage(
     deps.onEvent?.({ kind: 'duplicate', webhookId, deliveryId: m.deliveryId, eventKey: m.eventKey });
     return false;
   });
-  if (fresh.length === 0) return;
-  const failures = await deps.queue.enqueue(fresh);
+  const failures = fresh.length > 0 ? await deps.queue.enqueue(fresh) : [];
   const failed = new Map(failures.map((f) => [f.eventKey, f]));
   const sent = fresh.filter((m) => !failed.has(m.eventKey));
   await deps.ledger.markEnqueued(sent.map((m) => m.eventKey));
+  // A repeat folded here is noted on its event too (once the event's claim is settled), so that every delivery
+  // id the log lists can be looked up later (`dlq show`).
+  const settled = new Set(
+    [...sent, ...candidates.filter((_, i) => claims[i] !== 'new')].map((m) => m.eventKey),
+  );
+  await Promise.all(repeats.filter((m) => settled.has(m.eventKey)).map((m) => deps.ledger.claim(m)));
+  if (fresh.length === 0) return;
   result.enqueued += sent.length;
   for (const m of sent) deps.onEvent?.({ kind: 'enqueued', message: m });
   for (const m of fresh) {

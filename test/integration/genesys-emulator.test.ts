@@ -258,7 +258,9 @@ describe('loadDeliveriesFile', () => {
 
     const bad = join(dir, 'bad.json');
     await writeFile(bad, JSON.stringify([delivery(0), { ...delivery(1), status: 'lost' }]));
-    await expect(loadDeliveriesFile(bad)).rejects.toThrow(/bad\.json: entry 1 is invalid: status/);
+    await expect(loadDeliveriesFile(bad)).rejects.toThrow(
+      /bad\.json: entry 1 \(id "d-0001"\) is invalid:\n {2}status must be "failed" or "succeeded" \(got "lost"\)/,
+    );
     const notArray = join(dir, 'object.json');
     await writeFile(notArray, '{}');
     await expect(loadDeliveriesFile(notArray)).rejects.toThrow(/object\.json must hold a JSON array/);
