@@ -1,7 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebhookRecoveryError } from '../lambdas/shared/errors';
-import { localEnvironment, parseCliEnvironment, parseLocalSettings } from '../lambdas/shared/settings';
+import { localEnvironment } from '../lambdas/shared/local-environment';
+import { parseCliEnvironment, parseLocalSettings } from '../lambdas/shared/settings';
 import type { CliContext } from './cli-context';
 import { dlqExportCommand } from './commands/dlq-export';
 import { dlqListCommand } from './commands/dlq-list';

@@ -3,9 +3,9 @@ import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { ConfigError } from '../lambdas/shared/errors';
+import { localEnvironment } from '../lambdas/shared/local-environment';
 import {
   type GenesysCredentials,
-  localEnvironment,
   parseCredentialsFromEnv,
   parseLocalSettings,
   parsePipelineSettings,

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseDotenv } from 'dotenv';
 // zod/mini, imported as a namespace, lets esbuild drop all that is unused: the redeliverer bundle keeps ~20 KB
 // of zod instead of ~450 KB (classic zod's methods and its 40-odd locales).
 import * as z from 'zod/mini';
@@ -132,7 +130,8 @@ export const genesysSecretSchema = z.object({
 });
 export type GenesysCredentials = z.output<typeof genesysSecretSchema>;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** An environment-like record: `process.env`, a parsed `.env`, or a test's plain object. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 function parseOrThrow<S extends z.ZodMiniType>(schema: S, env: unknown, what: string): z.output<S> {
   const result = schema.safeParse(env);
@@ -214,27 +213,6 @@ export type LocalSettings = z.output<typeof localSchema>;
 /** Parses local-mode settings. */
 export function parseLocalSettings(env: Env): LocalSettings {
   return parseOrThrow(localSchema, env, 'local settings');
-}
-
-/**
- * The environment of local mode: `.env` (if present) under the process environment, which wins. The file is
- * parsed, never loaded into `process.env`, so nothing else can come to depend on it.
- */
-export function localEnvironment(dotenvPath: string): Env {
-  let fromFile: Record<string, string> = {};
-  if (existsSync(dotenvPath)) {
-    try {
-      fromFile = parseDotenv(readFileSync(dotenvPath, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(
-        `Could not read ${dotenvPath}: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-  return { ...fromFile, ...process.env };
 }
 
 /**
