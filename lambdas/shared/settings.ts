@@ -191,6 +191,25 @@ export function parseGenesysSecret(secretString: string | undefined, secretId: s
 /** The name of the variable that tells a Lambda which secret holds the Genesys credentials. */
 export const GENESYS_SECRET_ENV = 'GENESYS_CREDENTIALS_SECRET_ID';
 
+// Signed redeliveries (Standard Webhooks signatures, issue 15)
+/** Whether and with what the redeliverer signs; the secret itself never travels in an environment variable in AWS. */
+const signingSchema = z.object({
+  SIGN_REDELIVERIES: bool('SIGN_REDELIVERIES', true),
+  /** In Lambda: the Secrets Manager secret (ARN or name) holding the signing key(s). */
+  SIGNING_SECRET_ID: optionalText(z.string().check(z.trim())),
+  /** In local mode: the signing key(s) themselves, from `.env`; a key is generated when unset. */
+  SIGNING_SECRET: optionalText(z.string().check(z.trim())),
+});
+export type SigningSettings = z.output<typeof signingSchema>;
+
+/** The name of the variable that tells the redeliverer which secret holds the signing key(s). */
+export const SIGNING_SECRET_ENV = 'SIGNING_SECRET_ID';
+
+/** Parses the signing settings; values of SIGNING_SECRET are never echoed in errors. */
+export function parseSigningSettings(env: Env): SigningSettings {
+  return parseOrThrow(signingSchema, env, 'signing settings');
+}
+
 /**
  * The process environment, read once. This module is the only place that touches `process.env`, so every
  * setting has one reader and tests pass plain records instead.
