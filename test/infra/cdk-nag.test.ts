@@ -43,6 +43,12 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       'existing secret by ARN',
       { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbC123' },
     ],
+    ['signing off', { signRedeliveries: 'false' }],
+    ['existing signing secret by name', { signingSecretName: 'webhooks/signing' }],
+    [
+      'existing signing secret by partial ARN',
+      { signingSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhooks/signing' },
+    ],
     ['no reserved poller concurrency', { reservePollerConcurrency: 'false', POLL_INTERVAL_SECONDS: '600' }],
   ])('has no unacknowledged findings: %s', (_name, context) => {
     expect(nagFindings(buildStack(context).app)).toEqual([]);
