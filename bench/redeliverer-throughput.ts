@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { Agent, request } from 'undici';
+import { createTargetGate } from '../lambdas/redeliverer/create-webhook-sender';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
@@ -80,6 +81,7 @@ export async function handlerPass(
   let delivered = 0;
   const handler = redelivererHandler({
     sender,
+    gate: createTargetGate(settings),
     queue: new MemoryRetryQueue(),
     ledger,
     settings,

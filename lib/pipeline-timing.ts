@@ -28,6 +28,8 @@ export interface PipelineTiming {
   readonly retryQueueAgeThreshold: Duration;
   /** DLQ age alarm: half the time a dead-lettered message is guaranteed to stay, at least 1 day. */
   readonly dlqAgeThreshold: Duration;
+  /** Held-target alarm: 3 poll intervals, at least 15 minutes, and below MAX_HOLD_SECONDS when it can be. */
+  readonly targetHeldThreshold: Duration;
 }
 
 const DAY = 86_400;
@@ -54,6 +56,9 @@ export function pipelineTiming(settings: PipelineSettings): PipelineTiming {
     ),
     dlqAgeThreshold: Duration.seconds(
       Math.max(DAY, Math.floor((d.dlqRetentionSeconds - d.retryQueueRetentionSeconds) / 2)),
+    ),
+    targetHeldThreshold: Duration.seconds(
+      Math.max(60, Math.min(Math.max(900, 3 * interval), Math.floor(settings.MAX_HOLD_SECONDS / 2))),
     ),
   };
 }

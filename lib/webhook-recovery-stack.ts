@@ -85,6 +85,7 @@ export class WebhookRecoveryStack extends Stack {
       missedPollPeriod: timing.missedPollPeriod,
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
       dlqAgeThreshold: timing.dlqAgeThreshold,
+      targetHeldThreshold: timing.targetHeldThreshold,
       ...(props.config.alarmEmail ? { alarmEmail: props.config.alarmEmail } : {}),
     });
     this.dashboard = new RecoveryDashboard(this, 'Dashboard', {

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handler';
-import { createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
+import { createTargetGate, createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
@@ -103,6 +103,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         });
   const redeliver = redelivererHandler({
     sender,
+    gate: createTargetGate(settings),
     queue,
     ledger,
     settings,

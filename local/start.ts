@@ -36,7 +36,10 @@ const counts = {
   delivered: 0,
   retries: 0,
   deadLettering: 0,
+  held: 0,
 };
+/** Hold keys already announced: a held target gets one line, not one per event it holds back. */
+const announcedHolds = new Set<string>();
 const cleanups: (() => Promise<void>)[] = [];
 
 async function main(): Promise<void> {
@@ -208,6 +211,13 @@ function printOutcome(o: RedeliveryOutcome): void {
       line(
         `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); SQS moves it to the DLQ on its next receive`,
       );
+      break;
+    case 'held':
+      counts.held += 1;
+      if (o.hold && !announcedHolds.has(o.hold.key)) {
+        announcedHolds.add(o.hold.key);
+        line(`holding back ${o.hold.key} (${o.error ?? 'held'}); its events wait without spending retries`);
+      }
       break;
     default:
       break;

@@ -1,6 +1,7 @@
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import type {
   AttemptRecord,
+  BudgetUpdate,
   EnqueueFailure,
   EventRecord,
   EventStatus,
@@ -65,16 +66,36 @@ export class MemoryLedger implements Ledger {
     attempt: AttemptRecord,
     status: EventStatus,
     finalReason?: string,
+    budget: BudgetUpdate = {},
   ): Promise<void> {
     const event = this.events.get(eventKey);
     if (!event) return;
+    const counted = budget.counted !== false ? 1 : 0;
     this.events.set(eventKey, {
       ...event,
       status,
       attempts: [...event.attempts, attempt],
+      budgetAttempts: budget.fresh ? counted : (event.budgetAttempts ?? 0) + counted,
+      ...(status === 'permanent' || status === 'exhausted'
+        ? {
+            decidedForMessageId: attempt.messageId,
+            decidedMessageIds: [...(event.decidedMessageIds ?? []), attempt.messageId],
+          }
+        : {}),
       ...(finalReason !== undefined ? { finalReason } : {}),
       updatedAt: attempt.at,
     });
+  }
+
+  async recordHold(eventKey: string, at: string, fresh: boolean): Promise<void> {
+    const event = this.events.get(eventKey);
+    if (!event) return;
+    this.events.set(
+      eventKey,
+      fresh
+        ? { ...event, heldSince: at, budgetAttempts: 0, status: 'enqueued' }
+        : { ...event, heldSince: event.heldSince ?? at },
+    );
   }
 }
 
@@ -90,5 +111,10 @@ export class MemoryRetryQueue implements RetryQueue {
 
   async setVisibility(): Promise<void> {
     this.visibilityChanges += 1;
+  }
+
+  requeued = 0;
+  async requeue(): Promise<void> {
+    this.requeued += 1;
   }
 }

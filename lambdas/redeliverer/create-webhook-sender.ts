@@ -1,14 +1,24 @@
 import { HttpWebhookSender } from '../shared/adapters/http-webhook-sender';
-import { OriginCircuitBreaker } from '../shared/adapters/origin-circuit-breaker';
 import type { PipelineSettings } from '../shared/settings';
+import { TargetGate } from './target-gate';
 
-/**
- * The sender the redeliverer uses in Lambda and in local mode alike: keep-alive HTTP behind a per-origin circuit
- * breaker, so an endpoint that never answers stalls a batch once or twice, not every batch.
- */
+/** The sender the redeliverer uses in Lambda and in local mode alike: keep-alive HTTP with the delivery timeout. */
 export function createWebhookSender(
   settings: Pick<PipelineSettings, 'DELIVERY_TIMEOUT_SECONDS'>,
-): OriginCircuitBreaker {
-  const timeoutSeconds = settings.DELIVERY_TIMEOUT_SECONDS;
-  return new OriginCircuitBreaker({ sender: new HttpWebhookSender({ timeoutSeconds }), timeoutSeconds });
+): HttpWebhookSender {
+  return new HttpWebhookSender({ timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS });
+}
+
+/** The target gate for one warm instance: holds follow the retry schedule (RETRY_DELAY_SECONDS doubling, capped). */
+export function createTargetGate(
+  settings: Pick<
+    PipelineSettings,
+    'DELIVERY_TIMEOUT_SECONDS' | 'RETRY_DELAY_SECONDS' | 'MAX_RETRY_DELAY_SECONDS'
+  >,
+): TargetGate {
+  return new TargetGate({
+    timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS,
+    baseSeconds: settings.RETRY_DELAY_SECONDS,
+    capSeconds: settings.MAX_RETRY_DELAY_SECONDS,
+  });
 }

@@ -13,7 +13,7 @@ import {
   processEnvironment,
   SIGNING_SECRET_ENV,
 } from '../shared/settings';
-import { createWebhookSender } from './create-webhook-sender';
+import { createTargetGate, createWebhookSender } from './create-webhook-sender';
 import { redelivererHandler } from './redeliverer-handler';
 
 // Cold start: a bad setting fails the init, not the first record. Clients and the keep-alive pool live here so
@@ -48,6 +48,7 @@ function sender(): WebhookSender {
 /** The redeliverer Lambda (SQS event source with ReportBatchItemFailures). */
 export const handler = redelivererHandler({
   sender: sender(),
+  gate: createTargetGate(settings),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
   settings,

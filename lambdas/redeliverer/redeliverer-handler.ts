@@ -65,7 +65,7 @@ export function redelivererHandler(deps: RedelivererHandlerDeps) {
 function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void {
   const { logger, metrics } = deps;
   const line = { ...outcome, targetUrl: outcome.targetUrl && withoutQuery(outcome.targetUrl) };
-  if (outcome.result === 'delivered' || outcome.result === 'already-delivered')
+  if (outcome.result === 'delivered' || outcome.result === 'already-delivered' || outcome.result === 'held')
     logger.info('redelivery', line);
   else logger.warn('redelivery', line);
 
@@ -74,6 +74,14 @@ function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void
     if (counter) metrics.addMetric(counter, MetricUnit.Count, 1);
     if (outcome.targetCalled)
       metrics.addMetric('DeliveryDurationMs', MetricUnit.Milliseconds, outcome.durationMs);
+    if (outcome.hold) {
+      // The longest hold feeds the TargetHeldBack alarm; the per-target one names the target on the dashboard.
+      metrics.addMetric('LongestHoldSeconds', MetricUnit.Seconds, outcome.hold.heldForSeconds);
+      const perTarget = metrics.singleMetric();
+      // The hold key is `<kind> <origin or origin+path>`: never a query string, which may carry a token.
+      perTarget.addDimension('Target', outcome.hold.key.slice(0, 250));
+      perTarget.addMetric('TargetHeldSeconds', MetricUnit.Seconds, outcome.hold.heldForSeconds);
+    }
   }
   try {
     deps.onOutcome?.(outcome);
@@ -89,6 +97,7 @@ const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   permanent: 'PermanentFailures',
   'invalid-message': 'PermanentFailures',
   exhausted: 'RetriesExhausted',
+  held: 'HeldBack',
 };
 
 /** Webhook URLs sometimes carry a token in the query string; logs get the origin and path only. */

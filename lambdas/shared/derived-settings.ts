@@ -11,7 +11,10 @@ export interface DerivedSettings {
   readonly batchingWindowSeconds: number;
   /** Retry-queue visibility timeout: AWS's advice of 6 × the consumer's timeout, plus the batching window. */
   readonly retryQueueVisibilitySeconds: number;
-  /** Longest a message can spend in the retry queue: each receive followed by the longest backoff. */
+  /**
+   * Longest an event can spend in the retry queue: held back for MAX_HOLD_SECONDS while its host is down, then
+   * every attempt followed by the longest backoff.
+   */
   readonly worstCaseRetrySeconds: number;
   /** Retry-queue retention: worst case + 1 day, at least 4 days, shorter than the DLQ's (SQS keeps the original age). */
   readonly retryQueueRetentionSeconds: number;
@@ -37,6 +40,7 @@ export function deriveSettings(
   const redelivererTimeoutSeconds = settings.DELIVERY_TIMEOUT_SECONDS + REDELIVERER_OVERHEAD_SECONDS;
   const batchingWindowSeconds = 1;
   const worstCaseRetrySeconds =
+    settings.MAX_HOLD_SECONDS +
     settings.MAX_RETRIES * (settings.MAX_RETRY_DELAY_SECONDS + redelivererTimeoutSeconds);
   return {
     redelivererTimeoutSeconds,

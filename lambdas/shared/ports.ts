@@ -37,6 +37,11 @@ export interface RetryQueue {
   enqueue(messages: readonly RetryMessage[]): Promise<readonly EnqueueFailure[]>;
   /** Sets when a received message is next visible: the backoff, or 0 to fail fast. */
   setVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /**
+   * Sends a received message's body again, unchanged, visible after `delaySeconds` (at most 900, SQS's limit):
+   * how an event is held back without its receive count growing. The caller then acknowledges the original.
+   */
+  requeue(body: string, delaySeconds: number): Promise<void>;
 }
 
 /** One redelivery attempt, as kept in the ledger. */
@@ -50,6 +55,13 @@ export interface AttemptRecord {
   readonly error?: string;
   /** Seconds until the next attempt, for a retryable outcome. */
   readonly nextAttemptInSeconds?: number;
+  /**
+   * False for a call that probed a host held for an outage and found it still down: the host's failure, not the
+   * event's, so it spent none of the event's budget. Absent means it counted.
+   */
+  readonly counted?: false;
+  /** True for a decision taken without calling the target (held back past MAX_HOLD_SECONDS). */
+  readonly notCalled?: true;
 }
 
 export type EventStatus = 'pending' | 'enqueued' | 'delivered' | 'permanent' | 'exhausted';
@@ -66,9 +78,27 @@ export interface EventRecord {
   readonly finalReason?: string;
   /** The SQS message the permanent decision was taken on; a redriven copy (new message id) is tried afresh. */
   readonly decidedForMessageId?: string;
+  /**
+   * Every SQS message a permanent or exhausted decision was taken on. Each fails fast until SQS dead-letters
+   * it, whatever later copies of the event do; a message not among them finds the event decided only after a
+   * redrive (or as a stale copy left by a crash), and gets a new budget.
+   */
+  readonly decidedMessageIds?: readonly string[];
   /** Other Genesys delivery ids (repeated attempts of the same event) folded into this one. */
   readonly duplicateDeliveryIds?: readonly string[];
+  /** Real attempts spent from the current retry budget (a redrive starts a new budget). */
+  readonly budgetAttempts?: number;
+  /** When the event was first held back in the current budget (ISO time); bounded by MAX_HOLD_SECONDS. */
+  readonly heldSince?: string;
   readonly updatedAt: string;
+}
+
+/** How an attempt bears on the event's retry budget. */
+export interface BudgetUpdate {
+  /** False for an outage probe that found the host still down. @default true */
+  readonly counted?: boolean;
+  /** True for the first attempt after a redrive: the budget starts again (and the hold clock with it). */
+  readonly fresh?: boolean;
 }
 
 export interface Watermark {
@@ -111,7 +141,13 @@ export interface Ledger {
     attempt: AttemptRecord,
     status: EventStatus,
     finalReason?: string,
+    budget?: BudgetUpdate,
   ): Promise<void>;
+  /**
+   * Notes that the event is being held back (its first hold in this budget sets `heldSince`). `fresh` starts a
+   * new budget first: a redriven message held before its first attempt.
+   */
+  recordHold(eventKey: string, at: string, fresh: boolean): Promise<void>;
 }
 
 export interface SendResult {

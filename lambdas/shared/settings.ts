@@ -82,6 +82,8 @@ export const pipelineSettingsSchema = z
     FORWARD_CREDENTIAL_HEADERS: bool('FORWARD_CREDENTIAL_HEADERS', false),
     TARGET_ALLOWED_HOSTS: csv('TARGET_ALLOWED_HOSTS', 'a comma-separated list of host names', hostname),
     LEDGER_TTL_DAYS: int('LEDGER_TTL_DAYS', 30, 1, 3_650, 'days'),
+    // Target backpressure and outage ride-out (docs/reliability.md).
+    MAX_HOLD_SECONDS: int('MAX_HOLD_SECONDS', 86_400, 10, 950_400, 'seconds'),
   })
   .check(
     z.superRefine((s, ctx) => {

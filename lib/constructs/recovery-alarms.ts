@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLLER_SERVICE_NAME } from './poller-function';
 import { METRICS_NAMESPACE } from './recovery-function';
+import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 
 /** Properties of {@link RecoveryAlarms}. */
 export interface RecoveryAlarmsProps {
@@ -21,6 +22,8 @@ export interface RecoveryAlarmsProps {
   readonly retryQueueAgeThreshold: Duration;
   /** Oldest DLQ message age above which dead-lettered deliveries are at risk of expiring unattended. */
   readonly dlqAgeThreshold: Duration;
+  /** How long a target may be held back (backpressure or outage) before someone is told. */
+  readonly targetHeldThreshold: Duration;
   /**
    * E-mail address subscribed to the alarm topic (the recipient must confirm the subscription).
    * @default - no subscription
@@ -140,6 +143,18 @@ export class RecoveryAlarms extends Construct {
           period: FIVE_MINUTES,
         }),
         {},
+      ],
+      [
+        'TargetHeldBack',
+        `A target has been held back for more than ${props.targetHeldThreshold.toHumanString()} (it answers 429, stalls or is down): its events wait, spending no retries, until it answers or MAX_HOLD_SECONDS passes. The dashboard's "Held targets" widget and the redeliverer's log lines with result "held" name it.`,
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'LongestHoldSeconds',
+          dimensionsMap: { service: REDELIVERER_SERVICE_NAME },
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+        }),
+        { threshold: props.targetHeldThreshold.toSeconds() },
       ],
       [
         'RedelivererErrors',

@@ -87,6 +87,21 @@ export class RecoveryDashboard extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
+            title: 'Held targets: how long each has been held back (s)',
+            left: [
+              new cloudwatch.MathExpression({
+                // One line per held target (the redeliverer's Target dimension: "rate|path|outage <url>").
+                expression: `SEARCH('{${METRICS_NAMESPACE},Target,service} MetricName="TargetHeldSeconds"', 'Maximum', ${PERIOD.toSeconds()})`,
+                label: '',
+                period: PERIOD,
+              }),
+            ],
+            width: 24,
+            height: 5,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
             title: 'Retry queue',
             left: [
               props.retryQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'Visible' }),

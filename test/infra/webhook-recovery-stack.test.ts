@@ -183,6 +183,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
       'PollerMissedPolls',
       'RedelivererErrors',
       'RetryQueueMessageAging',
+      'TargetHeldBack',
     ]);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topic }]);
@@ -197,6 +198,13 @@ describe('WebhookRecoveryStack (defaults)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+    });
+    // A target held back longer than 3 poll intervals (at least 15 minutes) is named on the dashboard.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LongestHoldSeconds',
+      Statistic: 'Maximum',
+      Threshold: 900,
+      Dimensions: [{ Name: 'service', Value: 'genesys-webhook-redeliverer' }],
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',

@@ -159,6 +159,7 @@ describe('poller against the Genesys emulator, fauxqs and dynalite', () => {
       enqueue: async (messages) =>
         messages.map((m) => ({ eventKey: m.eventKey, reason: 'SQS is down', permanent: false })),
       setVisibility: async () => undefined,
+      requeue: async () => undefined,
     };
     const [first] = await poll(down);
     expect(first).toMatchObject({ complete: false, enqueued: 0 });

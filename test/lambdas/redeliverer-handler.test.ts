@@ -4,6 +4,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handler';
+import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { RetryableDeliveryError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
 import { FakeLedger, FakeQueue, FakeSender, retryMessage } from '../unit/redeliver-fakes';
@@ -58,6 +59,7 @@ function setup(options: { metrics?: Metrics } = {}) {
   const outcomes: RedeliveryOutcome[] = [];
   const handler = redelivererHandler({
     sender,
+    gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600 }),
     queue,
     ledger,
     settings: {
@@ -65,6 +67,8 @@ function setup(options: { metrics?: Metrics } = {}) {
       RETRY_DELAY_SECONDS: 5,
       MAX_RETRY_DELAY_SECONDS: 3_600,
       TARGET_ALLOWED_HOSTS: [],
+      DELIVERY_TIMEOUT_SECONDS: 10,
+      MAX_HOLD_SECONDS: 86_400,
     },
     random: () => 0.5,
     now: () => new Date('2026-11-28T13:00:00.000Z'),
@@ -135,13 +139,16 @@ describe('redelivererHandler', () => {
     const metrics = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
     const added = vi.spyOn(metrics, 'addMetric');
     const published = vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
-    const { handler } = setup({ metrics });
+    const { handler, ledger } = setup({ metrics });
+    // Two real attempts already spent from this event's budget: the third is its last.
+    const spent = message('/busy?spent');
+    ledger.seed(spent.eventKey, 'enqueued', undefined, undefined, { budgetAttempts: 2 });
     const event: SQSEvent = {
       Records: [
         record('ok', message('/ok')),
         record('busy', message('/busy')),
         record('gone', message('/gone')),
-        record('spent', message('/busy'), 3),
+        record('spent', spent, 3),
       ],
     };
 

@@ -26,6 +26,7 @@ function fakes() {
     setWatermark: async () => undefined,
     getEvent: async () => undefined,
     recordAttempt: async () => undefined,
+    recordHold: async () => undefined,
   };
   const queue: RetryQueue = {
     enqueue: async (messages) => {
@@ -33,6 +34,7 @@ function fakes() {
       return [];
     },
     setVisibility: async () => undefined,
+    requeue: async () => undefined,
   };
   return { ledger, queue, queued, invalid };
 }

@@ -1,8 +1,10 @@
 import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
+import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import type {
   AttemptRecord,
+  BudgetUpdate,
   EnqueueFailure,
   EventRecord,
   EventStatus,
@@ -51,13 +53,22 @@ export class FakeLedger implements Ledger {
     attempt: AttemptRecord;
     status: EventStatus;
     finalReason?: string;
+    budget?: BudgetUpdate;
   }[] = [];
+  readonly holds: { eventKey: string; at: string; fresh: boolean }[] = [];
   readonly invalid: { webhookId: string; deliveryId: string; reason: string; raw: string }[] = [];
   failGetEvent: ((eventKey: string) => boolean) | undefined;
   failRecordAttempt = false;
 
-  seed(eventKey: string, status: EventStatus, decidedForMessageId?: string, finalReason?: string): void {
+  seed(
+    eventKey: string,
+    status: EventStatus,
+    decidedForMessageId?: string,
+    finalReason?: string,
+    extra: { budgetAttempts?: number; heldSince?: string } = {},
+  ): void {
     this.events.set(eventKey, {
+      ...extra,
       eventKey,
       deliveryId: 'd-1',
       webhookId: 'wh-1',
@@ -73,9 +84,51 @@ export class FakeLedger implements Ledger {
     if (this.failGetEvent?.(eventKey)) throw new Error('ledger unavailable');
     return this.events.get(eventKey);
   }
-  async recordAttempt(eventKey: string, attempt: AttemptRecord, status: EventStatus, finalReason?: string) {
+  async recordAttempt(
+    eventKey: string,
+    attempt: AttemptRecord,
+    status: EventStatus,
+    finalReason?: string,
+    budget: BudgetUpdate = {},
+  ) {
     if (this.failRecordAttempt) throw new Error('ledger write throttled');
-    this.attempts.push({ eventKey, attempt, status, ...(finalReason !== undefined ? { finalReason } : {}) });
+    this.attempts.push({
+      eventKey,
+      attempt,
+      status,
+      ...(finalReason !== undefined ? { finalReason } : {}),
+      budget,
+    });
+    const event = this.events.get(eventKey);
+    if (!event) return;
+    const counted = budget.counted !== false ? 1 : 0;
+    const decided = status === 'permanent' || status === 'exhausted';
+    const { heldSince, ...rest } = event;
+    this.events.set(eventKey, {
+      ...rest,
+      ...(budget.fresh || heldSince === undefined ? {} : { heldSince }),
+      status,
+      attempts: [...event.attempts, attempt],
+      budgetAttempts: budget.fresh ? counted : (event.budgetAttempts ?? 0) + counted,
+      ...(finalReason !== undefined ? { finalReason } : {}),
+      ...(decided
+        ? {
+            decidedForMessageId: attempt.messageId,
+            decidedMessageIds: [...(event.decidedMessageIds ?? []), attempt.messageId],
+          }
+        : {}),
+    });
+  }
+  async recordHold(eventKey: string, at: string, fresh: boolean) {
+    this.holds.push({ eventKey, at, fresh });
+    const event = this.events.get(eventKey);
+    if (!event) return;
+    this.events.set(
+      eventKey,
+      fresh
+        ? { ...event, heldSince: at, budgetAttempts: 0, status: 'enqueued' }
+        : { ...event, heldSince: event.heldSince ?? at },
+    );
   }
   async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }) {
     const seen = this.invalid.some(
@@ -100,7 +153,13 @@ export class FakeLedger implements Ledger {
 
 export class FakeQueue implements RetryQueue {
   readonly visibility: { receiptHandle: string; seconds: number }[] = [];
+  readonly requeued: { body: string; delaySeconds: number }[] = [];
   failSetVisibility = false;
+  failRequeue = false;
+  async requeue(body: string, delaySeconds: number): Promise<void> {
+    if (this.failRequeue) throw new Error('SQS unavailable');
+    this.requeued.push({ body, delaySeconds });
+  }
   async enqueue(): Promise<readonly EnqueueFailure[]> {
     throw new Error('not used by the redeliverer');
   }
@@ -141,6 +200,8 @@ export class FakeLogger {
 export const NOW = new Date('2026-11-28T13:00:00.000Z');
 
 export function fakeDeps(sender: WebhookSender = new FakeSender()) {
+  /** Move `clock.now` (epoch ms) to let time pass for the gate and the use case alike. */
+  const clock = { now: NOW.getTime() };
   const ledger = new FakeLedger();
   const queue = new FakeQueue();
   const logger = new FakeLogger();
@@ -154,9 +215,12 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
       RETRY_DELAY_SECONDS: 5,
       MAX_RETRY_DELAY_SECONDS: 3_600,
       TARGET_ALLOWED_HOSTS: [],
+      DELIVERY_TIMEOUT_SECONDS: 10,
+      MAX_HOLD_SECONDS: 86_400,
     },
+    gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600, now: () => clock.now }),
     random: () => 0.5,
-    now: () => NOW,
+    now: () => new Date(clock.now),
   };
-  return { deps, ledger, queue, logger };
+  return { deps, ledger, queue, logger, clock };
 }

@@ -11,7 +11,8 @@ describe('redeliver: what the target answered', () => {
     { status: 503, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
     { status: 408, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
     { status: 425, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
-    { status: 429, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
+    // A 429 holds the host for the schedule's first step (5 s); the event returns behind the events it holds.
+    { status: 429, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [8] },
     { status: 400, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
     { status: 404, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
     { status: 410, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
@@ -94,9 +95,11 @@ describe('redeliver: the attempt budget (MAX_RETRIES = 3)', () => {
     { attempt: 2, result: 'retry-scheduled', visibility: 5, ledgerStatus: 'enqueued' },
     { attempt: 3, result: 'exhausted', visibility: 0, ledgerStatus: 'exhausted' },
     { attempt: 4, result: 'exhausted', visibility: 0, ledgerStatus: 'exhausted' },
-  ])('503 on receive $attempt → $result, visibility $visibility', async (row) => {
+  ])('503 on attempt $attempt → $result, visibility $visibility', async (row) => {
     const { deps, ledger, queue } = fakeDeps(new FakeSender({ status: 503, durationMs: 7 }));
-    const outcome = await redeliver(sqsInput(retryMessage(), row.attempt), deps);
+    const message = retryMessage();
+    ledger.seed(message.eventKey, 'enqueued', undefined, undefined, { budgetAttempts: row.attempt - 1 });
+    const outcome = await redeliver(sqsInput(message, row.attempt), deps);
 
     expect(outcome.result).toBe(row.result);
     expect(outcome.acknowledged).toBe(false);
@@ -112,6 +115,15 @@ describe('redeliver: the attempt budget (MAX_RETRIES = 3)', () => {
     }
   });
 
+  it('counts real attempts from the ledger, not SQS receives: receive 7 with 1 attempt spent is attempt 2', async () => {
+    const { deps, ledger } = fakeDeps(new FakeSender({ status: 503, durationMs: 1 }));
+    const message = retryMessage();
+    ledger.seed(message.eventKey, 'enqueued', undefined, undefined, { budgetAttempts: 1 });
+    const outcome = await redeliver(sqsInput(message, 7), deps);
+    expect(outcome).toMatchObject({ attempt: 2, result: 'retry-scheduled' });
+    expect(ledger.events.get(message.eventKey)?.budgetAttempts).toBe(2);
+  });
+
   it('treats a missing receive count as the first attempt', async () => {
     const { deps, queue } = fakeDeps(new FakeSender({ status: 503, durationMs: 1 }));
     const input = { ...sqsInput(retryMessage()), attributes: { ApproximateReceiveCount: '' } };
@@ -123,10 +135,12 @@ describe('redeliver: the attempt budget (MAX_RETRIES = 3)', () => {
 
 describe('redeliver: Retry-After', () => {
   it.each([
-    { header: '120', expected: 120 },
+    // The host is held for the Retry-After; the event that asked returns behind the events held with it.
+    { header: '120', expected: 180 },
     { header: '99999', expected: 3_600 },
-    { header: new Date(NOW.getTime() + 30_000).toUTCString(), expected: 30 },
-    { header: 'soon', expected: 2 },
+    { header: new Date(NOW.getTime() + 30_000).toUTCString(), expected: 45 },
+    // No usable Retry-After: the host is held for the retry schedule's first step (5 s).
+    { header: 'soon', expected: 8 },
   ])('Retry-After $header → waits $expected s', async ({ header, expected }) => {
     const { deps, queue } = fakeDeps(new FakeSender({ status: 429, retryAfter: header, durationMs: 3 }));
     const outcome = await redeliver(sqsInput(retryMessage()), deps);
@@ -155,7 +169,9 @@ describe('redeliver: the sender fails', () => {
   it('names the error in the final reason when a connection error spends the budget', async () => {
     const error = new RetryableDeliveryError('request to hooks.example.com failed: UND_ERR_HEADERS_TIMEOUT');
     const { deps, ledger } = fakeDeps(new FakeSender(error));
-    const outcome = await redeliver(sqsInput(retryMessage(), 3), deps);
+    const message = retryMessage();
+    ledger.seed(message.eventKey, 'enqueued', undefined, undefined, { budgetAttempts: 2 });
+    const outcome = await redeliver(sqsInput(message, 3), deps);
     expect(outcome.result).toBe('exhausted');
     expect(ledger.attempts[0]?.finalReason).toBe(`${error.message} after 3 attempts`);
   });

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RetryMessage } from '../domain/retry-message';
-import type { AttemptRecord, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
+import type { AttemptRecord, BudgetUpdate, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
 
 /** The document client is injected or configured, never both. */
 type ClientOption =
@@ -234,19 +234,26 @@ export class DynamoDbLedger implements Ledger {
     attempt: AttemptRecord,
     status: EventStatus,
     finalReason?: string,
+    budget: BudgetUpdate = {},
   ): Promise<void> {
     const { at, expiresAt } = this.#stamps();
     const decided = status === 'permanent' || status === 'exhausted';
+    const counted = budget.counted !== false;
     const sets = ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)', '#status = :status'];
     sets.push('updatedAt = :at', 'expiresAt = :exp');
     if (finalReason !== undefined) sets.push('finalReason = :reason');
     if (decided) sets.push('decidedForMessageId = :mid');
     if (status === 'delivered') sets.push('deliveredAt = :at');
+    // The budget is a counter on the item, so it survives the message being sent again while held back.
+    if (budget.fresh) sets.push('budgetAttempts = :spent');
+    else if (counted) sets.push('budgetAttempts = if_not_exists(budgetAttempts, :zero) + :one');
+    const remove = budget.fresh ? ' REMOVE heldSince' : '';
+    const add = decided ? ' ADD decidedMessageIds :mids' : '';
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
         Key: { pk: ledgerKeys.event(eventKey) },
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')}${remove}${add}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':empty': [],
@@ -257,8 +264,30 @@ export class DynamoDbLedger implements Ledger {
           ':at': at,
           ':exp': expiresAt,
           ...(finalReason !== undefined ? { ':reason': finalReason.slice(0, MAX_ERROR_CHARS) } : {}),
-          ...(decided ? { ':mid': attempt.messageId } : {}),
+          ...(decided ? { ':mid': attempt.messageId, ':mids': new Set([attempt.messageId]) } : {}),
+          ...(budget.fresh ? { ':spent': counted ? 1 : 0 } : counted ? { ':zero': 0, ':one': 1 } : {}),
         },
+      }),
+    );
+  }
+
+  async recordHold(eventKey: string, at: string, fresh: boolean): Promise<void> {
+    const { expiresAt } = this.#stamps();
+    const update = fresh
+      ? // A redriven message held before its first attempt: a new budget, and no longer dead-lettered.
+        'SET heldSince = :at, budgetAttempts = :zero, #status = :enqueued, updatedAt = :at, expiresAt = :exp'
+      : 'SET heldSince = if_not_exists(heldSince, :at), updatedAt = :at, expiresAt = :exp';
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { pk: ledgerKeys.event(eventKey) },
+        UpdateExpression: update,
+        ExpressionAttributeValues: {
+          ':at': at,
+          ':exp': expiresAt,
+          ...(fresh ? { ':zero': 0, ':enqueued': 'enqueued' } : {}),
+        },
+        ...(fresh ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
       }),
     );
   }
@@ -277,7 +306,12 @@ function toEventRecord(item: Record<string, unknown>): EventRecord {
     ...(typeof item.decidedForMessageId === 'string'
       ? { decidedForMessageId: item.decidedForMessageId }
       : {}),
+    ...(item.decidedMessageIds instanceof Set
+      ? { decidedMessageIds: [...item.decidedMessageIds].map(String).sort() }
+      : {}),
     ...(dupes instanceof Set ? { duplicateDeliveryIds: [...dupes].map(String).sort() } : {}),
+    ...(typeof item.budgetAttempts === 'number' ? { budgetAttempts: item.budgetAttempts } : {}),
+    ...(typeof item.heldSince === 'string' ? { heldSince: item.heldSince } : {}),
     updatedAt: String(item.updatedAt ?? ''),
   };
 }

@@ -2,9 +2,11 @@ import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
+  SendMessageCommand,
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
+import { MAX_DELAY_SECONDS } from '../domain/backoff';
 import { type RetryMessage, toQueueBody } from '../domain/retry-message';
 import type { EnqueueFailure, RetryQueue } from '../ports';
 
@@ -73,6 +75,16 @@ export class SqsRetryQueue implements RetryQueue {
         QueueUrl: this.#queueUrl,
         ReceiptHandle: receiptHandle,
         VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+      }),
+    );
+  }
+
+  async requeue(body: string, delaySeconds: number): Promise<void> {
+    await this.#client.send(
+      new SendMessageCommand({
+        QueueUrl: this.#queueUrl,
+        MessageBody: body,
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
       }),
     );
   }

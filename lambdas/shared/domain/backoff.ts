@@ -1,5 +1,7 @@
 /** SQS's largest visibility timeout: the longest one receive can wait. */
 export const MAX_VISIBILITY_SECONDS = 43_200;
+/** SQS's longest per-message delay (DelaySeconds): the longest one hold can last before the event is looked at again. */
+export const MAX_DELAY_SECONDS = 900;
 
 export interface BackoffInput {
   /** The attempt that just failed, from 1 (SQS's ApproximateReceiveCount). */
