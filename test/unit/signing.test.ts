@@ -155,6 +155,28 @@ describe('SigningWebhookSender', () => {
     expect(() => new Webhook(next).verify('{}', after ?? {})).not.toThrow();
   });
 
+  it('with maxAgeSeconds, reads the secret again only once the keys are that old', async () => {
+    let reads = 0;
+    let now = new Date(VECTOR.timestamp * 1000);
+    const sender = new SigningWebhookSender({
+      sender: new FakeSender(),
+      secret: async () => {
+        reads += 1;
+        return VECTOR.key;
+      },
+      secretSource: 'test-secret',
+      maxAgeSeconds: 300,
+      now: () => now,
+    });
+    await sender.send(request('x'));
+    now = new Date(now.getTime() + 299_000);
+    await sender.send(request('x'));
+    expect(reads).toBe(1);
+    now = new Date(now.getTime() + 2_000);
+    await sender.send(request('x'));
+    expect(reads).toBe(2);
+  });
+
   it('shares one read of the secret among concurrent sends', async () => {
     let reads = 0;
     const { sender } = signer(async () => {

@@ -16,11 +16,14 @@ const RETRY_WITHOUT_KEY_SECONDS = 60;
 export interface SigningWebhookSenderOptions {
   /** The sender that calls the targets (with its circuit breaker). */
   readonly sender: WebhookSender;
-  /**
-   * Reads the signing secret's text (see parseSigningSecret for its forms). Called before every send, so it must
-   * cache: in Lambda, Powertools `getSecret` with a `maxAge`, which is how a rotation reaches warm instances.
-   */
+  /** Reads the signing secret's text (see parseSigningSecret for its forms): in Lambda, GetSecretValue. */
   readonly secret: () => Promise<string | undefined>;
+  /**
+   * How long keys read are used before the secret is read again: how long a rotation takes to reach a warm
+   * instance.
+   * @default 0 - read before every send (for a `secret` that caches, or returns a constant)
+   */
+  readonly maxAgeSeconds?: number;
   /** Where the secret comes from (its name or ARN, or a variable name), for error messages. */
   readonly secretSource: string;
   /**
@@ -53,6 +56,7 @@ export class SigningWebhookSender implements WebhookSender {
   #reading: Promise<readonly Webhook[]> | undefined;
   #lastError: Error | undefined;
   #retryReadAt = 0;
+  #readAt = 0;
 
   constructor(options: SigningWebhookSenderOptions) {
     this.#options = options;
@@ -90,7 +94,9 @@ export class SigningWebhookSender implements WebhookSender {
 
   /** The keys to sign with; concurrent sends share one read. */
   #signers(): Promise<readonly Webhook[]> {
-    if (this.#keys && this.#now().getTime() < this.#retryReadAt) return Promise.resolve(this.#keys.signers);
+    const now = this.#now().getTime();
+    const fresh = now < this.#readAt + (this.#options.maxAgeSeconds ?? 0) * 1000;
+    if (this.#keys && (fresh || now < this.#retryReadAt)) return Promise.resolve(this.#keys.signers);
     this.#reading ??= this.#read().finally(() => {
       this.#reading = undefined;
     });
@@ -102,6 +108,7 @@ export class SigningWebhookSender implements WebhookSender {
       throw this.#unavailable();
     try {
       const text = (await this.#options.secret()) ?? '';
+      this.#readAt = this.#now().getTime();
       if (this.#keys?.text === text) return this.#keys.signers;
       const signers = parseSigningSecret(text, this.#options.secretSource).map((key) => new Webhook(key));
       this.#keys = { text, signers };
