@@ -40,6 +40,8 @@ const LAMBDA_ENV: Readonly<Record<string, string>> = {
   RETRY_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/genesys-webhook-recovery-retry',
   LEDGER_TABLE_NAME: 'genesys-webhook-recovery-ledger',
   GENESYS_CREDENTIALS_SECRET_ID: 'genesys-webhook-recovery/genesys-credentials',
+  // Signing is on by default; the key itself is read on the first send, not at init.
+  SIGNING_SECRET_ID: 'GenesysWebhookRecovery/webhook-signing-secret',
   POWERTOOLS_SERVICE_NAME: 'bench',
   POWERTOOLS_METRICS_NAMESPACE: 'GenesysWebhookRecovery',
 };

@@ -182,8 +182,9 @@ export function costModel(m: CostInputs): CostModel {
     },
     {
       item: 'Secrets Manager',
-      dollars: PRICES.secretMonth + a.secretReadsPerHour * 24 * a.daysPerMonth * PRICES.secretApiCall,
-      basis: `1 secret, ${a.secretReadsPerHour} reads an hour`,
+      // The signing key is the second secret; the redeliverer reads it only while it runs, so not at idle.
+      dollars: 2 * PRICES.secretMonth + a.secretReadsPerHour * 24 * a.daysPerMonth * PRICES.secretApiCall,
+      basis: `2 secrets (Genesys credentials, signing key), ${a.secretReadsPerHour} reads an hour`,
     },
     {
       item: 'CloudWatch alarms',
@@ -207,20 +208,27 @@ export function costModel(m: CostInputs): CostModel {
       basis: "1 dashboard; $0 if it is among the account's first three",
     },
   ];
-  // Same poller, schedule, secret, ledger and monitoring; no event source polling, no redeliverer cold starts.
+  // Same poller, schedule, secret, ledger and monitoring; no event source polling, no redeliverer cold starts,
+  // no signing key (an API destination authenticates through its connection instead).
   const idleApiDestinations = idleStack
     .filter((l) => l.item !== 'SQS (event source long polls)')
     .map((l) =>
-      l.item === 'Lambda init (cold starts)'
+      l.item === 'Secrets Manager'
         ? {
             ...l,
-            dollars:
-              ((a.coldStartsPerMonth * m.pollerInitMs) / 1000) *
-              (a.pollerMemoryMb / 1024) *
-              PRICES.lambdaArmGbSecond,
-            basis: `${a.coldStartsPerMonth} poller cold starts`,
+            dollars: l.dollars - PRICES.secretMonth,
+            basis: `1 secret, ${a.secretReadsPerHour} reads an hour`,
           }
-        : l,
+        : l.item === 'Lambda init (cold starts)'
+          ? {
+              ...l,
+              dollars:
+                ((a.coldStartsPerMonth * m.pollerInitMs) / 1000) *
+                (a.pollerMemoryMb / 1024) *
+                PRICES.lambdaArmGbSecond,
+              basis: `${a.coldStartsPerMonth} poller cold starts`,
+            }
+          : l,
     );
   return {
     pricesAsOf: PRICES_AS_OF,

@@ -26,6 +26,8 @@ export interface StackConfig {
    */
   readonly pipelineEnvironment: Readonly<Record<string, string>>;
   readonly secret: SecretSource;
+  /** Where the redeliverer's signing secret comes from, or `off` (`-c signRedeliveries=false`). */
+  readonly signing: SecretSource | { readonly kind: 'off' };
   /** @default - no e-mail subscription on the alarm topic */
   readonly alarmEmail?: string;
   readonly stackName: string;
@@ -46,6 +48,9 @@ const STACK_KEYS = [
   'alarmEmail',
   'reservePollerConcurrency',
   'reserveRedelivererConcurrency',
+  'signRedeliveries',
+  'signingSecretName',
+  'signingSecretArn',
 ] as const;
 
 /** Default CloudFormation stack name. */
@@ -174,6 +179,7 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   if (stack.alarmEmail && !EMAIL.test(stack.alarmEmail)) {
     problems.push(`  - alarmEmail must be an e-mail address (got ${JSON.stringify(stack.alarmEmail)})`);
   }
+  problems.push(...signingProblems(stack));
   const reserve = { reservePollerConcurrency: true, reserveRedelivererConcurrency: true };
   for (const key of ['reservePollerConcurrency', 'reserveRedelivererConcurrency'] as const) {
     const value = (stack[key] ?? 'true').toLowerCase();
@@ -199,13 +205,53 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
       ? { kind: 'name', secretName: stack.secretName }
       : { kind: 'create' };
 
+  const signing: StackConfig['signing'] =
+    stack.signRedeliveries?.toLowerCase() === 'false'
+      ? { kind: 'off' }
+      : stack.signingSecretArn
+        ? { kind: 'arn', secretArn: stack.signingSecretArn }
+        : stack.signingSecretName
+          ? { kind: 'name', secretName: stack.signingSecretName }
+          : { kind: 'create' };
+
   return {
     settings,
     timing,
     pipelineEnvironment,
     secret,
+    signing,
     ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
     stackName,
     ...reserve,
   };
+}
+
+/** The signing keys: signRedeliveries is a boolean; one secret at most, checked as the Genesys one is. */
+function signingProblems(stack: Partial<Record<(typeof STACK_KEYS)[number], string>>): string[] {
+  const problems: string[] = [];
+  const sign = (stack.signRedeliveries ?? 'true').toLowerCase();
+  if (sign !== 'true' && sign !== 'false') {
+    problems.push(
+      `  - signRedeliveries must be true or false (got ${JSON.stringify(stack.signRedeliveries)})`,
+    );
+  }
+  if (stack.signingSecretName && stack.signingSecretArn) {
+    problems.push('  - signingSecretName and signingSecretArn: give one of them, not both');
+  }
+  if (sign === 'false' && (stack.signingSecretName || stack.signingSecretArn)) {
+    problems.push(
+      '  - signingSecretName/signingSecretArn name a signing secret, but signRedeliveries=false turns signing off: drop one',
+    );
+  }
+  if (stack.signingSecretName && !SECRET_NAME.test(stack.signingSecretName)) {
+    problems.push(
+      `  - signingSecretName must be a Secrets Manager secret name (letters, digits, / _ + = . @ -) (got ${JSON.stringify(stack.signingSecretName)})`,
+    );
+  }
+  if (stack.signingSecretArn && !SECRET_ARN.test(stack.signingSecretArn)) {
+    problems.push(
+      `  - signingSecretArn must be a Secrets Manager secret ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name> (got ${JSON.stringify(stack.signingSecretArn)})`,
+    );
+  }
+  return problems;
 }

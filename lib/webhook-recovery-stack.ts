@@ -8,6 +8,7 @@ import { RecoveryAlarms } from './constructs/recovery-alarms';
 import { RecoveryDashboard } from './constructs/recovery-dashboard';
 import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
+import { SigningSecret } from './constructs/signing-secret';
 import type { StackConfig } from './stack-config';
 
 /** Properties of {@link WebhookRecoveryStack}. */
@@ -25,6 +26,8 @@ export class WebhookRecoveryStack extends Stack {
   public readonly queues: RetryQueues;
   public readonly ledger: LedgerTable;
   public readonly genesysSecret: GenesysSecret;
+  /** The redeliverer's signing secret; undefined when signing is off. */
+  public readonly signingSecret: SigningSecret | undefined;
   public readonly poller: PollerFunction;
   public readonly redeliverer: RedelivererFunction;
   public readonly alarms: RecoveryAlarms;
@@ -32,7 +35,7 @@ export class WebhookRecoveryStack extends Stack {
 
   constructor(scope: Construct, id: string, props: WebhookRecoveryStackProps) {
     super(scope, id, props);
-    const { settings, timing, pipelineEnvironment, secret } = props.config;
+    const { settings, timing, pipelineEnvironment, secret, signing } = props.config;
 
     this.queues = new RetryQueues(this, 'Queues', {
       maxReceiveCount: settings.MAX_RETRIES,
@@ -45,6 +48,13 @@ export class WebhookRecoveryStack extends Stack {
       ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
       ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
     });
+    this.signingSecret =
+      signing.kind === 'off'
+        ? undefined
+        : new SigningSecret(this, 'SigningSecret', {
+            ...(signing.kind === 'name' ? { secretName: signing.secretName } : {}),
+            ...(signing.kind === 'arn' ? { secretArn: signing.secretArn } : {}),
+          });
 
     this.poller = new PollerFunction(this, 'Poller', {
       pipelineEnvironment,
@@ -67,6 +77,7 @@ export class WebhookRecoveryStack extends Stack {
       maxBatchingWindow: timing.maxBatchingWindow,
       maxConcurrency: settings.MAX_CONCURRENCY,
       reserveConcurrency: props.config.reserveRedelivererConcurrency,
+      ...(this.signingSecret ? { signingSecret: this.signingSecret } : {}),
     });
 
     this.alarms = new RecoveryAlarms(this, 'Alarms', {
@@ -118,6 +129,14 @@ export class WebhookRecoveryStack extends Stack {
       FailedPollsQueueUrl: [this.poller.failedPollsQueue.queueUrl, 'Failed poll invocations, for inspection'],
       LedgerTableName: [this.ledger.table.tableName, 'Name of the DynamoDB ledger table'],
       GenesysSecretArn: [this.genesysSecret.secret.secretArn, 'The Genesys Cloud credentials secret'],
+      ...(this.signingSecret
+        ? {
+            SigningSecretArn: [
+              this.signingSecret.secret.secretArn,
+              'The key(s) redeliveries are signed with; targets verify with "whsec_" + the key (docs/signing.md)',
+            ] as [string, string],
+          }
+        : {}),
       AlarmTopicArn: [this.alarms.topic.topicArn, 'SNS topic the alarms notify'],
       DashboardUrl: [
         consoleUrl(

@@ -7,8 +7,10 @@ import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
+import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
+import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import type { FailedDeliverySource, Ledger } from '../lambdas/shared/ports';
 import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/settings';
 import { lambdaContext } from './lambda-context';
@@ -21,6 +23,12 @@ export type RedelivererInvoke = (event: SQSEvent, context: Context) => Promise<S
 export interface LocalPipelineOptions {
   readonly settings: PipelineSettings;
   readonly credentials: GenesysCredentials;
+  /**
+   * The signing secret's text (see parseSigningSecret): when given, every redelivery is signed with it, as the
+   * redeliverer does in AWS. `npm start` passes SIGNING_SECRET or a generated key.
+   * @default - redeliveries are not signed
+   */
+  readonly signingSecret?: string;
   /** Ports for the emulators; 0 picks a free one. */
   readonly ports?: { sqs: number; dynamoDb: number };
   /** Replaces the Genesys adapter (tests that inject faults around it). */
@@ -58,6 +66,9 @@ export interface LocalPipeline {
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const { settings } = options;
   const derived = deriveSettings(settings);
+  const { signingSecret } = options;
+  // Checked here, so a bad SIGNING_SECRET stops local mode before anything starts.
+  if (signingSecret !== undefined) parseSigningSecret(signingSecret, 'SIGNING_SECRET');
   const aws = await startLocalAws(settings, options.ports, options.visibilityTimeoutSeconds);
   const logLevel = options.logLevel ?? 'ERROR';
   const dynamoLedger = new DynamoDbLedger({
@@ -81,7 +92,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logger: new Logger({ serviceName: 'genesys-webhook-poller', logLevel }),
     ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),
   });
-  const sender = createWebhookSender(settings);
+  const http = createWebhookSender(settings);
+  const sender =
+    signingSecret === undefined
+      ? http
+      : new SigningWebhookSender({
+          sender: http,
+          secret: async () => signingSecret,
+          secretSource: 'SIGNING_SECRET',
+        });
   const redeliver = redelivererHandler({
     sender,
     gate: createTargetGate(settings),

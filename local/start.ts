@@ -1,13 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
+import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import { ConfigError } from '../lambdas/shared/errors';
+import { localEnvironment } from '../lambdas/shared/local-environment';
 import {
-  localEnvironment,
   parseCredentialsFromEnv,
   parseLocalSettings,
   parsePipelineSettings,
+  parseSigningSettings,
 } from '../lambdas/shared/settings';
 import { DEMO_CREDENTIALS, DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
 import { startDemoTargets } from './demo-targets';
@@ -124,6 +127,12 @@ async function main(): Promise<void> {
         : `Local mode cannot start: fix these ${problems.length} settings (environment or .env):\n${problems.join('\n')}`,
     );
   }
+  const signing = parseSigningSettings(env);
+  if (signing.SIGNING_SECRET !== undefined) parseSigningSecret(signing.SIGNING_SECRET, 'SIGNING_SECRET');
+  // A key of 32 random bytes, as the specification suggests, when .env names none.
+  const signingSecret = signing.SIGN_REDELIVERIES
+    ? (signing.SIGNING_SECRET ?? `whsec_${randomBytes(32).toString('base64')}`)
+    : undefined;
 
   // --until-settled waits for a poll after the last entry the log will list (the demo lists one late).
   let settleAfter = Date.now();
@@ -155,6 +164,7 @@ async function main(): Promise<void> {
   const pipeline = await startLocalPipeline({
     settings,
     credentials,
+    ...(signingSecret !== undefined ? { signingSecret } : {}),
     ports: { sqs: local.LOCAL_SQS_PORT, dynamoDb: local.LOCAL_DYNAMODB_PORT },
     onPollEvent: printPollEvent,
     onOutcome: printOutcome,
@@ -169,6 +179,16 @@ async function main(): Promise<void> {
     ]);
     queued = { retry, dlq };
   });
+  // Printed so a local target can verify; a key from .env is the operator's and is not echoed.
+  if (signingSecret === undefined) console.log('  signing                 off (SIGN_REDELIVERIES=false)');
+  else if (signing.SIGNING_SECRET !== undefined) {
+    console.log(
+      '  signing                 Standard Webhooks, with SIGNING_SECRET from the environment or .env',
+    );
+  } else {
+    console.log(`  signing                 Standard Webhooks, with the generated key ${signingSecret}`);
+    console.log('                          (set SIGNING_SECRET in .env to keep a key across runs)');
+  }
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
 
   let pollsAfterLastListing = 0;

@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { parse as parseDotenv } from 'dotenv';
 // zod/mini, imported as a namespace, lets esbuild drop all that is unused: the redeliverer bundle keeps ~20 KB
 // of zod instead of ~450 KB (classic zod's methods and its 40-odd locales).
 import * as z from 'zod/mini';
@@ -152,7 +150,8 @@ export const genesysSecretSchema = z.object({
 });
 export type GenesysCredentials = z.output<typeof genesysSecretSchema>;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** An environment-like record: `process.env`, a parsed `.env`, or a test's plain object. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 function parseOrThrow<S extends z.ZodMiniType>(schema: S, env: unknown, what: string): z.output<S> {
   const result = schema.safeParse(env);
@@ -212,6 +211,25 @@ export function parseGenesysSecret(secretString: string | undefined, secretId: s
 /** The name of the variable that tells a Lambda which secret holds the Genesys credentials. */
 export const GENESYS_SECRET_ENV = 'GENESYS_CREDENTIALS_SECRET_ID';
 
+// Signed redeliveries (Standard Webhooks signatures, issue 15)
+/** Whether and with what the redeliverer signs; the secret itself never travels in an environment variable in AWS. */
+const signingSchema = z.object({
+  SIGN_REDELIVERIES: bool('SIGN_REDELIVERIES', true),
+  /** In Lambda: the Secrets Manager secret (ARN or name) holding the signing key(s). */
+  SIGNING_SECRET_ID: optionalText(z.string().check(z.trim())),
+  /** In local mode: the signing key(s) themselves, from `.env`; a key is generated when unset. */
+  SIGNING_SECRET: optionalText(z.string().check(z.trim())),
+});
+export type SigningSettings = z.output<typeof signingSchema>;
+
+/** The name of the variable that tells the redeliverer which secret holds the signing key(s). */
+export const SIGNING_SECRET_ENV = 'SIGNING_SECRET_ID';
+
+/** Parses the signing settings; values of SIGNING_SECRET are never echoed in errors. */
+export function parseSigningSettings(env: Env): SigningSettings {
+  return parseOrThrow(signingSchema, env, 'signing settings');
+}
+
 /**
  * The process environment, read once. This module is the only place that touches `process.env`, so every
  * setting has one reader and tests pass plain records instead.
@@ -234,27 +252,6 @@ export type LocalSettings = z.output<typeof localSchema>;
 /** Parses local-mode settings. */
 export function parseLocalSettings(env: Env): LocalSettings {
   return parseOrThrow(localSchema, env, 'local settings');
-}
-
-/**
- * The environment of local mode: `.env` (if present) under the process environment, which wins. The file is
- * parsed, never loaded into `process.env`, so nothing else can come to depend on it.
- */
-export function localEnvironment(dotenvPath: string): Env {
-  let fromFile: Record<string, string> = {};
-  if (existsSync(dotenvPath)) {
-    try {
-      fromFile = parseDotenv(readFileSync(dotenvPath, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(
-        `Could not read ${dotenvPath}: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-  }
-  return { ...fromFile, ...process.env };
 }
 
 /**

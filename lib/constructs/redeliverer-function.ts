@@ -5,7 +5,9 @@ import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SIGNING_SECRET_ENV } from '../../lambdas/shared/settings';
 import { RecoveryFunction } from './recovery-function';
+import type { SigningSecret } from './signing-secret';
 
 /** Properties of {@link RedelivererFunction}. */
 export interface RedelivererFunctionProps {
@@ -29,6 +31,11 @@ export interface RedelivererFunctionProps {
    * @default true
    */
   readonly reserveConcurrency?: boolean;
+  /**
+   * The secret whose key(s) sign every redelivery (Standard Webhooks); the function alone may read it.
+   * @default - redeliveries are not signed (SIGN_REDELIVERIES=false)
+   */
+  readonly signingSecret?: SigningSecret;
 }
 
 /** Powertools service name of the redeliverer; the `service` dimension of its metrics. */
@@ -36,7 +43,8 @@ export const REDELIVERER_SERVICE_NAME = 'genesys-webhook-redeliverer';
 
 /**
  * The redeliverer: consumes the retry queue through an SQS event source with partial batch responses and
- * re-POSTs each message to its original URL. It needs no Genesys credentials and is given none.
+ * re-POSTs each message to its original URL, signed with the signing secret. It needs no Genesys credentials and is
+ * given none.
  */
 export class RedelivererFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -57,6 +65,9 @@ export class RedelivererFunction extends Construct {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledger.tableName,
+        // The secret's id, never its value: the key is read at run time, so it is in no template or console.
+        SIGN_REDELIVERIES: String(props.signingSecret !== undefined),
+        ...(props.signingSecret ? { [SIGNING_SECRET_ENV]: props.signingSecret.secretId } : {}),
       },
     });
     this.function = recovery.function;
@@ -76,6 +87,14 @@ export class RedelivererFunction extends Construct {
         resources: [props.ledger.tableArn],
       }),
     );
+    if (props.signingSecret) {
+      recovery.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.signingSecret.grantableArn],
+        }),
+      );
+    }
 
     Validations.of(this.function).acknowledge(
       {

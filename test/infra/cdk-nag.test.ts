@@ -51,6 +51,12 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
         POLL_INTERVAL_SECONDS: '600',
       },
     ],
+    ['signing off', { signRedeliveries: 'false' }],
+    ['existing signing secret by name', { signingSecretName: 'webhooks/signing' }],
+    [
+      'existing signing secret by partial ARN',
+      { signingSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhooks/signing' },
+    ],
   ])('has no unacknowledged findings: %s', (_name, context) => {
     expect(nagFindings(buildStack(context).app)).toEqual([]);
   });

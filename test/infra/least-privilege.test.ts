@@ -44,7 +44,7 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('grants the redeliverer queue consumption and ledger writes, nothing on the secret or the DLQ', () => {
+  it('grants the redeliverer queue consumption, ledger writes and the signing key, nothing on the Genesys secret or the DLQ', () => {
     const statements = statementsOf(template, 'RedelivererRole');
     expect(actions(statements)).toEqual([
       'dynamodb:GetItem',
@@ -52,6 +52,7 @@ describe('IAM: least privilege', () => {
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
@@ -62,6 +63,11 @@ describe('IAM: least privilege', () => {
       const action = [s.Action].flat();
       if (action.some((a) => a.startsWith('sqs:'))) expect(s.Resource).toEqual(arnOf(retryQueue));
       if (action.some((a) => a.startsWith('dynamodb:'))) expect(s.Resource).toEqual(arnOf(table));
+      if (action.some((a) => a.startsWith('secretsmanager:'))) {
+        expect(s.Resource).toEqual({
+          Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'SigningSecret'),
+        });
+      }
     }
   });
 

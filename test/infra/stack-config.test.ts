@@ -134,6 +134,40 @@ describe('stackConfigFromContext', () => {
     ]);
   });
 
+  it('signs by default with a created secret; takes a signing secret by name or ARN, or signing off', () => {
+    expect(stackConfigFromContext(base).signing).toEqual({ kind: 'create' });
+    expect(stackConfigFromContext({ ...base, signRedeliveries: 'false' }).signing).toEqual({ kind: 'off' });
+    expect(stackConfigFromContext({ ...base, signRedeliveries: false }).signing).toEqual({ kind: 'off' });
+    expect(stackConfigFromContext({ ...base, signingSecretName: 'hooks/signing' }).signing).toEqual({
+      kind: 'name',
+      secretName: 'hooks/signing',
+    });
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks-AbCdEf';
+    expect(stackConfigFromContext({ ...base, signingSecretArn: arn }).signing).toEqual({
+      kind: 'arn',
+      secretArn: arn,
+    });
+  });
+
+  it('names each bad signing option', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks-AbCdEf';
+    expect(problemLines({ ...base, signRedeliveries: 'maybe' })).toEqual([
+      expect.stringContaining('signRedeliveries must be true or false (got "maybe")'),
+    ]);
+    expect(problemLines({ ...base, signingSecretName: 'a', signingSecretArn: arn })).toEqual([
+      expect.stringContaining('signingSecretName and signingSecretArn: give one of them, not both'),
+    ]);
+    expect(problemLines({ ...base, signRedeliveries: 'false', signingSecretName: 'a' })).toEqual([
+      expect.stringContaining('signRedeliveries=false turns signing off'),
+    ]);
+    expect(problemLines({ ...base, signingSecretArn: 'hooks' })).toEqual([
+      expect.stringContaining('signingSecretArn must be a Secrets Manager secret ARN'),
+    ]);
+    expect(problemLines({ ...base, signingSecretName: 'bad name!' })).toEqual([
+      expect.stringContaining('signingSecretName must be a Secrets Manager secret name'),
+    ]);
+  });
+
   it('rejects a retry budget the retry queue could not keep until the DLQ', () => {
     const lines = problemLines({ ...base, MAX_RETRIES: '300', MAX_RETRY_DELAY_SECONDS: '43200' });
     expect(lines).toEqual([expect.stringContaining('must stay under 12 days')]);

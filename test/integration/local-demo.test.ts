@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDeliveriesFile, rebaseDeliveries } from '../../local/genesys-emulator/emulated-delivery';
 import { ROOT, startLocalMode } from '../cli/demo-process';
@@ -60,6 +61,8 @@ describe('npm start (demo mode)', () => {
     expect(out).toMatch(/giving up\s+dlv-0006 .*HTTP 503, attempt 3/);
     expect(out).toMatch(/invalid\s+dlv-0007 .*scheme ftp/);
     expect(out).toMatch(/DLQ \S+ now holds 2 message\(s\)/);
+    // Signed by default; with no SIGNING_SECRET the generated key is printed so a local target can verify.
+    expect(out).toMatch(/signing\s+Standard Webhooks, with the generated key whsec_[A-Za-z0-9+/]{43}=/);
     expect(out).toMatch(
       /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 4 delivered, .* 2 given up/,
     );
@@ -147,6 +150,53 @@ describe('npm start (demo mode)', () => {
       await target.stop();
     }
   }, 60_000);
+
+  it('signs with SIGNING_SECRET: the target verifies every redelivery with the standardwebhooks package', async () => {
+    const key = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const target = await startTargetServer({ '/hook': () => 200 });
+    const dir = await mkdtemp(join(tmpdir(), 'deliveries-'));
+    const file = join(dir, 'deliveries.json');
+    const entry = (id: string, body: unknown) => ({
+      id,
+      webhookId: 'signed-webhook',
+      status: 'failed',
+      httpStatusCode: 500,
+      body,
+      headers: {},
+      webhookUrl: `${target.url}/hook`,
+      dateCreated: new Date(Date.now() - 60_000).toISOString(),
+    });
+    await writeFile(file, JSON.stringify([entry('s-1', { a: 'ü' }), entry('s-2', 'plain ✓')]));
+    try {
+      const { code, out } = await runDemo({
+        LOCAL_DELIVERIES_FILE: file,
+        POLL_INTERVAL_SECONDS: '2',
+        SIGNING_SECRET: key,
+      });
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/signing\s+Standard Webhooks, with SIGNING_SECRET from the environment or \.env/);
+      expect(out).not.toContain(key);
+      const hits = target.hitsOn('/hook');
+      expect(hits).toHaveLength(2);
+      for (const hit of hits) {
+        const headers = hit.headers as Record<string, string>;
+        expect(() =>
+          new Webhook(key).verify(hit.body.toString('utf8'), headers, { jsonParse: false }),
+        ).not.toThrow();
+        expect(headers['webhook-id']).toBe(headers['idempotency-key']);
+      }
+    } finally {
+      await target.stop();
+    }
+  }, 60_000);
+
+  it('exits non-zero before starting anything when SIGNING_SECRET is not a key, without echoing it', async () => {
+    const { code, out } = await runDemo({ SIGNING_SECRET: 'whsec_c2hvcnQ=' });
+    expect(code).toBe(1);
+    expect(out).toMatch(/Signing secret SIGNING_SECRET \(key 1\) must decode to 24–64 bytes/);
+    expect(out).not.toContain('c2hvcnQ');
+    expect(out).not.toMatch(/SQS endpoint/);
+  }, 30_000);
 
   it('2. runs the example deliveries file with a clock 30 days ahead', async () => {
     const { code, out } = await runDemo(

@@ -179,6 +179,8 @@ describe('the Lambda entry (lambdas/redeliverer/handler.ts)', () => {
     RETRY_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/retry',
     LEDGER_TABLE_NAME: 'webhook-recovery-ledger',
     AWS_REGION: 'eu-west-1',
+    // As the stack sets it: signing is on by default and the key is read on the first send, not at init.
+    SIGNING_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:hooks/signing-AbC123',
   };
 
   afterEach(() => {

@@ -1,0 +1,135 @@
+import { Webhook } from 'standardwebhooks';
+import { headerValue } from '../domain/headers';
+import { parseSigningSecret } from '../domain/signing-secret';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../errors';
+import type { SendResult, WebhookSender } from '../ports';
+
+/** The headers Standard Webhooks defines; any copy of them in the original request is replaced. */
+const SIGNATURE_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
+
+/** After a failed read of the secret, how long the keys read before are used without asking again. */
+const RETRY_READ_AFTER_MS = 30_000;
+
+/** How long a sender without any key asks the message to wait before its next try. */
+const RETRY_WITHOUT_KEY_SECONDS = 60;
+
+export interface SigningWebhookSenderOptions {
+  /** The sender that calls the targets (with its circuit breaker). */
+  readonly sender: WebhookSender;
+  /** Reads the signing secret's text (see parseSigningSecret for its forms): in Lambda, GetSecretValue. */
+  readonly secret: () => Promise<string | undefined>;
+  /**
+   * How long keys read are used before the secret is read again: how long a rotation takes to reach a warm
+   * instance.
+   * @default 0 - read before every send (for a `secret` that caches, or returns a constant)
+   */
+  readonly maxAgeSeconds?: number;
+  /** Where the secret comes from (its name or ARN, or a variable name), for error messages. */
+  readonly secretSource: string;
+  /**
+   * Told when a read of the secret failed and the keys read before are used meanwhile (at most once per
+   * {@link RETRY_READ_AFTER_MS}). The error never contains the secret.
+   * @default - nothing is told
+   */
+  readonly onReadError?: (error: Error) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+interface Keys {
+  readonly text: string;
+  readonly signers: readonly Webhook[];
+}
+
+/**
+ * Signs every request following Standard Webhooks before handing it to the wrapped sender: `webhook-id` is the
+ * event's Idempotency-Key (stable across attempts and redrives, so a target can dedupe on it), `webhook-timestamp`
+ * the second of this attempt, and `webhook-signature` one `v1,<base64>` HMAC-SHA256 of `id.timestamp.body` per
+ * key, separated by spaces, so during a rotation a target that knows either key accepts. The body signed is the
+ * string the HTTP sender encodes as UTF-8, the same bytes it sends. Signing uses the `standardwebhooks` package,
+ * the specification's reference implementation.
+ */
+export class SigningWebhookSender implements WebhookSender {
+  readonly #options: SigningWebhookSenderOptions;
+  readonly #now: () => Date;
+  #keys: Keys | undefined;
+  #reading: Promise<readonly Webhook[]> | undefined;
+  #lastError: Error | undefined;
+  #retryReadAt = 0;
+  #readAt = 0;
+
+  constructor(options: SigningWebhookSenderOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async send(request: {
+    url: string;
+    headers: Readonly<Record<string, string>>;
+    body: string;
+  }): Promise<SendResult> {
+    const id = headerValue(request.headers, 'idempotency-key');
+    if (id === undefined || id === '') {
+      throw new PermanentDeliveryError(
+        'cannot sign a redelivery without an Idempotency-Key header (it is the webhook-id)',
+      );
+    }
+    const signers = await this.#signers();
+    const at = this.#now();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (!SIGNATURE_HEADERS.has(name.toLowerCase())) headers[name] = value;
+    }
+    headers['webhook-id'] = id;
+    headers['webhook-timestamp'] = String(Math.floor(at.getTime() / 1000));
+    headers['webhook-signature'] = signers.map((s) => s.sign(id, at, request.body)).join(' ');
+    return this.#options.sender.send({ ...request, headers });
+  }
+
+  /** Closes the wrapped sender's connections, if it has any. */
+  async close(): Promise<void> {
+    const inner = this.#options.sender as WebhookSender & { close?: () => Promise<void> };
+    await inner.close?.();
+  }
+
+  /** The keys to sign with; concurrent sends share one read. */
+  #signers(): Promise<readonly Webhook[]> {
+    const now = this.#now().getTime();
+    const fresh = now < this.#readAt + (this.#options.maxAgeSeconds ?? 0) * 1000;
+    if (this.#keys && (fresh || now < this.#retryReadAt)) return Promise.resolve(this.#keys.signers);
+    this.#reading ??= this.#read().finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
+  }
+
+  async #read(): Promise<readonly Webhook[]> {
+    if (!this.#keys && this.#lastError && this.#now().getTime() < this.#retryReadAt)
+      throw this.#unavailable();
+    try {
+      const text = (await this.#options.secret()) ?? '';
+      this.#readAt = this.#now().getTime();
+      if (this.#keys?.text === text) return this.#keys.signers;
+      const signers = parseSigningSecret(text, this.#options.secretSource).map((key) => new Webhook(key));
+      this.#keys = { text, signers };
+      this.#lastError = undefined;
+      return signers;
+    } catch (error) {
+      this.#lastError = error instanceof Error ? error : new Error(String(error));
+      this.#retryReadAt = this.#now().getTime() + RETRY_READ_AFTER_MS;
+      if (!this.#keys) throw this.#unavailable();
+      // A rotation needs overlap anyway, so the keys read before still verify at the targets for a while.
+      this.#options.onReadError?.(this.#lastError);
+      return this.#keys.signers;
+    }
+  }
+
+  #unavailable(): RetryableDeliveryError {
+    const reason = this.#lastError ? `${this.#lastError.name}: ${this.#lastError.message}` : 'unknown';
+    return new RetryableDeliveryError(
+      `not calling the target: the signing secret ${this.#options.secretSource} could not be read (${reason})`,
+      RETRY_WITHOUT_KEY_SECONDS,
+      { cause: this.#lastError },
+    );
+  }
+}

@@ -1,0 +1,71 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Properties of {@link SigningSecret}. Give at most one of `secretName` and `secretArn`. */
+export interface SigningSecretProps {
+  /**
+   * Name of an existing secret to use instead of creating one.
+   * @default - a new secret is created
+   */
+  readonly secretName?: string;
+  /**
+   * ARN of an existing secret (complete, with its 6-character suffix, or partial) to use instead of creating one.
+   * @default - a new secret is created
+   */
+  readonly secretArn?: string;
+}
+
+/**
+ * The Secrets Manager secret holding the key(s) the redeliverer signs with (Standard Webhooks). Its forms are
+ * those of `parseSigningSecret` in lambdas/shared/domain/signing-secret.ts: a `whsec_<base64>` key, keys
+ * separated by spaces, or JSON `{"current":…, "previous":…}` during a rotation.
+ *
+ * Either an existing secret, by name or ARN, or a new one named `<stack name>/webhook-signing-secret`. A new one
+ * gets a random value from CloudFormation, which can generate strings of chosen characters but not the base64 of
+ * random bytes: so it is 48 letters and digits, itself valid base64 for 36 bytes (about 285 bits of entropy), and
+ * targets use it as `whsec_` followed by that value. Only the redeliverer is granted to read it.
+ */
+export class SigningSecret extends Construct {
+  /** The secret. */
+  public readonly secret: secretsmanager.ISecret;
+  /** What the redeliverer passes to GetSecretValue as SecretId: the ARN, or the name for a by-name reference. */
+  public readonly secretId: string;
+  /** The ARN to grant GetSecretValue on: for a name or partial ARN, with the wildcard of the random suffix. */
+  public readonly grantableArn: string;
+
+  constructor(scope: Construct, id: string, props: SigningSecretProps = {}) {
+    super(scope, id);
+    if (props.secretName && props.secretArn) {
+      throw new Error('SigningSecret: give secretName or secretArn, not both');
+    }
+    if (props.secretArn) {
+      // A complete ARN ends in "-" and 6 random characters; IAM then needs no wildcard.
+      const complete = /-[A-Za-z0-9]{6}$/.test(props.secretArn);
+      this.secret = complete
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', props.secretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, 'Secret', props.secretArn);
+      this.secretId = props.secretArn;
+    } else if (props.secretName) {
+      this.secret = secretsmanager.Secret.fromSecretNameV2(this, 'Secret', props.secretName);
+      this.secretId = props.secretName;
+    } else {
+      const secret = new secretsmanager.Secret(this, 'Secret', {
+        secretName: `${Stack.of(this).stackName}/webhook-signing-secret`,
+        description:
+          'Key(s) the webhook redeliverer signs with (Standard Webhooks); targets verify with "whsec_" + the key. See docs/signing.md.',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        // Targets hold a copy of the key: keep it when the stack is removed; redeploy with -c signingSecretName=….
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.secret = secret;
+      this.secretId = secret.secretArn;
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Every webhook target holds a copy of this key, so a rotation must be coordinated with them: the secret takes the new and the old key together, the redeliverer signs with both, and the old one is dropped once every target has the new one (docs/signing.md). An automatic rotation would break the targets.',
+      });
+    }
+    this.grantableArn = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;
+  }
+}
