@@ -37,6 +37,7 @@ function normalise(line: string): string {
   return line
     .replace(/^\[\+\s*[\d.]+s\]/, '[+ T]')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+    .replace(/whsec_[A-Za-z0-9+/=]+/g, 'whsec_KEY')
     .replace(/next in \d+ s/, 'next in N s')
     .replace(/\d+ already-known/, 'N already-known')
     .trimEnd();

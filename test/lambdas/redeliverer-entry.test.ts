@@ -74,6 +74,8 @@ function stubLambdaEnvironment(extra: Record<string, string>) {
     AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
     WEBHOOK_ID: 'wh-1',
+    // The target is a server on this machine; the stack's default refuses loopback.
+    TARGET_ALLOW_LOOPBACK: 'true',
     // fauxqs's queue URLs have a host the URL check refuses; deliveries here succeed, so no SQS call is made.
     RETRY_QUEUE_URL: `${aws.sqsEndpoint}/000000000000/genesys-webhook-recovery-retry`,
     LEDGER_TABLE_NAME: aws.tableName,
