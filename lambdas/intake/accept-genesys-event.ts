@@ -1,8 +1,4 @@
-import {
-  type GenesysEvent,
-  genesysRetryMessage,
-  readGenesysEvent,
-} from '../shared/domain/genesys-event';
+import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { Route } from '../shared/domain/routes';
 import type { Ledger, RetryQueue } from '../shared/ports';
