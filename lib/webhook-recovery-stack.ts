@@ -1,5 +1,6 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { EventBridgeSource } from './constructs/eventbridge-source';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
 import { PollerFunction } from './constructs/poller-function';
@@ -23,8 +24,12 @@ export interface WebhookRecoveryStackProps extends StackProps {
 export class WebhookRecoveryStack extends Stack {
   public readonly queues: RetryQueues;
   public readonly ledger: LedgerTable;
-  public readonly genesysSecret: GenesysSecret;
-  public readonly poller: PollerFunction;
+  /** The delivery-log source; absent when WEBHOOK_ID is empty (the EventBridge source alone). */
+  public readonly genesysSecret?: GenesysSecret;
+  /** The delivery-log source; absent when WEBHOOK_ID is empty (the EventBridge source alone). */
+  public readonly poller?: PollerFunction;
+  /** The EventBridge source; present when the config names a bus and routes. */
+  public readonly eventBridge?: EventBridgeSource;
   public readonly redeliverer: RedelivererFunction;
   public readonly alarms: RecoveryAlarms;
   public readonly dashboard: RecoveryDashboard;
@@ -40,21 +45,23 @@ export class WebhookRecoveryStack extends Stack {
       dlqRetentionPeriod: timing.dlqRetention,
     });
     this.ledger = new LedgerTable(this, 'Ledger');
-    this.genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
-      ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
-      ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
-    });
-
-    this.poller = new PollerFunction(this, 'Poller', {
-      pipelineEnvironment,
-      pollInterval: timing.pollInterval,
-      timeout: timing.pollerTimeout,
-      retryQueue: this.queues.queue,
-      ledger: this.ledger.table,
-      secret: this.genesysSecret.secret,
-      secretId: this.genesysSecret.secretId,
-      reserveConcurrency: props.config.reservePollerConcurrency,
-    });
+    if (settings.WEBHOOK_ID.length > 0) {
+      const genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
+        ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
+        ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
+      });
+      this.genesysSecret = genesysSecret;
+      this.poller = new PollerFunction(this, 'Poller', {
+        pipelineEnvironment,
+        pollInterval: timing.pollInterval,
+        timeout: timing.pollerTimeout,
+        retryQueue: this.queues.queue,
+        ledger: this.ledger.table,
+        secret: genesysSecret.secret,
+        secretId: genesysSecret.secretId,
+        reserveConcurrency: props.config.reservePollerConcurrency,
+      });
+    }
     this.redeliverer = new RedelivererFunction(this, 'Redeliverer', {
       pipelineEnvironment,
       timeout: timing.redelivererTimeout,
@@ -68,20 +75,32 @@ export class WebhookRecoveryStack extends Stack {
     this.alarms = new RecoveryAlarms(this, 'Alarms', {
       retryQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
-      failedPollsQueue: this.poller.failedPollsQueue,
-      poller: this.poller.function,
+      ...(this.poller
+        ? { failedPollsQueue: this.poller.failedPollsQueue, poller: this.poller.function }
+        : {}),
       redeliverer: this.redeliverer.function,
       missedPollPeriod: timing.missedPollPeriod,
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
       dlqAgeThreshold: timing.dlqAgeThreshold,
       ...(props.config.alarmEmail ? { alarmEmail: props.config.alarmEmail } : {}),
     });
+    const eventBus = props.config.eventBus;
+    if (eventBus) {
+      this.eventBridge = new EventBridgeSource(this, 'EventBridgeSource', {
+        bus: eventBus,
+        routes: settings.ROUTES,
+        pipelineEnvironment,
+        retryQueue: this.queues.queue,
+        ledger: this.ledger.table,
+        alarmTopic: this.alarms.topic,
+      });
+    }
     this.dashboard = new RecoveryDashboard(this, 'Dashboard', {
       retryQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
-      poller: this.poller.function,
+      ...(this.poller ? { poller: this.poller.function } : {}),
       redeliverer: this.redeliverer.function,
-      alarms: this.alarms.alarms,
+      alarms: [...this.alarms.alarms, ...(this.eventBridge?.alarms ?? [])],
     });
 
     this.addOutputs();
@@ -115,9 +134,30 @@ export class WebhookRecoveryStack extends Stack {
         ]),
         'The DLQ in the SQS console: inspect messages, then "Start DLQ redrive"',
       ],
-      FailedPollsQueueUrl: [this.poller.failedPollsQueue.queueUrl, 'Failed poll invocations, for inspection'],
+      ...(this.poller
+        ? {
+            FailedPollsQueueUrl: [
+              this.poller.failedPollsQueue.queueUrl,
+              'Failed poll invocations, for inspection',
+            ],
+          }
+        : {}),
       LedgerTableName: [this.ledger.table.tableName, 'Name of the DynamoDB ledger table'],
-      GenesysSecretArn: [this.genesysSecret.secret.secretArn, 'The Genesys Cloud credentials secret'],
+      ...(this.genesysSecret
+        ? { GenesysSecretArn: [this.genesysSecret.secret.secretArn, 'The Genesys Cloud credentials secret'] }
+        : {}),
+      ...(this.eventBridge
+        ? {
+            EventBusName: [
+              this.eventBridge.eventBus.eventBusName,
+              'The event bus Genesys Cloud events arrive on',
+            ],
+            EventBridgeFailuresQueueUrl: [
+              this.eventBridge.failuresQueue.queueUrl,
+              'Genesys events that could not reach the retry queue, with the error',
+            ],
+          }
+        : {}),
       AlarmTopicArn: [this.alarms.topic.topicArn, 'SNS topic the alarms notify'],
       DashboardUrl: [
         Fn.join('', [
