@@ -15,7 +15,7 @@ import { stackConfigFromContext } from '../../lib/stack-config';
 import { patternMatches } from '../support/event-pattern';
 import { GENESYS_EXAMPLE_SOURCE, realExampleEvent } from '../support/genesys-events';
 import { buildStack, synthStack } from './synth-stack';
-import { actions, arnOf, byType, logicalId, type Resource, statementsOf } from './template-queries';
+import { actions, arnOf, byType, logicalId, statementsOf } from './template-queries';
 
 const SOURCE = GENESYS_EXAMPLE_SOURCE;
 const ROUTES: Route[] = [
@@ -152,9 +152,9 @@ describe('EventBridge source: stack', () => {
       JSON.stringify(p.Properties.Queues).includes(failures),
     );
     expect(policies).toHaveLength(1);
-    const statements = (
-      policies[0]?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] }
-    ).Statement;
+    const statements =
+      (policies[0]?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+        ?.Statement ?? [];
     const allows = statements.filter((s) => s.Effect === 'Allow');
     expect(allows.length).toBe(ROUTES.length + 1);
     for (const s of allows) {
@@ -296,5 +296,3 @@ function nagFindings(app: App): string[] {
     p.violations.flatMap((v) => v.violatingConstructs.map((r) => `${v.ruleName} at ${r.constructPath}`)),
   );
 }
-
-export type { Resource };
