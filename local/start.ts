@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { IntakeEvent } from '../lambdas/intake/accept-genesys-event';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
@@ -11,6 +12,7 @@ import {
   parsePipelineSettings,
 } from '../lambdas/shared/settings';
 import { DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
+import { demoEventEntries, demoRoutes, publishEvents } from './demo-events';
 import { startDemoTargets } from './demo-targets';
 import { loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
@@ -33,6 +35,9 @@ const counts = {
   delivered: 0,
   retries: 0,
   deadLettering: 0,
+  eventBridgeEnqueued: 0,
+  eventBridgeDuplicates: 0,
+  eventBridgeUnmatched: 0,
 };
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -59,8 +64,14 @@ async function main(): Promise<void> {
 
   // --until-settled waits for a poll after the last entry the log will list (the demo lists one late).
   let settleAfter = Date.now();
+  let publishDemoEvents = false;
   if (demo) {
     const targets = await startDemoTargets({ port: local.LOCAL_DEMO_TARGETS_PORT });
+    // The EventBridge source beside the delivery log, unless the operator brought routes of their own.
+    if (settings.ROUTES.length === 0) {
+      settings.ROUTES = demoRoutes(targets.url);
+      publishDemoEvents = !seeded;
+    }
     cleanups.push(() => targets.stop());
     const deliveries = seeded ?? demoDeliveries(targets.url);
     for (const d of deliveries) settleAfter = Math.max(settleAfter, Date.parse(d.listedAt ?? d.dateCreated));
@@ -82,6 +93,8 @@ async function main(): Promise<void> {
     credentials,
     ports: { sqs: local.LOCAL_SQS_PORT, dynamoDb: local.LOCAL_DYNAMODB_PORT },
     onPollEvent: printPollEvent,
+    ...(settings.ROUTES.length > 0 ? { eventBridgePort: local.LOCAL_EVENTBRIDGE_PORT } : {}),
+    onIntakeEvent: printIntakeEvent,
     onOutcome: printOutcome,
     onError: (error) => line(`error: ${error instanceof Error ? error.message : String(error)}`),
   });
@@ -95,6 +108,18 @@ async function main(): Promise<void> {
     queued = { retry, dlq };
   });
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
+  if (pipeline.eventBridge) {
+    const routes = settings.ROUTES.map((r) => r.name).join(', ');
+    console.log(`  EventBridge PutEvents   ${pipeline.eventBridge.url}  (routes ${routes})`);
+  }
+  if (publishDemoEvents && pipeline.eventBridge) {
+    // As Genesys's EventBridge integration would: a few events of the real shape, one PutEvents each.
+    const results = await publishEvents(pipeline.eventBridge.url, demoEventEntries());
+    const refused = results.filter((r) => r.ErrorCode);
+    line(
+      `published ${results.length} demo Genesys events to EventBridge PutEvents (${refused.length} refused)`,
+    );
+  }
 
   let pollsAfterLastListing = 0;
   pipeline.startSchedule((summary: PollSummary) => {
@@ -169,6 +194,28 @@ function printPollEvent(event: PollEvent): void {
   }
 }
 
+function printIntakeEvent(event: IntakeEvent): void {
+  if (event.kind === 'enqueued') {
+    counts.eventBridgeEnqueued += 1;
+    line(
+      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${event.message.targetUrl}`,
+    );
+  } else if (event.kind === 'duplicate') {
+    counts.eventBridgeDuplicates += 1;
+    line(
+      `eventbridge  ${event.deliveryId} (route ${event.route}): same content as an event already taken in, not enqueued again`,
+    );
+  } else if (event.kind === 'unmatched') {
+    counts.eventBridgeUnmatched += 1;
+    line(
+      `unmatched    ${event.deliveryId}: no route takes topic ${event.topicName} — counted, recorded in the ledger`,
+    );
+  } else {
+    counts.eventBridgeUnmatched += 1;
+    line(`invalid      ${event.deliveryId} (EventBridge): ${event.reason} — recorded in the ledger`);
+  }
+}
+
 function printOutcome(o: RedeliveryOutcome): void {
   const who = `${o.deliveryId ?? '?'} → ${o.targetUrl ?? '?'}`;
   const status = o.status !== undefined ? `HTTP ${o.status}` : (o.error ?? '');
@@ -205,6 +252,11 @@ async function shutdown(why: string, code: number): Promise<void> {
     `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} already-known entries skipped (repeated attempts, poll overlap), ${counts.invalid} invalid entries recorded, ` +
       `${counts.delivered} delivered, ${counts.retries} retries scheduled, ${counts.deadLettering} given up (dead-lettered).`,
   );
+  if (counts.eventBridgeEnqueued + counts.eventBridgeDuplicates + counts.eventBridgeUnmatched > 0) {
+    console.log(
+      `EventBridge: ${counts.eventBridgeEnqueued} enqueued, ${counts.eventBridgeDuplicates} duplicates not enqueued again, ${counts.eventBridgeUnmatched} unmatched or invalid (recorded in the ledger).`,
+    );
+  }
   if (queued) {
     console.log(
       `At exit: ${queued.retry} message(s) still in the retry queue, ${queued.dlq} in the DLQ (local state is in memory and is gone now).`,

@@ -271,6 +271,8 @@ const localSchema = z.object({
   LOCAL_DYNAMODB_PORT: int('LOCAL_DYNAMODB_PORT', 4567, 0, 65_535, 'port number'),
   LOCAL_GENESYS_PORT: int('LOCAL_GENESYS_PORT', 9000, 0, 65_535, 'port number'),
   LOCAL_DEMO_TARGETS_PORT: int('LOCAL_DEMO_TARGETS_PORT', 0, 0, 65_535, 'port number'),
+  // EventBridge source: the local PutEvents endpoint.
+  LOCAL_EVENTBRIDGE_PORT: int('LOCAL_EVENTBRIDGE_PORT', 4568, 0, 65_535, 'port number'),
   /** A JSON array of delivery-log entries to seed the emulator with instead of the demo's. */
   LOCAL_DELIVERIES_FILE: optionalText(z.string()),
 });

@@ -9,7 +9,14 @@ import { startTargetServer } from '../support/target-server';
 function runDemo(env: Record<string, string>, args: string[] = ['--until-settled']) {
   return new Promise<{ code: number | null; out: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], {
-      env: { ...process.env, LOCAL_SQS_PORT: '0', LOCAL_DYNAMODB_PORT: '0', LOCAL_GENESYS_PORT: '0', ...env },
+      env: {
+        ...process.env,
+        LOCAL_SQS_PORT: '0',
+        LOCAL_DYNAMODB_PORT: '0',
+        LOCAL_GENESYS_PORT: '0',
+        LOCAL_EVENTBRIDGE_PORT: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -43,9 +50,23 @@ describe('npm start (demo mode)', () => {
     expect(out).toMatch(/giving up\s+dlv-0006 .*HTTP 503, attempt 3/);
     expect(out).toMatch(/invalid\s+dlv-0007 .*scheme ftp/);
     expect(out).toMatch(/DLQ \S+ now holds 2 message\(s\)/);
+    // The EventBridge source beside it: delivered, a duplicate skipped, retried, dead-lettered, unmatched.
     expect(out).toMatch(
-      /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 4 delivered, .* 2 given up/,
+      /EventBridge PutEvents\s+http:\/\/127\.0\.0\.1:\d+\s+\(routes conversation-ends, acd, audits\)/,
     );
+    expect(out).toMatch(
+      /eventbridge\s+(\S+) \(route conversation-ends\) → \S+\/healthy[\s\S]*delivered\s+\1 → /,
+    );
+    expect(out).toMatch(
+      /eventbridge\s+\S+ \(route conversation-ends\): same content as an event already taken in/,
+    );
+    expect(out).toMatch(/retry\s+\S+ → \S+\/flaky \(HTTP 503, attempt 1/);
+    expect(out).toMatch(/eventbridge\s+(\S+) \(route audits\)[\s\S]*giving up\s+\1 → \S+\/gone \(HTTP 410/);
+    expect(out).toMatch(/unmatched\s+\S+: no route takes topic v2\.users\.\S+\.presence/);
+    expect(out).toMatch(
+      /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 6 delivered, .* 3 given up/,
+    );
+    expect(out).toMatch(/EventBridge: 3 enqueued, 1 duplicates not enqueued again, 1 unmatched/);
   }, 100_000);
 
   it('seeds the emulator from LOCAL_DELIVERIES_FILE and redelivers to the endpoints it names', async () => {
