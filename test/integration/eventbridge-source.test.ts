@@ -1,11 +1,19 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dlqExportCommand } from '../../cli/commands/dlq-export';
+import { dlqListCommand } from '../../cli/commands/dlq-list';
+import { dlqShowCommand } from '../../cli/commands/dlq-show';
+import { queueDepth, statusCommand } from '../../cli/commands/status';
 import type { IntakeEvent } from '../../lambdas/intake/accept-genesys-event';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { ledgerKeys } from '../../lambdas/shared/adapters/dynamodb-ledger';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
+import { testCli } from '../cli/cli-test-context';
 import { GENESYS_EXAMPLE_SOURCE, realExampleEvent } from '../support/genesys-events';
 import { drainQueue, eventually } from '../support/queue-contents';
 import { startTargetServer } from '../support/target-server';
@@ -139,7 +147,7 @@ describe('EventBridge source in local mode', () => {
     expect(queued.filter((m) => m.body === body)).toEqual([]);
   });
 
-  it('retries a 503 with the same key, and dead-letters a 410 with source and route in the body', async () => {
+  it('retries a 503 with the same key, dead-letters a 410, and the CLI shows its source and route', async () => {
     const out = await client.send(
       new PutEventsCommand({
         Entries: [entry(detail(`${CONV}.acw`)), entry(detail(`${CONV}.acd.end`))],
@@ -152,23 +160,46 @@ describe('EventBridge source in local mode', () => {
     expect(second?.status).toBe(200);
     expect(second?.headers['idempotency-key']).toBe(first?.headers['idempotency-key']);
 
-    let dead: Awaited<ReturnType<typeof drainQueue>> = [];
     await eventually(
-      async () => {
-        dead = [...dead, ...(await drainQueue(pipeline.aws.sqs, pipeline.aws.dlqUrl))];
-        return dead.length > 0;
-      },
+      async () => (await queueDepth(pipeline.aws.sqs, pipeline.aws.dlqUrl)).visible === 1,
       'the 410 in the DLQ',
       30_000,
     );
     expect(targets.hitsOn('/gone')).toHaveLength(1);
     expect(targets.hitsOn('/gone')[0]?.headers['x-route']).toBe('gone');
+    const goneId = out.Entries?.[1]?.EventId ?? '';
+
+    // The CLI shows which source and route a dead letter came from.
+    const list = testCli(pipeline.aws);
+    expect(await dlqListCommand(list.ctx, { json: true, waitTimeSeconds: 0 })).toBe(0);
+    expect(JSON.parse(list.out())).toEqual([
+      expect.objectContaining({ deliveryId: goneId, source: 'eventbridge', route: 'gone', lastStatus: 410 }),
+    ]);
+    const table = testCli(pipeline.aws);
+    await dlqListCommand(table.ctx, { json: false, waitTimeSeconds: 0 });
+    expect(table.out()).toMatch(/SOURCE\s+WEBHOOK\/ROUTE/);
+    expect(table.out()).toMatch(/eventbridge\s+eventbridge:gone/);
+    const show = testCli(pipeline.aws);
+    expect(await dlqShowCommand(show.ctx, goneId, { json: false, waitTimeSeconds: 0 })).toBe(0);
+    expect(show.out()).toMatch(/^ {2}source\s+eventbridge$/m);
+    expect(show.out()).toMatch(/^ {2}route\s+gone$/m);
+    const file = join(await mkdtemp(join(tmpdir(), 'eb-export-')), 'dlq.json');
+    expect(await dlqExportCommand(testCli(pipeline.aws).ctx, { out: file, waitTimeSeconds: 0 })).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual([
+      expect.objectContaining({ deliveryId: goneId, source: 'eventbridge', route: 'gone' }),
+    ]);
+    const status = testCli(pipeline.aws);
+    expect(await statusCommand(status.ctx, { json: false })).toBe(0);
+    expect(status.out()).toMatch(/eventbridge, route gone\s+1/);
+    expect(status.out()).toMatch(/eventbridge, route ends\s+\d+/);
+
+    const dead = await drainQueue(pipeline.aws.sqs, pipeline.aws.dlqUrl);
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({
       source: 'eventbridge',
       route: 'gone',
       webhookId: 'eventbridge:gone',
-      deliveryId: out.Entries?.[1]?.EventId,
+      deliveryId: goneId,
     });
   }, 60_000);
 
