@@ -42,6 +42,15 @@ export interface CostLine {
 export interface CostModel {
   readonly pricesAsOf: string;
   readonly perMillion: { readonly thisStack: CostLine[]; readonly apiDestinations: CostLine[] };
+  /**
+   * Per million Genesys events arriving through the EventBridge source, one route each, delivered on the first
+   * attempt: this stack's path (partner bus → rule → intake Lambda → retry queue → redeliverer) next to a rule
+   * on the same partner bus targeting an API destination directly (same events, same targets).
+   */
+  readonly eventBridgePerMillion: {
+    readonly thisStack: CostLine[];
+    readonly apiDestinations: CostLine[];
+  };
   readonly idlePerMonth: { readonly thisStack: CostLine[]; readonly apiDestinations: CostLine[] };
 }
 
@@ -233,6 +242,85 @@ export function costModel(m: CostInputs): CostModel {
   return {
     pricesAsOf: PRICES_AS_OF,
     perMillion: { thisStack, apiDestinations },
+    eventBridgePerMillion: eventBridgeSourceCost(m, thisStack, storageGbMonths, wcuPerWrite),
     idlePerMonth: { thisStack: idleStack, apiDestinations: idleApiDestinations },
   };
+}
+
+/**
+ * The EventBridge source per million events. Each event is its own asynchronous intake invocation (EventBridge
+ * invokes a Lambda target once per event): a ledger read and claim, one SendMessageBatch of one message, a
+ * confirmation. From the retry queue on, the redeliverer's share is the delivery-log path's, as measured.
+ */
+function eventBridgeSourceCost(
+  m: CostInputs,
+  deliveryLog: readonly CostLine[],
+  storageGbMonths: number,
+  wcuPerWrite: number,
+): { thisStack: CostLine[]; apiDestinations: CostLine[] } {
+  const a = ASSUMPTIONS;
+  const redeliverer = deliveryLog.filter((l) => l.item.startsWith('Redeliverer'));
+  const intakeMs = 4 * a.awsCallMs + a.intakeCpuMs;
+  // The poller sends 10 messages a request; the intake sends one per event: 0.9 more requests per delivery.
+  const sqsUnits = m.sqsUnitsPerDelivery + 0.9;
+  // The redeliverer's writes as measured (total less the poller's), plus the intake's claim and confirmation.
+  const writes = m.dynamoDbWritesPerDelivery - m.pollerWritesPerDelivery + 2;
+  const partner: CostLine = {
+    item: 'EventBridge partner events',
+    dollars: MILLION * PRICES.eventBridgePartnerEvent,
+    basis: 'one per Genesys event (under 64 KB); rules and target delivery are not charged',
+  };
+  const thisStack: CostLine[] = [
+    partner,
+    {
+      item: 'Intake Lambda (requests)',
+      dollars: MILLION * PRICES.lambdaRequest,
+      basis: `${MILLION} asynchronous invocations (one per event and route)`,
+    },
+    {
+      item: 'Intake Lambda (duration)',
+      dollars: ((MILLION * intakeMs) / 1000) * (a.intakeMemoryMb / 1024) * PRICES.lambdaArmGbSecond,
+      basis: `${MILLION} × ${intakeMs} ms (4 AWS calls + ${a.intakeCpuMs} ms CPU, assumed) at ${a.intakeMemoryMb} MB`,
+    },
+    ...redeliverer,
+    {
+      item: 'SQS requests',
+      dollars: MILLION * sqsUnits * PRICES.sqsRequest,
+      basis: `${sqsUnits.toFixed(2)} per delivery: measured ${m.sqsUnitsPerDelivery.toFixed(2)}, plus 0.9 as the intake sends one message a request`,
+    },
+    {
+      item: 'DynamoDB writes',
+      dollars: MILLION * writes * wcuPerWrite * PRICES.dynamoDbWriteUnit,
+      basis: `${writes.toFixed(2)} per delivery: the redeliverer's (measured) + the intake's claim and confirmation`,
+    },
+    {
+      item: 'DynamoDB reads',
+      dollars: MILLION * (m.dynamoDbReadsPerDelivery + 1) * PRICES.dynamoDbReadUnit,
+      basis: `${(m.dynamoDbReadsPerDelivery + 1).toFixed(2)} per delivery: measured + the intake's claim read`,
+    },
+    {
+      item: 'DynamoDB storage',
+      dollars: storageGbMonths * PRICES.dynamoDbStorageGbMonth,
+      basis: `items kept ${a.ledgerTtlDays} days (TTL)`,
+    },
+    {
+      item: 'CloudWatch Logs ingestion',
+      dollars:
+        ((MILLION *
+          (m.redelivererLogBytesPerRecord + a.intakeLogBytesPerEvent + a.platformLogBytesPerInvocation) +
+          (MILLION / a.batchSize) * a.platformLogBytesPerInvocation) /
+          GB) *
+        PRICES.logsIngestedGb,
+      basis: `redeliverer ${Math.round(m.redelivererLogBytesPerRecord)} B per record (measured), intake ${a.intakeLogBytesPerEvent} B + ${a.platformLogBytesPerInvocation} B platform per event`,
+    },
+  ];
+  const apiDestinations: CostLine[] = [
+    partner,
+    {
+      item: 'API destination invocations',
+      dollars: MILLION * PRICES.apiDestinationInvocation,
+      basis: 'a rule on the partner bus targets the URL; no dedupe, no ledger, no per-attempt history',
+    },
+  ];
+  return { thisStack, apiDestinations };
 }

@@ -36,6 +36,11 @@ export const PRICES = {
   eventBridgePutEvent: 1.0 / 1e6,
   /** EventBridge API destinations, per invocation (the connection's Secrets Manager secret is included). */
   apiDestinationInvocation: 0.2 / 1e6,
+  /**
+   * EventBridge partner events (Genesys Cloud's integration), per event ingested on the partner bus; every
+   * 64 KB chunk counts as one. Rules and their delivery to targets are not charged.
+   */
+  eventBridgePartnerEvent: 1.0 / 1e6,
 } as const;
 
 /**
@@ -53,6 +58,11 @@ export const ASSUMPTIONS = {
   genesysPageMs: 300,
   /** Memory of the functions, as lib/constructs sets it. */
   redelivererMemoryMb: 256,
+  intakeMemoryMb: 256,
+  /** CPU of the intake per event (parse, hash, serialise a small Genesys event): not measured, a round figure. */
+  intakeCpuMs: 3,
+  /** Bytes the intake logs per event: one INFO line and EMF metrics (like the redeliverer's per record). */
+  intakeLogBytesPerEvent: 700,
   pollerMemoryMb: 512,
   /** Poll interval (the default POLL_INTERVAL_SECONDS). */
   pollIntervalSeconds: 60,

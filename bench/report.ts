@@ -198,6 +198,10 @@ export function renderMarkdown(r: BenchReport): string {
     `\n**5. Cost model** (us-east-1 list prices as of ${r.cost.pricesAsOf}, free tiers ignored; prices and assumptions in bench/prices.ts; target answers in ${ASSUMPTIONS.targetLatencyMs} ms, AWS calls ${ASSUMPTIONS.awsCallMs} ms, Genesys page ${ASSUMPTIONS.genesysPageMs} ms). Per million deliveries recovered on the first redelivery:\n`,
   );
   out.push(costTable(r.cost.perMillion.thisStack, r.cost.perMillion.apiDestinations));
+  out.push(
+    '\nPer million Genesys events through the EventBridge source (one route each, delivered on the first attempt), next to a rule on the partner bus targeting an API destination:\n',
+  );
+  out.push(costTable(r.cost.eventBridgePerMillion.thisStack, r.cost.eventBridgePerMillion.apiDestinations));
   out.push('\nPer month with nothing to recover (one webhook, polled every minute):\n');
   out.push(costTable(r.cost.idlePerMonth.thisStack, r.cost.idlePerMonth.apiDestinations));
   out.push('\n**Goals**\n');

@@ -15,6 +15,10 @@ export interface DeadLetter {
 export interface DeadLetterRow {
   readonly deliveryId: string;
   readonly webhookId: string;
+  /** Which source enqueued it; null when the body is not a retry message. */
+  readonly source: 'delivery-log' | 'eventbridge' | null;
+  /** The EventBridge route, for that source. */
+  readonly route: string | null;
   readonly targetUrl: string;
   /** The target's last HTTP status: the last attempt's, else what it answered Genesys. */
   readonly lastStatus: number | null;
@@ -30,6 +34,8 @@ export interface DeadLetterRow {
 export interface ExportEntry {
   readonly deliveryId: string;
   readonly webhookId: string;
+  readonly source: 'delivery-log' | 'eventbridge' | null;
+  readonly route: string | null;
   readonly timestamp: string | null;
   readonly originalPayload: unknown;
   readonly originalHeaders: Readonly<Record<string, string>>;
@@ -102,6 +108,9 @@ export function toRow(d: DeadLetter): DeadLetterRow {
   return {
     deliveryId: d.message?.deliveryId ?? `sqs-message:${d.raw.messageId}`,
     webhookId: d.message?.webhookId ?? 'unknown',
+    // Messages from before there were two sources carry no `source`: they came from the delivery log.
+    source: d.message ? (d.message.source ?? 'delivery-log') : null,
+    route: d.message?.route ?? null,
     targetUrl: d.message?.targetUrl ?? '',
     lastStatus: lastStatus(d),
     reason: reason(d),
@@ -161,6 +170,8 @@ export function toExportEntry(d: DeadLetter): ExportEntry {
   return {
     deliveryId: row.deliveryId,
     webhookId: row.webhookId,
+    source: row.source,
+    route: row.route,
     timestamp: d.message?.failedAt ?? d.event?.failedAt ?? null,
     originalPayload: d.message ? originalPayload(d.message.body) : d.raw.body,
     originalHeaders: d.message?.headers ?? {},

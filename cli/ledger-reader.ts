@@ -28,6 +28,10 @@ export interface LedgerSummary {
   readonly watermarks: { webhookId: string; through: string; lastPollAt: string }[];
   readonly eventsByStatus: Record<string, number>;
   readonly invalidEntries: number;
+  /** Events by source: `delivery-log`, or `eventbridge:<route>` for the EventBridge source. */
+  readonly eventsBySource: Record<string, number>;
+  /** EventBridge events no route took (or not of Genesys shape), among the invalid entries. */
+  readonly unmatchedEventBridgeEvents: number;
   /** Earliest createdAt of events still pending or enqueued: an upper bound on the retry queue's oldest age. */
   readonly oldestOpenSince?: string;
   /** Earliest decision (updatedAt) of events given up on (permanent or exhausted). */
@@ -107,6 +111,8 @@ export class LedgerReader {
     const watermarks: LedgerSummary['watermarks'] = [];
     const eventsByStatus: Record<string, number> = {};
     let invalidEntries = 0;
+    const eventsBySource: Record<string, number> = {};
+    let unmatchedEventBridgeEvents = 0;
     let oldestOpenSince: string | undefined;
     let oldestGivenUpAt: string | undefined;
     for await (const item of this.scan({
@@ -122,9 +128,14 @@ export class LedgerReader {
         });
       } else if (pk.startsWith('invalid#')) {
         invalidEntries += 1;
+        if (pk.startsWith('invalid#eventbridge#')) unmatchedEventBridgeEvents += 1;
       } else if (pk.startsWith('event#')) {
         const status = String(item.status ?? 'unknown');
         eventsByStatus[status] = (eventsByStatus[status] ?? 0) + 1;
+        // EventBridge messages are filed under webhookId `eventbridge:<route>`.
+        const webhookId = String(item.webhookId ?? '');
+        const source = webhookId.startsWith('eventbridge:') ? webhookId : 'delivery-log';
+        eventsBySource[source] = (eventsBySource[source] ?? 0) + 1;
         const created = typeof item.createdAt === 'string' ? item.createdAt : undefined;
         const updated = typeof item.updatedAt === 'string' ? item.updatedAt : undefined;
         if ((status === 'pending' || status === 'enqueued') && created) {
@@ -140,6 +151,8 @@ export class LedgerReader {
       watermarks,
       eventsByStatus,
       invalidEntries,
+      eventsBySource,
+      unmatchedEventBridgeEvents,
       ...(oldestOpenSince ? { oldestOpenSince } : {}),
       ...(oldestGivenUpAt ? { oldestGivenUpAt } : {}),
     };

@@ -6,6 +6,7 @@ import {
   parsePipelineSettings,
   pipelineSettingsSchema,
 } from '../lambdas/shared/settings';
+import type { GenesysEventBus } from './constructs/eventbridge-source';
 import { MAX_RETRY_RETENTION_SECONDS, type PipelineTiming, pipelineTiming } from './pipeline-timing';
 
 /** Where the Genesys credentials secret comes from. */
@@ -35,6 +36,11 @@ export interface StackConfig {
   readonly reservePollerConcurrency: boolean;
   /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget. */
   readonly reserveRedelivererConcurrency: boolean;
+  /**
+   * The EventBridge source: the bus Genesys events arrive on (settings.ROUTES holds the routes).
+   * @default - no EventBridge source (the delivery-log poller alone)
+   */
+  readonly eventBus?: GenesysEventBus;
 }
 
 /** The pipeline setting names: context keys equal to the environment variable names. */
@@ -51,6 +57,8 @@ const STACK_KEYS = [
   'signRedeliveries',
   'signingSecretName',
   'signingSecretArn',
+  'eventSource',
+  'eventBusName',
 ] as const;
 
 /** Default CloudFormation stack name. */
@@ -64,6 +72,12 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,59}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// EventBridge source: the partner event source Genesys creates, and event bus names.
+const GENESYS_EVENT_SOURCE = /^aws\.partner\/genesys\.com\/cloud\/[A-Za-z0-9-]+\/[A-Za-z0-9._-]{1,64}$/;
+const EVENT_BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
+
+/** Settings the stack turns into resources rather than handing to the functions (Lambda allows 4 KB of environment). */
+const STACK_ONLY_SETTINGS = new Set(['ROUTES', 'ROUTES_FILE']);
 
 /** Renders a context value (string from `-c`, or any JSON from cdk.json) as an environment-variable string. */
 function asText(key: string, value: unknown, problems: string[]): string | undefined {
@@ -91,7 +105,14 @@ function envString(value: PipelineSettings[keyof PipelineSettings]): string | un
 export function stackConfigFromContext(context: Readonly<Record<string, unknown>>): StackConfig {
   const problems: string[] = [];
   const env: Record<string, string | undefined> = {};
-  for (const name of PIPELINE_SETTING_NAMES) env[name] = asText(name, context[name], problems);
+  for (const name of PIPELINE_SETTING_NAMES) {
+    // ROUTES may be a JSON array in cdk.json, or its text with -c ROUTES='[…]'.
+    const value = context[name];
+    env[name] =
+      name === 'ROUTES' && typeof value === 'object' && value !== null
+        ? JSON.stringify(value)
+        : asText(name, value, problems);
+  }
   const stack: Partial<Record<(typeof STACK_KEYS)[number], string>> = {};
   for (const key of STACK_KEYS) stack[key] = asText(key, context[key], problems)?.trim() || undefined;
 
@@ -113,16 +134,18 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     }
   }
 
-  if (!env.WEBHOOK_ID?.trim()) {
+  const hasRoutes = Boolean(env.ROUTES?.trim() || env.ROUTES_FILE?.trim());
+  const hasWebhooks = Boolean(env.WEBHOOK_ID?.replace(/[\s,]/g, ''));
+  if (!hasWebhooks && !hasRoutes) {
     problems.push(
-      '  - WEBHOOK_ID is required: the Genesys Cloud webhook id(s) to watch, e.g. -c WEBHOOK_ID=abc123',
+      '  - WEBHOOK_ID is required: the Genesys Cloud webhook id(s) to watch, e.g. -c WEBHOOK_ID=abc123 (or give ROUTES with -c eventSource=… for the EventBridge source)',
     );
   }
-  if (!env.GENESYS_CLOUD_REGION?.trim()) {
+  if (hasWebhooks && !env.GENESYS_CLOUD_REGION?.trim()) {
     problems.push(
       '  - GENESYS_CLOUD_REGION is required: your Genesys Cloud region, e.g. -c GENESYS_CLOUD_REGION=us-east-1',
     );
-  } else {
+  } else if (env.GENESYS_CLOUD_REGION?.trim()) {
     // Resolved against the SDK's own region table, so a typo fails the synth rather than every poll.
     try {
       resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
@@ -139,7 +162,7 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     if (!(error instanceof ConfigError)) throw error;
     // Keep the schema's own lines, minus duplicates of the "required" lines above.
     for (const line of error.message.split('\n').slice(1)) {
-      if (line.includes('WEBHOOK_ID') && !env.WEBHOOK_ID?.trim()) continue;
+      if (line.includes('WEBHOOK_ID') && !hasWebhooks) continue;
       problems.push(line);
     }
   }
@@ -189,13 +212,16 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     reserve[key] = value !== 'false';
   }
 
+  const eventBus = eventBusFromContext(stack.eventSource, stack.eventBusName, hasRoutes, problems);
+
   if (problems.length > 0 || !settings || !timing) {
     throw new ConfigError(`Invalid stack configuration:\n${problems.join('\n')}`);
   }
 
   const pipelineEnvironment: Record<string, string> = {};
   for (const [name, value] of Object.entries(settings)) {
-    const text = envString(value);
+    if (STACK_ONLY_SETTINGS.has(name)) continue;
+    const text = envString(value as PipelineSettings[keyof PipelineSettings]);
     if (text !== undefined) pipelineEnvironment[name] = text;
   }
 
@@ -223,6 +249,7 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
     stackName,
     ...reserve,
+    ...(eventBus ? { eventBus } : {}),
   };
 }
 
@@ -254,4 +281,43 @@ function signingProblems(stack: Partial<Record<(typeof STACK_KEYS)[number], stri
     );
   }
   return problems;
+}
+
+/** The EventBridge source's bus, from `eventSource` (a partner source to associate) or `eventBusName`. */
+function eventBusFromContext(
+  eventSource: string | undefined,
+  eventBusName: string | undefined,
+  hasRoutes: boolean,
+  problems: string[],
+): GenesysEventBus | undefined {
+  if (eventSource && eventBusName) {
+    problems.push('  - eventSource and eventBusName: give one of them, not both');
+    return undefined;
+  }
+  if (eventSource && !GENESYS_EVENT_SOURCE.test(eventSource)) {
+    problems.push(
+      `  - eventSource must be the Genesys partner event source, aws.partner/genesys.com/cloud/<orgId>/<suffix> (got ${JSON.stringify(eventSource)})`,
+    );
+  }
+  if (eventBusName && !EVENT_BUS_NAME.test(eventBusName)) {
+    problems.push(
+      `  - eventBusName must be an event bus name (letters, digits, . _ - /) (got ${JSON.stringify(eventBusName)})`,
+    );
+  }
+  const bus: GenesysEventBus | undefined = eventSource
+    ? { kind: 'source', eventSource }
+    : eventBusName
+      ? { kind: 'name', eventBusName }
+      : undefined;
+  if (bus && !hasRoutes) {
+    problems.push(
+      `  - ${bus.kind === 'source' ? 'eventSource' : 'eventBusName'} needs ROUTES (or ROUTES_FILE): which Genesys topics go to which URL`,
+    );
+  }
+  if (!bus && hasRoutes) {
+    problems.push(
+      '  - ROUTES needs the bus the Genesys events arrive on: -c eventSource=aws.partner/genesys.com/cloud/<orgId>/<suffix> (or -c eventBusName=… for a bus that exists)',
+    );
+  }
+  return bus;
 }

@@ -1,6 +1,7 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { consoleUrl } from './console-links';
+import { EventBridgeSource } from './constructs/eventbridge-source';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
 import { PollerFunction } from './constructs/poller-function';
@@ -25,10 +26,14 @@ export interface WebhookRecoveryStackProps extends StackProps {
 export class WebhookRecoveryStack extends Stack {
   public readonly queues: RetryQueues;
   public readonly ledger: LedgerTable;
-  public readonly genesysSecret: GenesysSecret;
+  /** The delivery-log source; absent when WEBHOOK_ID is empty (the EventBridge source alone). */
+  public readonly genesysSecret?: GenesysSecret;
   /** The redeliverer's signing secret; undefined when signing is off. */
   public readonly signingSecret: SigningSecret | undefined;
-  public readonly poller: PollerFunction;
+  /** The delivery-log source; absent when WEBHOOK_ID is empty (the EventBridge source alone). */
+  public readonly poller?: PollerFunction;
+  /** The EventBridge source; present when the config names a bus and routes. */
+  public readonly eventBridge?: EventBridgeSource;
   public readonly redeliverer: RedelivererFunction;
   public readonly alarms: RecoveryAlarms;
   public readonly dashboard: RecoveryDashboard;
@@ -44,10 +49,6 @@ export class WebhookRecoveryStack extends Stack {
       dlqRetentionPeriod: timing.dlqRetention,
     });
     this.ledger = new LedgerTable(this, 'Ledger');
-    this.genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
-      ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
-      ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
-    });
     this.signingSecret =
       signing.kind === 'off'
         ? undefined
@@ -56,18 +57,25 @@ export class WebhookRecoveryStack extends Stack {
             ...(signing.kind === 'arn' ? { secretArn: signing.secretArn } : {}),
           });
 
-    this.poller = new PollerFunction(this, 'Poller', {
-      pipelineEnvironment,
-      pollInterval: timing.pollInterval,
-      timeout: timing.pollerTimeout,
-      asyncEventAge: timing.pollerAsyncEventAge,
-      scheduleEventAge: timing.pollerScheduleEventAge,
-      retryQueue: this.queues.queue,
-      ledger: this.ledger.table,
-      secret: this.genesysSecret.secret,
-      secretId: this.genesysSecret.secretId,
-      reserveConcurrency: props.config.reservePollerConcurrency,
-    });
+    if (settings.WEBHOOK_ID.length > 0) {
+      const genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
+        ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
+        ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
+      });
+      this.genesysSecret = genesysSecret;
+      this.poller = new PollerFunction(this, 'Poller', {
+        pipelineEnvironment,
+        pollInterval: timing.pollInterval,
+        timeout: timing.pollerTimeout,
+        asyncEventAge: timing.pollerAsyncEventAge,
+        scheduleEventAge: timing.pollerScheduleEventAge,
+        retryQueue: this.queues.queue,
+        ledger: this.ledger.table,
+        secret: genesysSecret.secret,
+        secretId: genesysSecret.secretId,
+        reserveConcurrency: props.config.reservePollerConcurrency,
+      });
+    }
     this.redeliverer = new RedelivererFunction(this, 'Redeliverer', {
       pipelineEnvironment,
       timeout: timing.redelivererTimeout,
@@ -83,8 +91,9 @@ export class WebhookRecoveryStack extends Stack {
     this.alarms = new RecoveryAlarms(this, 'Alarms', {
       retryQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
-      failedPollsQueue: this.poller.failedPollsQueue,
-      poller: this.poller.function,
+      ...(this.poller
+        ? { failedPollsQueue: this.poller.failedPollsQueue, poller: this.poller.function }
+        : {}),
       redeliverer: this.redeliverer.function,
       missedPollPeriod: timing.missedPollPeriod,
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
@@ -92,12 +101,23 @@ export class WebhookRecoveryStack extends Stack {
       targetHeldThreshold: timing.targetHeldThreshold,
       ...(props.config.alarmEmail ? { alarmEmail: props.config.alarmEmail } : {}),
     });
+    const eventBus = props.config.eventBus;
+    if (eventBus) {
+      this.eventBridge = new EventBridgeSource(this, 'EventBridgeSource', {
+        bus: eventBus,
+        routes: settings.ROUTES,
+        pipelineEnvironment,
+        retryQueue: this.queues.queue,
+        ledger: this.ledger.table,
+        alarmTopic: this.alarms.topic,
+      });
+    }
     this.dashboard = new RecoveryDashboard(this, 'Dashboard', {
       retryQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
-      poller: this.poller.function,
+      ...(this.poller ? { poller: this.poller.function } : {}),
       redeliverer: this.redeliverer.function,
-      alarms: this.alarms.alarms,
+      alarms: [...this.alarms.alarms, ...(this.eventBridge?.alarms ?? [])],
     });
 
     this.addOutputs();
@@ -126,14 +146,40 @@ export class WebhookRecoveryStack extends Stack {
         consoleUrl(this, 'sqs/v3/home', Fn.join('', ['#/queues/', encodedDlqUrl])),
         'The DLQ in the SQS console: inspect messages, then "Start DLQ redrive"',
       ],
-      FailedPollsQueueUrl: [this.poller.failedPollsQueue.queueUrl, 'Failed poll invocations, for inspection'],
+      ...(this.poller
+        ? {
+            FailedPollsQueueUrl: [
+              this.poller.failedPollsQueue.queueUrl,
+              'Failed poll invocations, for inspection',
+            ],
+          }
+        : {}),
       LedgerTableName: [this.ledger.table.tableName, 'Name of the DynamoDB ledger table'],
-      GenesysSecretArn: [this.genesysSecret.secret.secretArn, 'The Genesys Cloud credentials secret'],
+      ...(this.genesysSecret
+        ? {
+            GenesysSecretArn: [
+              this.genesysSecret.secret.secretArn,
+              'The Genesys Cloud credentials secret',
+            ] as [string, string],
+          }
+        : {}),
       ...(this.signingSecret
         ? {
             SigningSecretArn: [
               this.signingSecret.secret.secretArn,
               'The key(s) redeliveries are signed with; targets verify with "whsec_" + the key (docs/signing.md)',
+            ] as [string, string],
+          }
+        : {}),
+      ...(this.eventBridge
+        ? {
+            EventBusName: [
+              this.eventBridge.eventBus.eventBusName,
+              'The event bus Genesys Cloud events arrive on',
+            ] as [string, string],
+            EventBridgeFailuresQueueUrl: [
+              this.eventBridge.failuresQueue.queueUrl,
+              'Genesys events that could not reach the retry queue, with the error',
             ] as [string, string],
           }
         : {}),

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { IntakeEvent } from '../lambdas/intake/accept-genesys-event';
+import { intakeHandler } from '../lambdas/intake/intake-handler';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handler';
 import { createTargetGate, createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
@@ -11,8 +13,10 @@ import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
+import { GENESYS_SOURCE_PREFIX, matchingRoutes } from '../lambdas/shared/domain/topic-match';
 import type { FailedDeliverySource, Ledger } from '../lambdas/shared/ports';
 import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/settings';
+import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator';
 import { lambdaContext } from './lambda-context';
 import { type LocalAws, startLocalAws } from './local-aws';
 import { SqsEventSource } from './sqs-event-source';
@@ -34,6 +38,12 @@ export interface LocalPipelineOptions {
   /** Replaces the Genesys adapter (tests that inject faults around it). */
   readonly source?: FailedDeliverySource;
   readonly onPollEvent?: (event: PollEvent) => void;
+  /**
+   * Starts the local EventBridge PutEvents endpoint on this port (0 picks a free one); Genesys partner events
+   * sent to it are routed with settings.ROUTES. @default - no endpoint
+   */
+  readonly eventBridgePort?: number;
+  readonly onIntakeEvent?: (event: IntakeEvent) => void;
   readonly onOutcome?: (outcome: RedeliveryOutcome) => void;
   readonly onError?: (error: unknown) => void;
   /** Log level of the handlers' Powertools logger. @default 'ERROR' */
@@ -52,6 +62,8 @@ export interface LocalPipeline {
   readonly aws: LocalAws;
   readonly eventSource: SqsEventSource;
   readonly ledger: DynamoDbLedger;
+  /** The local PutEvents endpoint, when eventBridgePort was given. */
+  readonly eventBridge?: EventBridgeEmulator;
   /** Runs the poller once, as the schedule would. */
   pollOnce(): Promise<PollSummary>;
   /** Runs the poller now and then every POLL_INTERVAL_SECONDS until stopped. */
@@ -78,12 +90,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   });
   const ledger = options.decorateLedger ? options.decorateLedger(dynamoLedger) : dynamoLedger;
   const queue = new SqsRetryQueue({ queueUrl: aws.retryQueueUrl, client: aws.sqs });
+  // With routes only (no WEBHOOK_ID) the poller has nothing to read and needs no Genesys region.
   const source =
     options.source ??
-    new GenesysDeliverySource({
-      region: settings.GENESYS_CLOUD_REGION,
-      credentials: async () => options.credentials,
-    });
+    (settings.WEBHOOK_ID.length === 0
+      ? { failedDeliveries: async function* () {} }
+      : new GenesysDeliverySource({
+          region: settings.GENESYS_CLOUD_REGION,
+          credentials: async () => options.credentials,
+        }));
   const poll = pollerHandler({
     source,
     queue,
@@ -113,6 +128,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
   });
   const invoke: RedelivererInvoke = (event, context) => redeliver(event, context);
+  const eventBridge =
+    options.eventBridgePort === undefined
+      ? undefined
+      : await startEventBridgeIntake(options.eventBridgePort, {
+          queue,
+          ledger,
+          settings,
+          logger: new Logger({ serviceName: 'genesys-eventbridge-intake', logLevel }),
+          ...(options.onIntakeEvent ? { onEvent: options.onIntakeEvent } : {}),
+        }).catch(async (error: unknown) => {
+          await aws.stop();
+          throw error;
+        });
   const eventSource = new SqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.retryQueueUrl,
@@ -135,6 +163,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     aws,
     eventSource,
     ledger: dynamoLedger,
+    ...(eventBridge ? { eventBridge } : {}),
     pollOnce,
     startSchedule(onSummary) {
       const tick = () => {
@@ -151,9 +180,34 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       stopped = true;
       if (timer) clearTimeout(timer);
       await polling.catch(() => undefined);
+      await eventBridge?.stop();
       await eventSource.stop();
       await sender.close?.();
       await aws.stop();
     },
   };
+}
+
+/**
+ * The local PutEvents endpoint wired to the intake handler as the stack's rules would invoke it: once per route
+ * whose topics match `detail.topicName` (the same matcher the rule patterns are compiled from), or once with no
+ * route when none does. Events from other sources match no rule and are accepted and dropped, as EventBridge does.
+ */
+function startEventBridgeIntake(
+  port: number,
+  deps: Parameters<typeof intakeHandler>[0] & { settings: PipelineSettings },
+): Promise<EventBridgeEmulator> {
+  const intake = intakeHandler(deps);
+  const context = () => lambdaContext('intake', 30);
+  return startEventBridgeEmulator({
+    port,
+    async onEvent(event) {
+      if (!event.source.startsWith(GENESYS_SOURCE_PREFIX)) return;
+      const detail = event.detail as { topicName?: unknown };
+      const topic = typeof detail.topicName === 'string' ? detail.topicName : undefined;
+      const routes = topic === undefined ? [] : matchingRoutes(deps.settings.ROUTES, topic);
+      if (routes.length === 0) await intake({ route: null, event }, context());
+      for (const route of routes) await intake({ route, event }, context());
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { IntakeEvent } from '../lambdas/intake/accept-genesys-event';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
@@ -13,6 +14,7 @@ import {
   parseSigningSettings,
 } from '../lambdas/shared/settings';
 import { DEMO_CREDENTIALS, DEMO_WEBHOOK_IDS, demoDeliveries } from './demo-deliveries';
+import { demoEventEntries, demoRoutes, publishEvents } from './demo-events';
 import { startDemoTargets } from './demo-targets';
 import { describePoll } from './describe-poll';
 import { type EmulatedDelivery, loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
@@ -38,6 +40,9 @@ const counts = {
   retries: 0,
   deadLettering: 0,
   held: 0,
+  eventBridgeEnqueued: 0,
+  eventBridgeDuplicates: 0,
+  eventBridgeUnmatched: 0,
 };
 /** Hold keys already announced: a held target gets one line, not one per event it holds back. */
 const announcedHolds = new Set<string>();
@@ -136,8 +141,14 @@ async function main(): Promise<void> {
 
   // --until-settled waits for a poll after the last entry the log will list (the demo lists one late).
   let settleAfter = Date.now();
+  let publishDemoEvents = false;
   if (demo) {
     const targets = await startDemoTargets({ port: local.LOCAL_DEMO_TARGETS_PORT });
+    // The EventBridge source beside the delivery log, unless the operator brought routes of their own.
+    if (settings.ROUTES.length === 0) {
+      settings.ROUTES = demoRoutes(targets.url);
+      publishDemoEvents = !seeded;
+    }
     cleanups.push(() => targets.stop());
     const deliveries = seeded ?? demoDeliveries(targets.url);
     for (const d of deliveries) settleAfter = Math.max(settleAfter, Date.parse(d.listedAt ?? d.dateCreated));
@@ -167,6 +178,8 @@ async function main(): Promise<void> {
     ...(signingSecret !== undefined ? { signingSecret } : {}),
     ports: { sqs: local.LOCAL_SQS_PORT, dynamoDb: local.LOCAL_DYNAMODB_PORT },
     onPollEvent: printPollEvent,
+    ...(settings.ROUTES.length > 0 ? { eventBridgePort: local.LOCAL_EVENTBRIDGE_PORT } : {}),
+    onIntakeEvent: printIntakeEvent,
     onOutcome: printOutcome,
     onError: (error) => line(`error: ${error instanceof Error ? error.message : String(error)}`),
   });
@@ -190,6 +203,18 @@ async function main(): Promise<void> {
     console.log('                          (set SIGNING_SECRET in .env to keep a key across runs)');
   }
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
+  if (pipeline.eventBridge) {
+    const routes = settings.ROUTES.map((r) => r.name).join(', ');
+    console.log(`  EventBridge PutEvents   ${pipeline.eventBridge.url}  (routes ${routes})`);
+  }
+  if (publishDemoEvents && pipeline.eventBridge) {
+    // As Genesys's EventBridge integration would: a few events of the real shape, one PutEvents each.
+    const results = await publishEvents(pipeline.eventBridge.url, demoEventEntries());
+    const refused = results.filter((r) => r.ErrorCode);
+    line(
+      `published ${results.length} demo Genesys events to EventBridge PutEvents (${refused.length} refused)`,
+    );
+  }
 
   let pollsAfterLastListing = 0;
   pipeline.startSchedule((summary: PollSummary) => {
@@ -270,6 +295,28 @@ function printPollEvent(event: PollEvent): void {
   }
 }
 
+function printIntakeEvent(event: IntakeEvent): void {
+  if (event.kind === 'enqueued') {
+    counts.eventBridgeEnqueued += 1;
+    line(
+      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${event.message.targetUrl}`,
+    );
+  } else if (event.kind === 'duplicate') {
+    counts.eventBridgeDuplicates += 1;
+    line(
+      `eventbridge  ${event.deliveryId} (route ${event.route}): same content as an event already taken in, not enqueued again`,
+    );
+  } else if (event.kind === 'unmatched') {
+    counts.eventBridgeUnmatched += 1;
+    line(
+      `unmatched    ${event.deliveryId}: no route takes topic ${event.topicName} — counted, recorded in the ledger`,
+    );
+  } else {
+    counts.eventBridgeUnmatched += 1;
+    line(`invalid      ${event.deliveryId} (EventBridge): ${event.reason} — recorded in the ledger`);
+  }
+}
+
 function printOutcome(o: RedeliveryOutcome): void {
   const who = `${o.deliveryId ?? '?'} → ${o.targetUrl ?? '?'}`;
   const status = o.status !== undefined ? `HTTP ${o.status}` : (o.error ?? '');
@@ -313,6 +360,11 @@ async function shutdown(why: string, code: number): Promise<void> {
     `Summary: ${counts.enqueued} enqueued, ${counts.duplicates} already-known entries skipped (repeated attempts, poll overlap), ${counts.invalid} invalid entries recorded, ` +
       `${counts.delivered} delivered, ${counts.retries} retries scheduled, ${counts.deadLettering} given up (dead-lettered).`,
   );
+  if (counts.eventBridgeEnqueued + counts.eventBridgeDuplicates + counts.eventBridgeUnmatched > 0) {
+    console.log(
+      `EventBridge: ${counts.eventBridgeEnqueued} enqueued, ${counts.eventBridgeDuplicates} duplicates not enqueued again, ${counts.eventBridgeUnmatched} unmatched or invalid (recorded in the ledger).`,
+    );
+  }
   if (queued) {
     console.log(
       `At exit: ${queued.retry} message(s) still in the retry queue, ${queued.dlq} in the DLQ (local state is in memory and is gone now).`,

@@ -35,7 +35,8 @@ export interface DlqListOptions extends DlqScanOptions {
 
 const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
   ['deliveryId', 'DELIVERY ID', 26],
-  ['webhookId', 'WEBHOOK', 18],
+  ['source', 'SOURCE', 12],
+  ['webhookId', 'WEBHOOK/ROUTE', 18],
   ['targetUrl', 'TARGET', 38],
   ['lastStatus', 'STATUS', 6],
   ['attempts', 'TRIES', 5],

@@ -88,6 +88,8 @@ function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   const e = toExportEntry(d);
   const m = d.message;
   let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId}): in the dead-letter queue\n`;
+  text += field('source', e.source);
+  text += field('route', e.route);
   text += field('target', e.targetUrl);
   text += field('last status', e.httpStatusCode);
   text += field('reason', e.errorReason);

@@ -85,6 +85,16 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
       .concat(Object.keys(ledger.eventsByStatus).filter((s) => !STATUSES.has(s)))
       .map((s) => `  ${s.padEnd(10)} ${ledger.eventsByStatus[s] ?? 0}`),
     `  invalid    ${ledger.invalidEntries} log entries that could not be enqueued`,
+    '',
+    'Events by source (ledger):',
+    ...(Object.keys(ledger.eventsBySource).length === 0
+      ? ['  none yet']
+      : Object.entries(ledger.eventsBySource)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(
+            ([source, n]) => `  ${source.replace(/^eventbridge:/, 'eventbridge, route ').padEnd(40)} ${n}`,
+          )),
+    `  eventbridge, unmatched or invalid        ${ledger.unmatchedEventBridgeEvents} (recorded as invalid#eventbridge#<event id>)`,
   ];
   ctx.out.write(`${lines.join('\n')}\n`);
   return 0;

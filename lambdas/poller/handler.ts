@@ -18,6 +18,11 @@ import { pollerHandler } from './poller-handler';
 const env = processEnvironment();
 const settings = parsePipelineSettings(env);
 const runtime = parseRuntimeSettings(env);
+if (settings.WEBHOOK_ID.length === 0) {
+  throw new ConfigError(
+    'WEBHOOK_ID must name the webhook(s) whose delivery log the poller reads (it is empty)',
+  );
+}
 const secretId = env[GENESYS_SECRET_ENV];
 if (!secretId)
   throw new ConfigError(

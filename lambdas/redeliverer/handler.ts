@@ -18,7 +18,8 @@ import { redelivererHandler } from './redeliverer-handler';
 
 // Cold start: a bad setting fails the init, not the first record. Clients and the keep-alive pool live here so
 // warm invocations reuse them. Service name and metrics namespace come from POWERTOOLS_* variables the stack sets.
-const settings = parsePipelineSettings(processEnvironment());
+// Either source feeds the retry queue; the redeliverer needs neither list (routes stay with the rules).
+const settings = parsePipelineSettings(processEnvironment(), { requireSource: false });
 const runtime = parseRuntimeSettings(processEnvironment());
 const signing = parseSigningSettings(processEnvironment());
 const logger = new Logger();

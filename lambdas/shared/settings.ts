@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 // zod/mini, imported as a namespace, lets esbuild drop all that is unused: the redeliverer bundle keeps ~20 KB
 // of zod instead of ~450 KB (classic zod's methods and its 40-odd locales).
 import * as z from 'zod/mini';
+import { isCredentialHeader, isHopByHopHeader } from './domain/headers';
+import { routesSchema } from './domain/routes';
+import { targetRefusal } from './domain/target';
 import { ConfigError } from './errors';
 
 /**
@@ -65,6 +69,17 @@ const hostname = z
 const optionalText = (schema: z.ZodMiniType<string>) =>
   before((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.optional(schema));
 
+// EventBridge source: ROUTES is a JSON array (text in the environment, or an array in cdk.json).
+const routesSetting = before((v) => {
+  if (v === undefined || (typeof v === 'string' && v.trim() === '')) return [];
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v; // not an array: the schema's message names the expected form
+  }
+}, routesSchema);
+
 /** Settings shared by the stack, the handlers and local mode. */
 export const pipelineSettingsSchema = z
   .object({
@@ -102,6 +117,9 @@ export const pipelineSettingsSchema = z
           ),
         ),
     ),
+    // EventBridge source: routes from Genesys topics to HTTP targets, inline or in a file.
+    ROUTES: routesSetting,
+    ROUTES_FILE: optionalText(z.string()),
   })
   .check(
     z.superRefine((s, ctx) => {
@@ -111,6 +129,27 @@ export const pipelineSettingsSchema = z
           path: ['MAX_RETRY_DELAY_SECONDS'],
           message: `MAX_RETRY_DELAY_SECONDS (${s.MAX_RETRY_DELAY_SECONDS}) must be at least RETRY_DELAY_SECONDS (${s.RETRY_DELAY_SECONDS})`,
         });
+      }
+      // EventBridge source: a route must be deliverable, or every event of its topics would be refused later.
+      for (const [i, route] of s.ROUTES.entries()) {
+        const refusal = targetRefusal(route.url, s);
+        if (refusal) ctx.addIssue({ code: 'custom', path: ['ROUTES', i, 'url'], message: refusal });
+        for (const name of Object.keys(route.headers ?? {})) {
+          const why = isHopByHopHeader(name)
+            ? 'describes one connection and is never forwarded'
+            : isCredentialHeader(name, s.EXTRA_CREDENTIAL_HEADERS) && !s.FORWARD_CREDENTIAL_HEADERS
+              ? 'is a credential: set FORWARD_CREDENTIAL_HEADERS=true to send it (it is then stored in the stack template and in each queued message)'
+              : name.toLowerCase() === 'idempotency-key'
+                ? 'is set by this project on every delivery'
+                : undefined;
+          if (why) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['ROUTES', i, 'headers', name],
+              message: `header ${name} of route ${route.name} ${why}`,
+            });
+          }
+        }
       }
     }),
   );
@@ -161,21 +200,48 @@ function parseOrThrow<S extends z.ZodMiniType>(schema: S, env: unknown, what: st
     const got =
       name && typeof env === 'object' && env !== null ? (env as Record<string, unknown>)[name] : undefined;
     // Never echo a secret back; echo other bad values so the operator sees what was read.
-    const shown = got === undefined || /SECRET/i.test(name) ? '' : ` (got ${JSON.stringify(got)})`;
+    // ROUTES may hold header values (credentials, when opted in): never echoed either.
+    const shown = got === undefined || /SECRET|^ROUTES/i.test(name) ? '' : ` (got ${JSON.stringify(got)})`;
     return `  - ${i.message.startsWith(name) ? i.message : `${name}: ${i.message}`}${shown}`;
   });
   throw new ConfigError(`Invalid ${what}:\n${lines.join('\n')}`);
 }
 
-/** Parses pipeline settings from an environment-like record; throws one ConfigError naming every bad variable. */
-export function parsePipelineSettings(env: Env): PipelineSettings {
-  const settings = parseOrThrow(pipelineSettingsSchema, env, 'settings');
-  if (settings.WEBHOOK_ID.length === 0) {
+/**
+ * Parses pipeline settings from an environment-like record; throws one ConfigError naming every bad variable.
+ * ROUTES_FILE, when given, is read here (and ROUTES then must be empty). With `requireSource` (the default) at
+ * least one source must be configured: WEBHOOK_ID for the delivery log, or routes for EventBridge. Functions
+ * that serve either source (the redeliverer) pass `requireSource: false`: the stack gives them neither list.
+ */
+export function parsePipelineSettings(
+  env: Readonly<Record<string, unknown>>,
+  options: { readonly requireSource?: boolean } = {},
+): PipelineSettings {
+  const settings = parseOrThrow(pipelineSettingsSchema, withRoutesFile(env), 'settings');
+  if (options.requireSource !== false && settings.WEBHOOK_ID.length === 0 && settings.ROUTES.length === 0) {
     throw new ConfigError(
-      'Invalid settings:\n  - WEBHOOK_ID must be one webhook id or a comma-separated list of them (it is empty)',
+      'Invalid settings:\n  - WEBHOOK_ID must be one webhook id or a comma-separated list of them (it is empty), or give ROUTES or ROUTES_FILE for the EventBridge source',
     );
   }
   return settings;
+}
+
+/** Puts the contents of ROUTES_FILE in ROUTES, so both forms go through one schema. */
+function withRoutesFile(env: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const file = typeof env.ROUTES_FILE === 'string' ? env.ROUTES_FILE.trim() : '';
+  if (!file) return env;
+  const inline = env.ROUTES;
+  if (inline !== undefined && !(typeof inline === 'string' && inline.trim() === '')) {
+    throw new ConfigError('Invalid settings:\n  - ROUTES and ROUTES_FILE: give one of them, not both');
+  }
+  try {
+    return { ...env, ROUTES: readFileSync(file, 'utf8') };
+  } catch (error) {
+    throw new ConfigError(
+      `Invalid settings:\n  - ROUTES_FILE: could not read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** Parses the resource wiring the handlers need. */
@@ -244,6 +310,8 @@ const localSchema = z.object({
   LOCAL_DYNAMODB_PORT: int('LOCAL_DYNAMODB_PORT', 4567, 0, 65_535, 'port number'),
   LOCAL_GENESYS_PORT: int('LOCAL_GENESYS_PORT', 9000, 0, 65_535, 'port number'),
   LOCAL_DEMO_TARGETS_PORT: int('LOCAL_DEMO_TARGETS_PORT', 0, 0, 65_535, 'port number'),
+  // EventBridge source: the local PutEvents endpoint.
+  LOCAL_EVENTBRIDGE_PORT: int('LOCAL_EVENTBRIDGE_PORT', 4568, 0, 65_535, 'port number'),
   /** A JSON array of delivery-log entries to seed the emulator with instead of the demo's. */
   LOCAL_DELIVERIES_FILE: optionalText(z.string()),
 });

@@ -14,8 +14,10 @@ import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 export interface RecoveryAlarmsProps {
   readonly retryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly failedPollsQueue: sqs.IQueue;
-  readonly poller: lambda.IFunction;
+  /** @default - no poller alarms (a stack with the EventBridge source alone) */
+  readonly failedPollsQueue?: sqs.IQueue;
+  /** @default - no poller alarms (a stack with the EventBridge source alone) */
+  readonly poller?: lambda.IFunction;
   readonly redeliverer: lambda.IFunction;
   /** Window in which at least one poll must run, else the missed-polls alarm fires. */
   readonly missedPollPeriod: Duration;
@@ -110,21 +112,29 @@ export class RecoveryAlarms extends Construct {
       });
     }
 
-    const pollErrors = new cloudwatch.MathExpression({
-      label: 'Poller errors',
-      expression: 'FILL(errors, 0) + FILL(pollErrors, 0)',
-      usingMetrics: {
-        errors: props.poller.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        pollErrors: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'PollErrors',
-          dimensionsMap: { service: POLLER_SERVICE_NAME },
-          statistic: 'Sum',
-        }),
-      },
-      period: FIVE_MINUTES,
-    });
+    const { poller, failedPollsQueue } = props;
+    const pollErrors = (poller: lambda.IFunction) =>
+      new cloudwatch.MathExpression({
+        label: 'Poller errors',
+        expression: 'FILL(errors, 0) + FILL(pollErrors, 0)',
+        usingMetrics: {
+          errors: poller.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+          pollErrors: new cloudwatch.Metric({
+            namespace: METRICS_NAMESPACE,
+            metricName: 'PollErrors',
+            dimensionsMap: { service: POLLER_SERVICE_NAME },
+            statistic: 'Sum',
+          }),
+        },
+        period: FIVE_MINUTES,
+      });
 
+    type Definition = [
+      AlarmName,
+      string,
+      cloudwatch.Metric | cloudwatch.MathExpression,
+      Partial<cloudwatch.CreateAlarmOptions>,
+    ];
     // Visible + in flight: viewing a dead letter in the console (or reading it with the CLI) receives it and hides
     // it for a while; counting only visible messages would let the alarm return to OK while the letter is still there.
     const deadLetters = new cloudwatch.MathExpression({
@@ -143,14 +153,7 @@ export class RecoveryAlarms extends Construct {
       period: FIVE_MINUTES,
     });
 
-    const definitions: ReadonlyArray<
-      [
-        AlarmName,
-        string,
-        cloudwatch.Metric | cloudwatch.MathExpression,
-        Partial<cloudwatch.CreateAlarmOptions>,
-      ]
-    > = [
+    const definitions: readonly Definition[] = [
       [
         'DeadLetterQueueNotEmpty',
         'A delivery was given up after all retries and is in the DLQ (visible or being viewed). Inspect it in the SQS console, fix the target, then "Start DLQ redrive".',
@@ -175,44 +178,49 @@ export class RecoveryAlarms extends Construct {
         props.retryQueue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
         { threshold: props.retryQueueAgeThreshold.toSeconds() },
       ],
-      [
-        'PollerErrors',
-        'Polls of the Genesys Cloud delivery log have failed for 15 minutes: check the poller logs (credentials, region, webhook ids, Genesys status).',
-        pollErrors,
-        { threshold: 1, evaluationPeriods: 3, datapointsToAlarm: 3 },
-      ],
-      [
-        'PollerMissedPolls',
-        `No poll ran in ${props.missedPollPeriod.toHumanString()}: check the schedule is enabled and the poller is not throttled.`,
-        props.poller.metricInvocations({ period: props.missedPollPeriod, statistic: 'Sum' }),
-        {
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          // No data means no invocation: that is exactly what this alarm is for.
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        },
-      ],
-      [
-        'PollerInvocationsFailed',
-        'A poll failed after retries or could not be started; it is kept in the failed-polls queue. The next poll covers the same window.',
-        props.failedPollsQueue.metricNumberOfMessagesSent({ period: FIVE_MINUTES, statistic: 'Sum' }),
-        {
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        },
-      ],
-      [
-        'InvalidDeliveryLogEntries',
-        'The poller found delivery-log entries it could not enqueue (no or refused URL, over the SQS size limit, bad fields). Each is recorded in the ledger as invalid#<webhookId>#<deliveryId> with its reason: read it and decide.',
-        new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: 'InvalidEntries',
-          dimensionsMap: { service: POLLER_SERVICE_NAME },
-          statistic: 'Sum',
-          period: FIVE_MINUTES,
-        }),
-        {},
-      ],
+      // The delivery-log source: absent from a stack with the EventBridge source alone.
+      ...(poller && failedPollsQueue
+        ? ([
+            [
+              'PollerErrors',
+              'Polls of the Genesys Cloud delivery log have failed for 15 minutes: check the poller logs (credentials, region, webhook ids, Genesys status).',
+              pollErrors(poller),
+              { threshold: 1, evaluationPeriods: 3, datapointsToAlarm: 3 },
+            ],
+            [
+              'PollerMissedPolls',
+              `No poll ran in ${props.missedPollPeriod.toHumanString()}: check the schedule is enabled and the poller is not throttled.`,
+              poller.metricInvocations({ period: props.missedPollPeriod, statistic: 'Sum' }),
+              {
+                threshold: 1,
+                comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                // No data means no invocation: that is exactly what this alarm is for.
+                treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+              },
+            ],
+            [
+              'PollerInvocationsFailed',
+              'A poll failed after retries or could not be started; it is kept in the failed-polls queue. The next poll covers the same window.',
+              failedPollsQueue.metricNumberOfMessagesSent({ period: FIVE_MINUTES, statistic: 'Sum' }),
+              {
+                threshold: 1,
+                comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+              },
+            ],
+            [
+              'InvalidDeliveryLogEntries',
+              'The poller found delivery-log entries it could not enqueue (no or refused URL, over the SQS size limit, bad fields). Each is recorded in the ledger as invalid#<webhookId>#<deliveryId> with its reason: read it and decide.',
+              new cloudwatch.Metric({
+                namespace: METRICS_NAMESPACE,
+                metricName: 'InvalidEntries',
+                dimensionsMap: { service: POLLER_SERVICE_NAME },
+                statistic: 'Sum',
+                period: FIVE_MINUTES,
+              }),
+              {},
+            ],
+          ] satisfies Definition[])
+        : []),
       [
         'TargetHeldBack',
         `A target has been held back for more than ${props.targetHeldThreshold.toHumanString()} (it answers 429, stalls or is down): its events wait, spending no retries, until it answers or MAX_HOLD_SECONDS passes. The dashboard's "Held targets" widget and the redeliverer's log lines with result "held" name it.`,

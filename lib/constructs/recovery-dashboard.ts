@@ -11,7 +11,8 @@ import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 export interface RecoveryDashboardProps {
   readonly retryQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly poller: lambda.IFunction;
+  /** @default - no poller widget (a stack with the EventBridge source alone) */
+  readonly poller?: lambda.IFunction;
   readonly redeliverer: lambda.IFunction;
   /** Alarms shown as a status row at the top. */
   readonly alarms: readonly cloudwatch.IAlarm[];
@@ -120,18 +121,22 @@ export class RecoveryDashboard extends Construct {
             width: 12,
             height: 6,
           }),
-          new cloudwatch.GraphWidget({
-            title: 'Poller',
-            left: [
-              props.poller.metricInvocations({ period: PERIOD }),
-              props.poller.metricErrors({ period: PERIOD }),
-              custom(POLLER_SERVICE_NAME, 'PollErrors', 'Poll errors'),
-              custom(POLLER_SERVICE_NAME, 'Duplicates', 'Duplicates'),
-              custom(POLLER_SERVICE_NAME, 'InvalidEntries', 'Invalid entries'),
-            ],
-            width: 6,
-            height: 6,
-          }),
+          ...(props.poller
+            ? [
+                new cloudwatch.GraphWidget({
+                  title: 'Poller',
+                  left: [
+                    props.poller.metricInvocations({ period: PERIOD }),
+                    props.poller.metricErrors({ period: PERIOD }),
+                    custom(POLLER_SERVICE_NAME, 'PollErrors', 'Poll errors'),
+                    custom(POLLER_SERVICE_NAME, 'Duplicates', 'Duplicates'),
+                    custom(POLLER_SERVICE_NAME, 'InvalidEntries', 'Invalid entries'),
+                  ],
+                  width: 6,
+                  height: 6,
+                }),
+              ]
+            : []),
           new cloudwatch.GraphWidget({
             title: 'Redeliverer',
             left: [

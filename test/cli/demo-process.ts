@@ -40,7 +40,13 @@ export function startLocalMode(
     [...imports, resolve(ROOT, 'local/start.ts'), ...(options.args ?? [])],
     {
       cwd: options.cwd ?? ROOT,
-      env: cleanEnv({ LOCAL_SQS_PORT: '0', LOCAL_DYNAMODB_PORT: '0', LOCAL_GENESYS_PORT: '0', ...env }),
+      env: cleanEnv({
+        LOCAL_SQS_PORT: '0',
+        LOCAL_DYNAMODB_PORT: '0',
+        LOCAL_GENESYS_PORT: '0',
+        LOCAL_EVENTBRIDGE_PORT: '0',
+        ...env,
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -137,7 +137,7 @@ describe('dlq list', () => {
     const table = testCli(pipeline.aws);
     await dlqListCommand(table.ctx, { json: false, host: '127.0.0.1', waitTimeSeconds: 0 });
     const lines = table.out().trim().split('\n');
-    expect(lines[0]).toMatch(/^DELIVERY ID\s+WEBHOOK\s+TARGET\s+STATUS/);
+    expect(lines[0]).toMatch(/^DELIVERY ID\s+SOURCE\s+WEBHOOK\/ROUTE\s+TARGET\s+STATUS/);
     expect(
       lines
         .slice(1)

@@ -55,7 +55,19 @@ describe('npx cdk synth (real CLI, real bundling, no credentials)', () => {
 
   beforeAll(async () => {
     outdir = await mkdtemp(join(tmpdir(), 'cdk-synth-'));
-    result = await cdkSynth(outdir, { WEBHOOK_ID: 'example-webhook', GENESYS_CLOUD_REGION: 'us-east-1' });
+    // Both sources, so every function (poller, redeliverer, EventBridge intake) is really bundled.
+    result = await cdkSynth(outdir, {
+      WEBHOOK_ID: 'example-webhook',
+      GENESYS_CLOUD_REGION: 'us-east-1',
+      ROUTES: JSON.stringify([
+        {
+          name: 'ends',
+          topics: ['v2.detail.events.conversation.{id}.customer.end'],
+          url: 'https://h.example.com/e',
+        },
+      ]),
+      eventSource: 'aws.partner/genesys.com/cloud/00000000-0000-4000-8000-000000000000/example',
+    });
     if (result.code === 0) {
       template = JSON.parse(await readFile(join(outdir, 'GenesysWebhookRecovery.template.json'), 'utf8'));
     }
@@ -93,6 +105,13 @@ describe('npx cdk synth (real CLI, real bundling, no credentials)', () => {
     // Minified: a few MB at most (the SDK alone is ~1.9 MB).
     expect(poller.size).toBeGreaterThan(500_000);
     expect(poller.size).toBeLessThan(6_000_000);
+  });
+
+  it('bundles the EventBridge intake without the Genesys SDK', async () => {
+    const intake = await bundleOf('genesys-eventbridge-intake');
+    expect(intake.sources.some((s) => s.includes('purecloud-platform-client-v2'))).toBe(false);
+    expect(intake.sources.some((s) => s.includes('lambdas/intake/handler.ts'))).toBe(true);
+    expect(intake.size).toBeLessThan(4_000_000);
   });
 
   it('bundles the redeliverer without the Genesys SDK', async () => {

@@ -44,8 +44,10 @@ describe('stackConfigFromContext', () => {
     expect(config.pipelineEnvironment.FORWARD_CREDENTIAL_HEADERS).toBe('true');
     expect(config.pipelineEnvironment.MAX_RETRIES).toBe('7');
     expect(parsePipelineSettings(config.pipelineEnvironment)).toEqual(config.settings);
-    // Every setting except an empty list reaches the functions.
-    expect(Object.keys(config.pipelineEnvironment).sort()).toEqual([...PIPELINE_SETTING_NAMES].sort());
+    // Every setting except an empty list and the routes (which become rules, not environment) reaches the functions.
+    expect(Object.keys(config.pipelineEnvironment).sort()).toEqual(
+      PIPELINE_SETTING_NAMES.filter((n) => n !== 'ROUTES' && n !== 'ROUTES_FILE').sort(),
+    );
   });
 
   it('accepts JSON values from cdk.json: numbers, booleans and lists', () => {
@@ -54,11 +56,13 @@ describe('stackConfigFromContext', () => {
     expect(config.settings.BATCH_SIZE).toBe(20);
   });
 
-  it('requires WEBHOOK_ID and GENESYS_CLOUD_REGION, one line each', () => {
+  it('requires a source (WEBHOOK_ID, or ROUTES), and GENESYS_CLOUD_REGION with WEBHOOK_ID, one line each', () => {
     const lines = problemLines({});
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^ {2}- WEBHOOK_ID is required/);
-    expect(lines[1]).toMatch(/^ {2}- GENESYS_CLOUD_REGION is required/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^ {2}- WEBHOOK_ID is required.*or give ROUTES/);
+    const withWebhook = problemLines({ WEBHOOK_ID: 'hook-1' });
+    expect(withWebhook).toHaveLength(1);
+    expect(withWebhook[0]).toMatch(/^ {2}- GENESYS_CLOUD_REGION is required/);
   });
 
   it('resolves GENESYS_CLOUD_REGION against the SDK region table at synth, naming a typo', () => {

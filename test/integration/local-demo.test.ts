@@ -64,9 +64,23 @@ describe('npm start (demo mode)', () => {
     expect(out).toMatch(/DLQ \S+ now holds 2 message\(s\)/);
     // Signed by default; with no SIGNING_SECRET the generated key is printed so a local target can verify.
     expect(out).toMatch(/signing\s+Standard Webhooks, with the generated key whsec_[A-Za-z0-9+/]{43}=/);
+    // The EventBridge source beside it: delivered, a duplicate skipped, retried, dead-lettered, unmatched.
     expect(out).toMatch(
-      /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 4 delivered, .* 2 given up/,
+      /EventBridge PutEvents\s+http:\/\/127\.0\.0\.1:\d+\s+\(routes conversation-ends, acd, audits\)/,
     );
+    expect(out).toMatch(
+      /eventbridge\s+(\S+) \(route conversation-ends\) → \S+\/healthy[\s\S]*delivered\s+\1 → /,
+    );
+    expect(out).toMatch(
+      /eventbridge\s+\S+ \(route conversation-ends\): same content as an event already taken in/,
+    );
+    expect(out).toMatch(/retry\s+\S+ → \S+\/flaky \(HTTP 503, attempt 1/);
+    expect(out).toMatch(/eventbridge\s+(\S+) \(route audits\)[\s\S]*giving up\s+\1 → \S+\/gone \(HTTP 410/);
+    expect(out).toMatch(/unmatched\s+\S+: no route takes topic v2\.users\.\S+\.presence/);
+    expect(out).toMatch(
+      /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 6 delivered, .* 3 given up/,
+    );
+    expect(out).toMatch(/EventBridge: 3 enqueued, 1 duplicates not enqueued again, 1 unmatched/);
     // 8. Every poll line adds up: found = new + already known + invalid (+ invalid recorded before).
     const polls = [...out.matchAll(/poll \S+: (\d+) found = (.*)$/gm)];
     expect(polls.length).toBeGreaterThan(2);

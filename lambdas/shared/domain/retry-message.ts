@@ -39,6 +39,13 @@ export const retryMessageSchema = z.object({
   enqueuedAt: z.iso.datetime(),
   /** Header names removed before enqueueing, so an operator knows they were there. */
   strippedHeaders: z._default(z.array(z.string()), []),
+  /**
+   * Where the event came from: the delivery log (the poller) or Genesys's Amazon EventBridge integration.
+   * Absent on messages written before there were two sources; read as 'delivery-log'.
+   */
+  source: z.optional(z.enum(['delivery-log', 'eventbridge'])),
+  /** The route (ROUTES) that sent an EventBridge event to this target. */
+  route: z.optional(z.string()),
 });
 
 export type RetryMessage = z.output<typeof retryMessageSchema>;

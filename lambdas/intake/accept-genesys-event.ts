@@ -1,0 +1,130 @@
+import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
+import type { RetryMessage } from '../shared/domain/retry-message';
+import type { Route } from '../shared/domain/routes';
+import type { Ledger, RetryQueue } from '../shared/ports';
+import type { PipelineSettings } from '../shared/settings';
+
+/** The `webhookId` under which events no route takes, or that are not Genesys's shape, are filed in the ledger. */
+export const EVENTBRIDGE_LEDGER_ID = 'eventbridge';
+
+/** Something worth a line in local mode or a log entry. */
+export type IntakeEvent =
+  | { kind: 'enqueued'; message: RetryMessage }
+  | { kind: 'duplicate'; route: string; deliveryId: string; eventKey: string }
+  | { kind: 'unmatched'; deliveryId: string; topicName: string }
+  | { kind: 'invalid'; deliveryId: string; reason: string };
+
+/** What became of one EventBridge event. */
+export interface IntakeResult {
+  enqueued: number;
+  duplicates: number;
+  unmatched: number;
+  invalid: number;
+}
+
+export interface IntakeDeps {
+  readonly queue: RetryQueue;
+  readonly ledger: Ledger;
+  readonly settings: Pick<PipelineSettings, 'FORWARD_CREDENTIAL_HEADERS'>;
+  readonly now: () => Date;
+  readonly onEvent?: (event: IntakeEvent) => void;
+}
+
+/** Thrown when SQS did not take a message for a reason that may pass: the caller retries the whole event. */
+export class IntakeRetryableError extends Error {}
+
+/**
+ * Puts one EventBridge event from Genesys Cloud on the retry queue, once per route that takes it (the stack's
+ * rule names one route; local mode passes every route the matcher finds). Each message is claimed in the ledger
+ * first, so a repeat (the same content under a new EventBridge id) is not enqueued again. An event no route takes,
+ * or one that is not Genesys's shape, is recorded in the ledger with its reason, never dropped silently.
+ * Throws IntakeRetryableError when a message could not be enqueued: its claim stays pending, so a retry takes it.
+ */
+export async function acceptGenesysEvent(
+  raw: unknown,
+  routes: readonly Route[],
+  deps: IntakeDeps,
+): Promise<IntakeResult> {
+  const result: IntakeResult = { enqueued: 0, duplicates: 0, unmatched: 0, invalid: 0 };
+  const read = readGenesysEvent(raw);
+  if (!read.ok) {
+    if ((await record(read.id, read.reason, raw, deps)) === 'new') {
+      result.invalid += 1;
+      deps.onEvent?.({ kind: 'invalid', deliveryId: read.id, reason: read.reason });
+    }
+    return result;
+  }
+  const { event } = read;
+  if (routes.length === 0) {
+    const reason = `no route matches topic ${event.topicName}`;
+    if ((await record(event.id, reason, raw, deps)) === 'new') {
+      result.unmatched += 1;
+      deps.onEvent?.({ kind: 'unmatched', deliveryId: event.id, topicName: event.topicName });
+    }
+    return result;
+  }
+  await enqueueForRoutes(event, routes, deps, result);
+  return result;
+}
+
+async function enqueueForRoutes(
+  event: GenesysEvent,
+  routes: readonly Route[],
+  deps: IntakeDeps,
+  result: IntakeResult,
+): Promise<void> {
+  const now = deps.now();
+  const options = { forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS, now };
+  const messages = routes.map((route) => genesysRetryMessage(event, route, options));
+  const claims = await Promise.all(messages.map((m) => deps.ledger.claim(m)));
+  const fresh = messages.filter((m, i) => {
+    if (claims[i] === 'new') return true;
+    result.duplicates += 1;
+    deps.onEvent?.({
+      kind: 'duplicate',
+      route: m.route ?? '',
+      deliveryId: m.deliveryId,
+      eventKey: m.eventKey,
+    });
+    return false;
+  });
+  if (fresh.length === 0) return;
+  const failures = await deps.queue.enqueue(fresh);
+  const failed = new Map(failures.map((f) => [f.eventKey, f]));
+  const sent = fresh.filter((m) => !failed.has(m.eventKey));
+  await deps.ledger.markEnqueued(sent.map((m) => m.eventKey));
+  result.enqueued += sent.length;
+  for (const m of sent) deps.onEvent?.({ kind: 'enqueued', message: m });
+  for (const m of fresh) {
+    const failure = failed.get(m.eventKey);
+    if (!failure?.permanent) continue;
+    // SQS refused the message itself (an EventBridge event is at most 256 KB, so this is rare): record, close.
+    const reason = `route ${m.route}: ${failure.reason}`;
+    if ((await record(event.id, reason, event, deps)) === 'new') result.invalid += 1;
+    deps.onEvent?.({ kind: 'invalid', deliveryId: event.id, reason });
+    const attempt = { attempt: 0, messageId: 'not-enqueued', at: now.toISOString(), durationMs: 0 };
+    await deps.ledger.recordAttempt(
+      m.eventKey,
+      { ...attempt, outcome: 'permanent', error: failure.reason },
+      'permanent',
+      failure.reason,
+    );
+  }
+  const transient = failures.find((f) => !f.permanent);
+  if (transient) throw new IntakeRetryableError(`could not enqueue every route: ${transient.reason}`);
+}
+
+function record(
+  deliveryId: string,
+  reason: string,
+  raw: unknown,
+  deps: IntakeDeps,
+): Promise<'new' | 'duplicate'> {
+  let text: string;
+  try {
+    text = JSON.stringify(raw) ?? String(raw);
+  } catch {
+    text = String(raw);
+  }
+  return deps.ledger.recordInvalid({ webhookId: EVENTBRIDGE_LEDGER_ID, deliveryId, reason, raw: text });
+}

@@ -1,0 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
+import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
+import { parsePipelineSettings, parseRuntimeSettings, processEnvironment } from '../shared/settings';
+import { intakeHandler } from './intake-handler';
+
+// Cold start: configuration is read and checked once. The routes are not in the environment (Lambda allows
+// 4 KB of it): each rule passes its own route in the invocation's input.
+const settings = parsePipelineSettings(processEnvironment(), { requireSource: false });
+const runtime = parseRuntimeSettings(processEnvironment());
+
+/** The EventBridge intake Lambda: one Genesys event, one route (or none), onto the retry queue. */
+export const handler = intakeHandler({
+  settings,
+  queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
+  ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  logger: new Logger(),
+  metrics: new Metrics(),
+});

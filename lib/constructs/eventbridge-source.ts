@@ -1,0 +1,220 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { Route } from '../../lambdas/shared/domain/routes';
+import {
+  type GenesysEventPattern,
+  routeEventPattern,
+  type SourceFilter,
+  unmatchedEventPattern,
+} from '../../lambdas/shared/domain/topic-match';
+import { METRICS_NAMESPACE, RecoveryFunction } from './recovery-function';
+
+/** Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus. */
+export type GenesysEventBus =
+  | { readonly kind: 'source'; readonly eventSource: string }
+  | { readonly kind: 'name'; readonly eventBusName: string };
+
+/** Properties of {@link EventBridgeSource}. */
+export interface EventBridgeSourceProps {
+  readonly bus: GenesysEventBus;
+  /** The routes; one rule each, plus one rule for events no route takes. */
+  readonly routes: readonly Route[];
+  /** The pipeline settings as environment variables (the intake reads FORWARD_CREDENTIAL_HEADERS, LEDGER_TTL_DAYS). */
+  readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  readonly retryQueue: sqs.IQueue;
+  readonly ledger: dynamodb.ITable;
+  /** The topic the pipeline's alarms notify. */
+  readonly alarmTopic: sns.ITopic;
+}
+
+/** Powertools service name of the intake; the `service` dimension of its metrics. */
+export const INTAKE_SERVICE_NAME = 'genesys-eventbridge-intake';
+
+/**
+ * Hours EventBridge keeps retrying delivery to the intake (its maximum is 24), and Lambda keeps an async event
+ * before it gives up (its maximum is 6): long enough to ride out a throttled or failing intake.
+ */
+const EVENTBRIDGE_MAX_EVENT_AGE = Duration.hours(24);
+const LAMBDA_MAX_EVENT_AGE = Duration.hours(6);
+
+/**
+ * The rule target input: `{"route": <the route, or null>, "event": <the whole EventBridge event>}`, through
+ * EventBridge's predefined `aws.events.event.json` variable. Angle brackets in the route's JSON are escaped, so
+ * no header value can be read as a placeholder.
+ */
+class RouteInput extends events.RuleTargetInput {
+  constructor(private readonly route: Route | null) {
+    super();
+  }
+  bind(): events.RuleTargetInputProperties {
+    const routeJson = JSON.stringify(this.route).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+    return { inputTemplate: `{"route":${routeJson},"event":<aws.events.event.json>}`, inputPathsMap: {} };
+  }
+}
+
+/**
+ * The second source: Genesys Cloud's Amazon EventBridge integration. A partner event bus (or a bus that exists),
+ * one rule per route matching `detail.topicName` with the patterns the domain matcher is compiled from, and one
+ * rule for the events no route takes; every rule invokes the intake, which claims each event in the ledger and
+ * puts it on the same retry queue the poller fills. Whatever fails between EventBridge and the queue (a target
+ * invocation EventBridge gives up on, an intake invocation Lambda gives up on) lands in the intake-failures
+ * queue, which has an alarm.
+ */
+export class EventBridgeSource extends Construct {
+  public readonly eventBus: events.IEventBus;
+  public readonly rules: readonly events.Rule[];
+  public readonly function: nodejs.NodejsFunction;
+  /** Events that could not reach the retry queue, with the error: EventBridge target DLQ and Lambda on-failure. */
+  public readonly failuresQueue: sqs.Queue;
+  public readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: EventBridgeSourceProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    if (props.routes.length === 0) throw new Error('EventBridgeSource needs at least one route');
+
+    this.eventBus =
+      props.bus.kind === 'source'
+        ? // Associating a partner event source: the bus must bear the source's name. CDK sets Name from
+          // eventSourceName (and refuses both), so the template has both set to it, as the Genesys blueprint's.
+          new events.EventBus(this, 'PartnerEventBus', { eventSourceName: props.bus.eventSource })
+        : events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName);
+    const filter: SourceFilter =
+      props.bus.kind === 'source' ? { eventSource: props.bus.eventSource } : { anyGenesysSource: true };
+
+    const recovery = new RecoveryFunction(this, 'Intake', {
+      entry: 'lambdas/intake/handler.ts',
+      serviceName: INTAKE_SERVICE_NAME,
+      description: 'Puts Genesys Cloud events from EventBridge on the retry queue, once per route',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        ...props.pipelineEnvironment,
+        RETRY_QUEUE_URL: props.retryQueue.queueUrl,
+        LEDGER_TABLE_NAME: props.ledger.tableName,
+      },
+    });
+    this.function = recovery.function;
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
+    );
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+
+    this.failuresQueue = new sqs.Queue(this, 'IntakeFailuresQueue', {
+      queueName: `${stack.stackName}-eventbridge-failures`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const isDlq =
+      'This queue is itself a dead-letter queue: of the EventBridge rule targets and of the intake.';
+    Validations.of(this.failuresQueue).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: isDlq },
+      { id: 'Serverless-SQSRedrivePolicy', reason: isDlq },
+    );
+    this.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: LAMBDA_MAX_EVENT_AGE,
+      onFailure: new destinations.SqsDestination(this.failuresQueue),
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous invocations go to an on-failure destination (the intake-failures queue), which keeps the error and the event; a DeadLetterConfig would keep less.',
+    });
+
+    const rule = (ruleId: string, description: string, pattern: GenesysEventPattern, route: Route | null) =>
+      new events.Rule(this, ruleId, {
+        eventBus: this.eventBus,
+        description,
+        // The domain's pattern as is: the tests check the synthesized pattern equals it.
+        eventPattern: pattern as unknown as events.EventPattern,
+        targets: [
+          new targets.LambdaFunction(this.function, {
+            event: new RouteInput(route),
+            deadLetterQueue: this.failuresQueue,
+            retryAttempts: 185,
+            maxEventAge: EVENTBRIDGE_MAX_EVENT_AGE,
+          }),
+        ],
+      });
+    this.rules = [
+      ...props.routes.map((route) =>
+        rule(
+          `Route-${route.name}`,
+          `Genesys topics of route ${route.name} → ${route.url}`.slice(0, 512),
+          routeEventPattern(route, filter),
+          route,
+        ),
+      ),
+      rule(
+        'Unmatched',
+        'Genesys events that no route takes: counted and recorded in the ledger',
+        unmatchedEventPattern(props.routes, filter),
+        null,
+      ),
+    ];
+
+    this.alarms = this.createAlarms(props.alarmTopic);
+  }
+
+  private createAlarms(topic: sns.ITopic): cloudwatch.Alarm[] {
+    const stackName = Stack.of(this).stackName;
+    const period = Duration.minutes(5);
+    const custom = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: INTAKE_SERVICE_NAME },
+        statistic: 'Sum',
+        period,
+      });
+    const definitions: [string, string, cloudwatch.IMetric][] = [
+      [
+        'EventBridgeIntakeFailures',
+        'A Genesys event from EventBridge could not be put on the retry queue after retries; it is kept, with the error, in the intake-failures queue. Fix the cause, then send its event again (or redrive it).',
+        this.failuresQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+      ],
+      [
+        'EventBridgeUnmatchedEvents',
+        'Genesys sent events that no route takes (or that are not of Genesys shape). Each is recorded in the ledger as invalid#eventbridge#<event id> with its topic: add a route, or remove the topic from the integration.',
+        new cloudwatch.MathExpression({
+          expression: 'FILL(unmatched, 0) + FILL(invalid, 0)',
+          usingMetrics: { unmatched: custom('UnmatchedEvents'), invalid: custom('InvalidEvents') },
+          period,
+        }),
+      ],
+    ];
+    const action = new actions.SnsAction(topic);
+    return definitions.map(([name, description, metric]) => {
+      const alarm = new cloudwatch.Alarm(this, name, {
+        alarmName: `${stackName}-${name}`,
+        alarmDescription: description,
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      return alarm;
+    });
+  }
+}

@@ -1,0 +1,300 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type App, Validations } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Route } from '../../lambdas/shared/domain/routes';
+import {
+  matchingRoutes,
+  routeEventPattern,
+  unmatchedEventPattern,
+} from '../../lambdas/shared/domain/topic-match';
+import { ConfigError } from '../../lambdas/shared/errors';
+import { stackConfigFromContext } from '../../lib/stack-config';
+import { patternMatches } from '../support/event-pattern';
+import { GENESYS_EXAMPLE_SOURCE, realExampleEvent } from '../support/genesys-events';
+import { buildStack, synthStack } from './synth-stack';
+import { actions, arnOf, byType, logicalId, statementsOf } from './template-queries';
+
+const SOURCE = GENESYS_EXAMPLE_SOURCE;
+const ROUTES: Route[] = [
+  {
+    name: 'conversation-ends',
+    topics: ['v2.detail.events.conversation.{id}.customer.end'],
+    url: 'https://hooks.example.com/ends',
+    headers: { 'X-Team': 'cx <ops>' },
+  },
+  { name: 'acd', topics: ['v2.detail.events.conversation.{id}.acd.*'], url: 'https://hooks.example.com/acd' },
+  {
+    name: 'audits',
+    topics: ['v2.audits.entitytype.{id}.entityid.{id}', 'v2.operations.events.{id}'],
+    url: 'https://hooks.example.com/audits',
+  },
+];
+/** Routes only: the EventBridge source alone, no WEBHOOK_ID, no Genesys region. */
+const EVENTBRIDGE_ONLY = {
+  WEBHOOK_ID: '',
+  GENESYS_CLOUD_REGION: '',
+  ROUTES: JSON.stringify(ROUTES),
+  eventSource: SOURCE,
+};
+
+const CONV = 'v2.detail.events.conversation.0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
+const TOPICS = [
+  `${CONV}.customer.end`,
+  `${CONV}.customer.start`,
+  `${CONV}.acd.start`,
+  `${CONV}.acd.end`,
+  `${CONV}.acw`,
+  realExampleEvent.detail.topicName,
+  'v2.operations.events.org-1',
+  'v2.users.u-1.presence',
+];
+
+type RuleProps = {
+  EventBusName: unknown;
+  EventPattern: unknown;
+  Targets: {
+    Arn: unknown;
+    DeadLetterConfig?: { Arn: unknown };
+    RetryPolicy?: unknown;
+    InputTransformer?: { InputTemplate: string };
+  }[];
+};
+const rulesOf = (template: Template) =>
+  byType(template, 'AWS::Events::Rule').map(([id, r]) => ({ id, ...(r.Properties as RuleProps) }));
+
+describe('EventBridge source: stack', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = synthStack(EVENTBRIDGE_ONLY).template;
+  });
+
+  it('associates the partner event source with a bus of the same name', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: SOURCE, EventSourceName: SOURCE });
+  });
+
+  it('has one rule per route plus one for unmatched events, with the domain compiler’s patterns, on that bus', () => {
+    const bus = logicalId(template, 'AWS::Events::EventBus', 'EventBridgeSourcePartnerEventBus');
+    const rules = rulesOf(template);
+    expect(rules).toHaveLength(ROUTES.length + 1);
+    const expected = [
+      ...ROUTES.map((r) => routeEventPattern(r, { eventSource: SOURCE })),
+      unmatchedEventPattern(ROUTES, { eventSource: SOURCE }),
+    ];
+    expect(rules.map((r) => r.EventPattern)).toEqual(expect.arrayContaining(expected));
+    for (const r of rules) expect(r.EventBusName).toEqual({ Ref: bus });
+  });
+
+  it('matches, with the synthesized patterns, exactly the events the domain matcher routes', () => {
+    const rules = rulesOf(template);
+    for (const topic of TOPICS) {
+      const event = {
+        ...realExampleEvent,
+        source: SOURCE,
+        detail: { ...realExampleEvent.detail, topicName: topic },
+      };
+      const fired = rules.filter((r) => patternMatches(r.EventPattern, event));
+      const routes = fired.map(
+        (r) =>
+          JSON.parse(
+            r.Targets[0]?.InputTransformer?.InputTemplate.replace('<aws.events.event.json>', 'null') ?? '{}',
+          ).route?.name ?? null,
+      );
+      const expected = matchingRoutes(ROUTES, topic).map((r) => r.name);
+      expect(routes.sort(), topic).toEqual(expected.length > 0 ? expected.sort() : [null]);
+    }
+  });
+
+  it('targets the intake with the route and the whole event, a retry policy and the failures queue as DLQ', () => {
+    const intake = logicalId(template, 'AWS::Lambda::Function', 'EventBridgeSourceIntakeFunction');
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    for (const rule of rulesOf(template)) {
+      expect(rule.Targets).toHaveLength(1);
+      const [target] = rule.Targets;
+      expect(target?.Arn).toEqual(arnOf(intake));
+      expect(target?.DeadLetterConfig).toEqual({ Arn: arnOf(failures) });
+      expect(target?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
+      const templateText = target?.InputTransformer?.InputTemplate ?? '';
+      expect(templateText).toMatch(/^\{"route":.*,"event":<aws\.events\.event\.json>\}$/);
+      // Header values cannot be read as placeholders.
+      expect(templateText.replace('<aws.events.event.json>', '')).not.toMatch(/[<>]/);
+    }
+    const ends = rulesOf(template).find((r) => r.id.startsWith('EventBridgeSourceRouteconversationends'));
+    const input = JSON.parse(
+      ends?.Targets[0]?.InputTransformer?.InputTemplate.replace('<aws.events.event.json>', 'null') ?? '',
+    );
+    expect(input).toEqual({ route: ROUTES[0], event: null });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: arnOf(failures) } },
+    });
+  });
+
+  it('alarms on the failures queue and on unmatched events, with explicit names', () => {
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'GenesysWebhookRecovery-EventBridgeIntakeFailures',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failures, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'GenesysWebhookRecovery-EventBridgeUnmatchedEvents',
+    });
+  });
+
+  it('lets only EventBridge queue failures, and only for these rules', () => {
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    const policies = byType(template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
+      JSON.stringify(p.Properties.Queues).includes(failures),
+    );
+    expect(policies).toHaveLength(1);
+    const statements =
+      (policies[0]?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+        ?.Statement ?? [];
+    const allows = statements.filter((s) => s.Effect === 'Allow');
+    expect(allows.length).toBe(ROUTES.length + 1);
+    for (const s of allows) {
+      expect(s.Principal).toEqual({ Service: 'events.amazonaws.com' });
+      expect(s.Action).toBe('sqs:SendMessage');
+      expect(JSON.stringify(s.Condition)).toContain('aws:SourceArn');
+    }
+    const permissions = byType(template, 'AWS::Lambda::Permission');
+    expect(permissions).toHaveLength(ROUTES.length + 1);
+    for (const [, p] of permissions) {
+      expect(p.Properties.Principal).toBe('events.amazonaws.com');
+      expect(p.Properties.SourceArn).toBeDefined();
+    }
+  });
+
+  it('grants the intake exactly: send to the retry queue and the failures queue, ledger writes', () => {
+    const retryQueue = logicalId(template, 'AWS::SQS::Queue', 'QueuesRetryQueue');
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    const table = logicalId(template, 'AWS::DynamoDB::Table', 'Ledger');
+    const statements = statementsOf(template, 'EventBridgeSourceIntakeRole');
+    expect(actions(statements)).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
+    for (const s of statements) {
+      const action = [s.Action].flat();
+      if (action.includes('sqs:GetQueueUrl')) expect(s.Resource).toEqual(arnOf(failures));
+      else if (action.some((a) => a.startsWith('sqs:'))) expect(s.Resource).toEqual(arnOf(retryQueue));
+      if (action.some((a) => a.startsWith('dynamodb:'))) expect(s.Resource).toEqual(arnOf(table));
+    }
+  });
+
+  it('keeps the routes out of every function environment (Lambda allows 4 KB of it)', () => {
+    for (const [, fn] of byType(template, 'AWS::Lambda::Function')) {
+      const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(vars)).not.toContain('ROUTES');
+      expect(Object.keys(vars)).not.toContain('ROUTES_FILE');
+    }
+  });
+
+  it('has no poller, credentials secret or Scheduler without WEBHOOK_ID (only the signing secret)', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    const secrets = byType(template, 'AWS::SecretsManager::Secret').map(([id]) => id);
+    expect(secrets.every((id) => id.startsWith('SigningSecret'))).toBe(true);
+    expect(secrets).toHaveLength(1);
+    expect(
+      byType(template, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .some((id) => id.startsWith('Poller')),
+    ).toBe(false);
+  });
+});
+
+describe('EventBridge source: with the delivery log, and on an existing bus', () => {
+  it('runs both sources side by side', () => {
+    const { template } = synthStack({ ROUTES: JSON.stringify(ROUTES), eventSource: SOURCE });
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    expect(rulesOf(template)).toHaveLength(ROUTES.length + 1);
+  });
+
+  it('puts rules on a bus given by name, for any Genesys partner source, and creates no bus', () => {
+    const { template } = synthStack({
+      ...EVENTBRIDGE_ONLY,
+      eventSource: undefined,
+      eventBusName: 'genesys-events',
+    });
+    template.resourceCountIs('AWS::Events::EventBus', 0);
+    for (const rule of rulesOf(template)) {
+      expect(rule.EventBusName).toBe('genesys-events');
+      expect((rule.EventPattern as { source: unknown }).source).toEqual([
+        { prefix: 'aws.partner/genesys.com/cloud/' },
+      ]);
+    }
+  });
+
+  it('takes ROUTES as a JSON array in cdk.json context', () => {
+    const { template } = synthStack({ ...EVENTBRIDGE_ONLY, ROUTES: ROUTES });
+    expect(rulesOf(template)).toHaveLength(ROUTES.length + 1);
+  });
+});
+
+describe('EventBridge source: configuration errors', () => {
+  const problems = (context: Record<string, unknown>) => {
+    try {
+      stackConfigFromContext(context);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.message;
+      throw error;
+    }
+    return '';
+  };
+
+  it.each([
+    [{ ROUTES: JSON.stringify(ROUTES) }, /ROUTES needs the bus .* -c eventSource=/],
+    [{ eventSource: SOURCE, WEBHOOK_ID: 'w', GENESYS_CLOUD_REGION: 'us-east-1' }, /eventSource needs ROUTES/],
+    [{ ...EVENTBRIDGE_ONLY, eventBusName: 'b' }, /eventSource and eventBusName: give one of them/],
+    [
+      { ...EVENTBRIDGE_ONLY, eventSource: 'aws.partner/other.com/x' },
+      /eventSource must be the Genesys partner event source/,
+    ],
+    [{}, /WEBHOOK_ID is required.*or give ROUTES/],
+  ])('refuses %j', (context, message) => {
+    expect(problems(context)).toMatch(message);
+  });
+
+  it('needs no GENESYS_CLOUD_REGION for the EventBridge source alone', () => {
+    expect(problems(EVENTBRIDGE_ONLY)).toBe('');
+  });
+});
+
+describe('EventBridge source: cdk-nag', () => {
+  it.each([
+    ['EventBridge alone', EVENTBRIDGE_ONLY],
+    ['both sources', { ROUTES: JSON.stringify(ROUTES), eventSource: SOURCE }],
+    ['existing bus', { ...EVENTBRIDGE_ONLY, eventSource: undefined, eventBusName: 'genesys-events' }],
+  ])('has no unacknowledged findings: %s', (_name, context) => {
+    expect(nagFindings(buildStack(context).app)).toEqual([]);
+  });
+});
+
+interface Report {
+  pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath?: string }[] }[] }[];
+}
+
+function nagFindings(app: App): string[] {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  try {
+    app.synth();
+  } catch {
+    // The report below lists what failed.
+  }
+  const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as Report;
+  return report.pluginReports.flatMap((p) =>
+    p.violations.flatMap((v) => v.violatingConstructs.map((r) => `${v.ruleName} at ${r.constructPath}`)),
+  );
+}
