@@ -46,8 +46,8 @@ export interface StackConfig {
 /** The pipeline setting names: context keys equal to the environment variable names. */
 export const PIPELINE_SETTING_NAMES: readonly string[] = Object.keys(pipelineSettingsSchema.shape);
 
-/** Stack-only context keys. */
-const STACK_KEYS = [
+/** Stack-only context keys (the construct's props map onto these too, see lib/genesys-webhook-recovery.ts). */
+export const STACK_KEYS = [
   'stackName',
   'secretName',
   'secretArn',

@@ -22,7 +22,8 @@ import { METRICS_NAMESPACE, RecoveryFunction } from './recovery-function';
 /** Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus. */
 export type GenesysEventBus =
   | { readonly kind: 'source'; readonly eventSource: string }
-  | { readonly kind: 'name'; readonly eventBusName: string };
+  | { readonly kind: 'name'; readonly eventBusName: string }
+  | { readonly kind: 'bus'; readonly eventBus: events.IEventBus };
 
 /** Properties of {@link EventBridgeSource}. */
 export interface EventBridgeSourceProps {
@@ -35,6 +36,11 @@ export interface EventBridgeSourceProps {
   readonly ledger: dynamodb.ITable;
   /** The topic the pipeline's alarms notify. */
   readonly alarmTopic: sns.ITopic;
+  /**
+   * Prefix of the physical names (queue, alarm and secret names); unique per account and region.
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 /** Powertools service name of the intake; the `service` dimension of its metrics. */
@@ -80,7 +86,7 @@ export class EventBridgeSource extends Construct {
 
   constructor(scope: Construct, id: string, props: EventBridgeSourceProps) {
     super(scope, id);
-    const stack = Stack.of(this);
+    const prefix = props.namePrefix ?? Stack.of(this).stackName;
     if (props.routes.length === 0) throw new Error('EventBridgeSource needs at least one route');
 
     this.eventBus =
@@ -88,7 +94,9 @@ export class EventBridgeSource extends Construct {
         ? // Associating a partner event source: the bus must bear the source's name. CDK sets Name from
           // eventSourceName (and refuses both), so the template has both set to it, as the Genesys blueprint's.
           new events.EventBus(this, 'PartnerEventBus', { eventSourceName: props.bus.eventSource })
-        : events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName);
+        : props.bus.kind === 'name'
+          ? events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName)
+          : props.bus.eventBus;
     const filter: SourceFilter =
       props.bus.kind === 'source' ? { eventSource: props.bus.eventSource } : { anyGenesysSource: true };
 
@@ -116,7 +124,7 @@ export class EventBridgeSource extends Construct {
     );
 
     this.failuresQueue = new sqs.Queue(this, 'IntakeFailuresQueue', {
-      queueName: `${stack.stackName}-eventbridge-failures`,
+      queueName: `${prefix}-eventbridge-failures`,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -171,11 +179,10 @@ export class EventBridgeSource extends Construct {
       ),
     ];
 
-    this.alarms = this.createAlarms(props.alarmTopic);
+    this.alarms = this.createAlarms(props.alarmTopic, prefix);
   }
 
-  private createAlarms(topic: sns.ITopic): cloudwatch.Alarm[] {
-    const stackName = Stack.of(this).stackName;
+  private createAlarms(topic: sns.ITopic, prefix: string): cloudwatch.Alarm[] {
     const period = Duration.minutes(5);
     const custom = (metricName: string) =>
       new cloudwatch.Metric({
@@ -204,7 +211,7 @@ export class EventBridgeSource extends Construct {
     const action = new actions.SnsAction(topic);
     return definitions.map(([name, description, metric]) => {
       const alarm = new cloudwatch.Alarm(this, name, {
-        alarmName: `${stackName}-${name}`,
+        alarmName: `${prefix}-${name}`,
         alarmDescription: description,
         metric,
         threshold: 1,

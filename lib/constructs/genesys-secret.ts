@@ -14,6 +14,11 @@ export interface GenesysSecretProps {
    * @default - a new secret is created
    */
   readonly secretArn?: string;
+  /**
+   * Prefix of the physical names (queue, alarm and secret names); unique per account and region.
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 /**
@@ -51,7 +56,7 @@ export class GenesysSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `${Stack.of(this).stackName}/genesys-credentials`,
+        secretName: `${props.namePrefix ?? Stack.of(this).stackName}/genesys-credentials`,
         description:
           'Genesys Cloud OAuth client credentials for the webhook recovery poller, as JSON {"clientId":"…","clientSecret":"…"}',
         // Placeholders with the right shape: the poller reports a clear login error until they are replaced.

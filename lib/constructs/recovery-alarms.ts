@@ -32,6 +32,11 @@ export interface RecoveryAlarmsProps {
    * @default - no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Prefix of the physical names (queue, alarm and secret names); unique per account and region.
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -72,6 +77,7 @@ export class RecoveryAlarms extends Construct {
   constructor(scope: Construct, id: string, props: RecoveryAlarmsProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const prefix = props.namePrefix ?? stack.stackName;
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Genesys webhook recovery alarms',
       enforceSSL: true,
@@ -92,7 +98,7 @@ export class RecoveryAlarms extends Construct {
             'aws:SourceArn': stack.formatArn({
               service: 'cloudwatch',
               resource: 'alarm',
-              resourceName: deployedAlarmName(stack.stackName, '*'),
+              resourceName: deployedAlarmName(prefix, '*'),
               arnFormat: ArnFormat.COLON_RESOURCE_NAME,
             }),
           },
@@ -247,7 +253,7 @@ export class RecoveryAlarms extends Construct {
     const action = new actions.SnsAction(this.topic);
     this.alarms = definitions.map(([name, description, metric, options]) => {
       const alarm = metric.createAlarm(this, name, {
-        alarmName: deployedAlarmName(stack.stackName, name),
+        alarmName: deployedAlarmName(prefix, name),
         alarmDescription: description,
         threshold: 1,
         evaluationPeriods: 1,

@@ -19,6 +19,11 @@ export interface RetryQueuesProps {
    * @default Duration.days(14) - the SQS maximum
    */
   readonly dlqRetentionPeriod?: Duration;
+  /**
+   * Prefix of the physical names (queue, alarm and secret names); unique per account and region.
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 /** 1 MiB, the SQS maximum: Genesys payloads are forwarded whole, headers included. */
@@ -54,13 +59,14 @@ export class RetryQueues extends Construct {
 
     // The DLQ's redrive-allow policy names the retry queue, and the retry queue's redrive policy names the DLQ.
     // Referencing the queue resource would be a circular dependency, so the retry queue gets a name derived from
-    // the stack name and the DLQ refers to that ARN.
+    // the name prefix and the DLQ refers to that ARN.
     const stack = Stack.of(this);
-    const queueName = `${stack.stackName}-retry`;
+    const prefix = props.namePrefix ?? stack.stackName;
+    const queueName = `${prefix}-retry`;
     const queueArn = stack.formatArn({ service: 'sqs', resource: queueName });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: `${stack.stackName}-retry-dlq`,
+      queueName: `${prefix}-retry-dlq`,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,

@@ -14,6 +14,11 @@ export interface SigningSecretProps {
    * @default - a new secret is created
    */
   readonly secretArn?: string;
+  /**
+   * Prefix of the physical names (queue, alarm and secret names); unique per account and region.
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 /**
@@ -51,7 +56,7 @@ export class SigningSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `${Stack.of(this).stackName}/webhook-signing-secret`,
+        secretName: `${props.namePrefix ?? Stack.of(this).stackName}/webhook-signing-secret`,
         description:
           'Key(s) the webhook redeliverer signs with (Standard Webhooks); targets verify with "whsec_" + the key. See docs/signing.md.',
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
