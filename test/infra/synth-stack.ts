@@ -5,7 +5,7 @@ import { stackConfigFromContext } from '../../lib/stack-config';
 import { WebhookRecoveryStack } from '../../lib/webhook-recovery-stack';
 
 /** The feature flags and other context of cdk.json, so tests synthesise what `cdk synth` does. */
-const cdkJsonContext = (
+export const cdkJsonContext: Readonly<Record<string, unknown>> = (
   JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
     context: Record<string, unknown>;
   }

@@ -1,0 +1,55 @@
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { GenesysWebhookRecovery } from '../../lib';
+
+/**
+ * An application stack that existed before: its own EventBridge bus, on which the Genesys Cloud integration
+ * publishes, and its own SQS queue for operational notices. It adds the recovery pipeline next to them: the
+ * delivery-log poller for two webhooks, EventBridge routes on the bus it already has, and the pipeline's alarms
+ * into the queue it already reads.
+ */
+export class OrdersStack extends Stack {
+  public readonly bus: events.EventBus;
+  public readonly notices: sqs.Queue;
+  public readonly recovery: GenesysWebhookRecovery;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.bus = new events.EventBus(this, 'GenesysBus', { eventBusName: 'orders-genesys-events' });
+
+    const noticesDlq = new sqs.Queue(this, 'NoticesDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(noticesDlq).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'This queue is itself the dead-letter queue of the notices queue and of its SNS subscription.',
+    });
+    this.notices = new sqs.Queue(this, 'Notices', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: noticesDlq, maxReceiveCount: 5 },
+    });
+
+    this.recovery = new GenesysWebhookRecovery(this, 'Recovery', {
+      webhookIds: ['orders-webhook-1', 'orders-webhook-2'],
+      genesysRegion: 'eu-west-1',
+      maxRetries: 5,
+      eventBus: this.bus,
+      routes: [
+        {
+          name: 'conversation-end',
+          topics: ['v2.detail.events.conversation.{id}.customer.end'],
+          url: 'https://orders.example.com/genesys/conversation-end',
+        },
+      ],
+    });
+    this.recovery.alarmTopic.addSubscription(
+      new subscriptions.SqsSubscription(this.notices, { deadLetterQueue: noticesDlq }),
+    );
+  }
+}
