@@ -4,8 +4,10 @@ import { GenesysApiError } from '../shared/errors';
 import type { FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 
-/** Longest window asked of the delivery log at once; the watermark moves after each, so a backlog makes progress. */
-export const SLICE_MS = 60 * 60 * 1000;
+/** Shortest window a big one is split into: finer than this, the platform's dates stop telling entries apart. */
+const MIN_PART_MS = 1_000;
+/** Aim split windows at this fraction of what is affordable: entries are not spread evenly over time. */
+const SPLIT_FILL = 0.8;
 
 /** Something worth a line in local mode or a log entry. */
 export type PollEvent =
@@ -19,11 +21,20 @@ export interface WebhookPollResult {
   enqueued: number;
   duplicates: number;
   invalid: number;
+  /** Delivery-log requests that answered (pages read, probes of windows that were then split included). */
+  pages: number;
   readonly windowStart: string;
   /** The watermark after this poll. */
   through: string;
+  /** How far the watermark is behind the end of the poll, in seconds. */
+  lagSeconds: number;
   /** False when the poll stopped early (time budget, rate limit, error); the next tick resumes from `through`. */
   complete: boolean;
+  /**
+   * True when the poll read pages of this webhook's log but could not move its watermark: unless something
+   * changes, the next poll will do the same, so this is an error, never "resume later".
+   */
+  stalled: boolean;
   error?: { message: string; status?: number | undefined; code?: string | undefined };
 }
 
@@ -39,32 +50,88 @@ export interface PollDeps {
     | 'FORWARD_CREDENTIAL_HEADERS'
     | 'TARGET_ALLOWED_HOSTS'
   >;
+  /** The wall clock that windows and watermarks are reckoned by. */
   readonly now: () => Date;
-  /** Epoch ms by which the poll must have stopped starting new work. */
+  /** Epoch ms by which the poll must have stopped starting new work (by `clock`). */
   readonly deadline: number;
+  /** The clock `deadline` is measured by. @default Date.now */
+  readonly clock?: () => number;
   readonly onEvent?: (event: PollEvent) => void;
 }
 
-/** Thrown when a slice could not be fully enqueued; the watermark stays put so nothing is skipped. */
-class SliceIncomplete extends Error {}
+/** Thrown when a window could not be fully enqueued; the watermark stays put so nothing is skipped. */
+class PartIncomplete extends Error {}
 
-/**
- * Reads each webhook's failed deliveries since its watermark (less an overlap, for entries Genesys lists late),
- * enqueues each event once, records every entry it cannot enqueue, and moves the watermark only past slices
- * whose every entry was enqueued or recorded.
- */
-export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollResult[]> {
-  const results: WebhookPollResult[] = [];
-  for (const webhookId of deps.settings.WEBHOOK_ID) results.push(await pollWebhook(webhookId, deps));
-  return results;
+/** One webhook's progress through a poll. */
+interface WebhookState {
+  readonly result: WebhookPollResult;
+  /** Start of the next window to read (epoch ms). */
+  cursor: number;
+  /** End of everything this poll reads (the poll's start). */
+  readonly end: number;
+  /** The cursor when the poll began: a poll that never moved it made no progress. */
+  readonly startedAt: number;
+  done: boolean;
+  /** Events seen in this poll: a claim still pending would be taken again, so repeats are folded here first. */
+  readonly seen: Set<string>;
 }
 
-async function pollWebhook(webhookId: string, deps: PollDeps): Promise<WebhookPollResult> {
+/**
+ * Reads each webhook's failed deliveries since its watermark (and again where entries may since have been
+ * listed late), enqueues each event once, records every entry it cannot enqueue, and moves the watermark past
+ * each window read to its end. Webhooks take turns with a fair share of the poll's request budget, and a window
+ * holding more pages than a share is split by time until a part fits, so every poll makes progress and one
+ * webhook's backlog cannot starve another's.
+ */
+export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollResult[]> {
   const pollAt = deps.now();
-  const watermark = await deps.ledger.getWatermark(webhookId);
-  const start = watermark
-    ? Date.parse(watermark.through) - deps.settings.POLL_OVERLAP_SECONDS * 1000
-    : pollAt.getTime() - deps.settings.LOOKBACK_HOURS * 3_600_000;
+  const clock = deps.clock ?? Date.now;
+  const states = await Promise.all(deps.settings.WEBHOOK_ID.map((id) => startWebhook(id, pollAt, deps)));
+  let active = states.filter((s) => !s.done && s.result.error === undefined);
+  while (active.length > 0) {
+    if (clock() >= deps.deadline) {
+      for (const s of active) stop(s, new PartIncomplete('time budget spent before the window was read'));
+      break;
+    }
+    const capacity = deps.source.requestCapacity?.(deps.deadline) ?? Number.POSITIVE_INFINITY;
+    if (capacity < 1) {
+      for (const s of active) {
+        stop(
+          s,
+          new GenesysApiError(
+            'the Genesys Cloud request budget is spent until after the time budget; resuming next poll',
+            429,
+            'client.rate.limit',
+            undefined,
+          ),
+        );
+      }
+      break;
+    }
+    const share = Math.max(1, Math.floor(capacity / active.length));
+    const cursors = active.map((s) => s.cursor);
+    for (const state of active) await readPart(state, share, deps, pollAt);
+    // A turn that moved no cursor had too little budget left for any window: more turns would only probe.
+    const moved = active.some((s, i) => s.cursor !== cursors[i]);
+    active = active.filter((s) => !s.done && s.result.error === undefined);
+    if (!moved) {
+      for (const s of active) stop(s, new PartIncomplete('request budget spent before the window was read'));
+      break;
+    }
+  }
+  const endedAt = deps.now().getTime();
+  for (const s of states) {
+    const through = Date.parse(s.result.through);
+    s.result.lagSeconds = Math.max(0, Math.round((endedAt - through) / 1000));
+    s.result.stalled = !s.done && s.result.pages > 0 && s.cursor <= s.startedAt;
+    if (s.result.stalled && s.result.error === undefined) {
+      s.result.error = { message: 'read pages of the delivery log but could not move the watermark' };
+    }
+  }
+  return states.map((s) => s.result);
+}
+
+async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Promise<WebhookState> {
   const end = pollAt.getTime();
   const result: WebhookPollResult = {
     webhookId,
@@ -72,74 +139,135 @@ async function pollWebhook(webhookId: string, deps: PollDeps): Promise<WebhookPo
     enqueued: 0,
     duplicates: 0,
     invalid: 0,
-    windowStart: new Date(start).toISOString(),
-    through: watermark?.through ?? new Date(start).toISOString(),
+    pages: 0,
+    windowStart: pollAt.toISOString(),
+    through: pollAt.toISOString(),
+    lagSeconds: 0,
     complete: true,
+    stalled: false,
   };
-  // Events seen in this poll: a claim still pending would be taken again, so repeats are folded here first.
-  const seen = new Set<string>();
+  const state: WebhookState = { result, cursor: end, end, startedAt: end, done: false, seen: new Set() };
   try {
-    for (let sliceStart = start; sliceStart < end; sliceStart += SLICE_MS) {
-      if (Date.now() >= deps.deadline)
-        throw new SliceIncomplete('time budget spent before the window was read');
-      const sliceEnd = Math.min(sliceStart + SLICE_MS, end);
-      const pages = deps.source.failedDeliveries(
-        { webhookId, start: new Date(sliceStart), end: new Date(sliceEnd) },
-        { deadline: deps.deadline },
-      );
-      for await (const page of pages) await processPage(webhookId, page, deps, result, seen);
-      result.through = maxIso(result.through, new Date(sliceEnd).toISOString());
-      await deps.ledger.setWatermark({
-        webhookId,
-        through: result.through,
-        lastPollAt: pollAt.toISOString(),
-      });
-    }
+    const watermark = await deps.ledger.getWatermark(webhookId);
+    const overlapMs = deps.settings.POLL_OVERLAP_SECONDS * 1000;
+    // Entries created less than the overlap before the last read may not have been listed then; older
+    // entries were, so a backlog read long after its dates is not read twice.
+    const start = watermark
+      ? Math.min(Date.parse(watermark.through), Date.parse(watermark.readAt ?? watermark.through) - overlapMs)
+      : end - deps.settings.LOOKBACK_HOURS * 3_600_000;
+    const through = watermark?.through ?? new Date(start).toISOString();
+    Object.assign(result, { windowStart: new Date(start).toISOString(), through });
+    Object.assign(state, { cursor: start, startedAt: start });
     if (start >= end) {
-      result.through = maxIso(result.through, new Date(end).toISOString());
-      await deps.ledger.setWatermark({
-        webhookId,
-        through: result.through,
-        lastPollAt: pollAt.toISOString(),
-      });
+      state.done = true;
+      await deps.ledger.setWatermark({ webhookId, through, lastPollAt: pollAt.toISOString() });
     }
   } catch (error) {
-    result.complete = false;
-    result.error = {
-      message: error instanceof Error ? error.message : String(error),
-      ...(error instanceof GenesysApiError ? { status: error.status, code: error.code } : {}),
-    };
+    stop(state, error);
+  }
+  return state;
+}
+
+/**
+ * Reads one window from the cursor, at most `share` requests: probes its first page, and while the window
+ * holds more pages than are left, shrinks it in proportion. A part read to its end moves the watermark.
+ */
+async function readPart(state: WebhookState, share: number, deps: PollDeps, pollAt: Date): Promise<void> {
+  const { webhookId } = state.result;
+  const options = { deadline: deps.deadline };
+  let left = share;
+  let partEnd = state.end;
+  try {
+    const readAt = deps.now();
+    const windowOf = () => ({ webhookId, start: new Date(state.cursor), end: new Date(partEnd) });
+    let first = await deps.source.readPage(windowOf(), 1, options);
+    state.result.pages += 1;
+    left -= 1;
+    for (;;) {
+      const pages = first.pageCount ?? 1;
+      const span = partEnd - state.cursor;
+      if (pages - 1 <= left || span <= MIN_PART_MS) break;
+      // Too big for what is left: aim a shorter window (plus its own probe) at what this turn can afford.
+      if (left < 2) return;
+      const fraction = ((left - 1) / pages) * SPLIT_FILL;
+      partEnd = state.cursor + Math.max(MIN_PART_MS, Math.floor(span * fraction));
+      first = await deps.source.readPage(windowOf(), 1, options);
+      state.result.pages += 1;
+      left -= 1;
+    }
+    await processPage(webhookId, first.entries, deps, state);
+    for (let pageNumber = 2, page = first; page.hasNext; pageNumber++) {
+      if ((deps.clock ?? Date.now)() >= deps.deadline)
+        throw new PartIncomplete('time budget spent before the window was read');
+      page = await deps.source.readPage(windowOf(), pageNumber, options);
+      state.result.pages += 1;
+      await processPage(webhookId, page.entries, deps, state);
+    }
+    const through = maxIso(state.result.through, new Date(partEnd).toISOString());
+    await deps.ledger.setWatermark({
+      webhookId,
+      through,
+      lastPollAt: pollAt.toISOString(),
+      readAt: readAt.toISOString(),
+    });
+    state.result.through = through;
+    state.cursor = partEnd;
+    state.done = partEnd >= state.end;
+  } catch (error) {
+    stop(state, error);
     // Record that the poll ran even though the watermark could not move.
     await deps.ledger
-      .setWatermark({ webhookId, through: result.through, lastPollAt: pollAt.toISOString() })
+      .setWatermark({ webhookId, through: state.result.through, lastPollAt: pollAt.toISOString() })
       .catch(() => undefined);
   }
-  return result;
+}
+
+function stop(state: WebhookState, error: unknown): void {
+  state.result.complete = false;
+  state.result.error = {
+    message: error instanceof Error ? error.message : String(error),
+    ...(error instanceof GenesysApiError ? { status: error.status, code: error.code } : {}),
+  };
+}
+
+/** Normalises an entry; a throw (a bug, or an input nothing anticipated) becomes a refusal, never a stopped page. */
+function normalise(entry: unknown, webhookId: string, deps: PollDeps, now: Date) {
+  try {
+    return normaliseDelivery(entry, {
+      webhookId,
+      forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
+      allowedHosts: deps.settings.TARGET_ALLOWED_HOSTS,
+      now,
+    });
+  } catch (error) {
+    const reason = `entry could not be read: ${error instanceof Error ? error.message : String(error)}`;
+    return { ok: false as const, deliveryId: 'unknown', reason };
+  }
 }
 
 async function processPage(
   webhookId: string,
   page: readonly unknown[],
   deps: PollDeps,
-  result: WebhookPollResult,
-  seen: Set<string>,
+  state: WebhookState,
 ): Promise<void> {
+  const { result, seen } = state;
   const now = deps.now();
   const candidates: RetryMessage[] = [];
-  const invalid: Promise<void>[] = [];
+  const invalidWrites: Promise<void>[] = [];
   const messages: RetryMessage[] = [];
   for (const entry of page) {
     result.found += 1;
-    const normalised = normaliseDelivery(entry, {
-      webhookId,
-      forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
-      allowedHosts: deps.settings.TARGET_ALLOWED_HOSTS,
-      now,
-    });
+    const normalised = normalise(entry, webhookId, deps, now);
     if (normalised.ok) messages.push(normalised.message);
     else
-      invalid.push(recordInvalid(webhookId, normalised.deliveryId, normalised.reason, entry, deps, result));
+      invalidWrites.push(
+        recordInvalid(webhookId, normalised.deliveryId, normalised.reason, entry, deps, result),
+      );
   }
+  // Settled-handlers are attached now, before anything else is awaited: a write that fails while the claims
+  // are in flight must be reported with the page, never surface as an unhandled rejection.
+  const invalidSettled = Promise.allSettled(invalidWrites);
   // Pages are unordered: fold repeats onto the earliest attempt, synchronously, before any claim is awaited.
   messages.sort((a, b) => a.failedAt.localeCompare(b.failedAt) || a.deliveryId.localeCompare(b.deliveryId));
   for (const message of messages) {
@@ -156,15 +284,43 @@ async function processPage(
     seen.add(message.eventKey);
     candidates.push(message);
   }
-  const claims = await Promise.all(candidates.map((m) => deps.ledger.claim(m)));
-  await Promise.all(invalid);
-  const fresh = candidates.filter((m, i) => {
-    if (claims[i] === 'new') return true;
-    result.duplicates += 1;
-    deps.onEvent?.({ kind: 'duplicate', webhookId, deliveryId: m.deliveryId, eventKey: m.eventKey });
-    return false;
+  const [claims, invalidOutcomes] = await Promise.all([
+    Promise.allSettled(candidates.map((m) => deps.ledger.claim(m))),
+    invalidSettled,
+  ]);
+  const fresh: RetryMessage[] = [];
+  let claimFailure: unknown;
+  candidates.forEach((m, i) => {
+    const claim = claims[i];
+    if (claim?.status === 'rejected') {
+      // Not claimed: the next poll's window still holds it (the watermark does not move past this page).
+      seen.delete(m.eventKey);
+      claimFailure ??= claim.reason;
+    } else if (claim?.value === 'new') fresh.push(m);
+    else {
+      result.duplicates += 1;
+      deps.onEvent?.({ kind: 'duplicate', webhookId, deliveryId: m.deliveryId, eventKey: m.eventKey });
+    }
   });
-  if (fresh.length === 0) return;
+  // The events that could be claimed go on the queue whatever happened to their neighbours on the page.
+  if (fresh.length > 0) await enqueueFresh(webhookId, fresh, deps, result, now);
+  const invalidFailure = invalidOutcomes.find((o) => o.status === 'rejected');
+  if (claimFailure !== undefined)
+    throw new PartIncomplete(`could not claim an event: ${describe(claimFailure)}`);
+  if (invalidFailure?.status === 'rejected') {
+    throw new PartIncomplete(
+      `could not record a delivery-log entry that cannot be enqueued: ${describe(invalidFailure.reason)}`,
+    );
+  }
+}
+
+async function enqueueFresh(
+  webhookId: string,
+  fresh: readonly RetryMessage[],
+  deps: PollDeps,
+  result: WebhookPollResult,
+  now: Date,
+): Promise<void> {
   const failures = await deps.queue.enqueue(fresh);
   const failed = new Map(failures.map((f) => [f.eventKey, f]));
   const sent = fresh.filter((m) => !failed.has(m.eventKey));
@@ -185,7 +341,7 @@ async function processPage(
     );
   }
   const transient = failures.find((f) => !f.permanent);
-  if (transient) throw new SliceIncomplete(`could not enqueue every event: ${transient.reason}`);
+  if (transient) throw new PartIncomplete(`could not enqueue every event: ${transient.reason}`);
 }
 
 async function recordInvalid(
@@ -202,11 +358,20 @@ async function recordInvalid(
   deps.onEvent?.({ kind: 'invalid', webhookId, deliveryId, reason });
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    // Too deep to serialise (or cyclic): a bounded description still tells the operator what it was.
+    try {
+      return String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
   }
 }
 

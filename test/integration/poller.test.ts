@@ -80,7 +80,7 @@ function poll(
     settings: parsePipelineSettings({
       WEBHOOK_ID: webhookId,
       LOOKBACK_HOURS: '1',
-      POLL_OVERLAP_SECONDS: '300',
+      POLL_OVERLAP_SECONDS: '360',
     }),
     now: () => clock,
     deadline: Date.now() + deadlineMs,

@@ -23,6 +23,27 @@ export class SlidingWindowLimiter {
     return Math.max(1, oldest + this.windowMs - now);
   }
 
+  /**
+   * How many requests fit the budget from now until `until` (epoch ms), none before `notBefore`: a greedy
+   * replay of the rolling window, so a poll can size what it reads to what it can send.
+   */
+  capacity(until: number, notBefore = 0): number {
+    const now = this.now();
+    const times = this.sent.filter((t) => t > now - this.windowMs);
+    let t = Math.max(now, notBefore);
+    let fits = 0;
+    while (t <= until) {
+      while (times.length > 0 && (times[0] ?? 0) <= t - this.windowMs) times.shift();
+      if (times.length < this.max) {
+        times.push(t);
+        fits += 1;
+        continue;
+      }
+      t = (times[times.length - this.max] ?? t) + this.windowMs;
+    }
+    return fits;
+  }
+
   /** Records a request sent now. Call only once `delay()` is 0. */
   record(): void {
     this.sent.push(this.now());
