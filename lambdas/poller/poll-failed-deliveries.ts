@@ -1,11 +1,13 @@
 import { normaliseDelivery } from '../shared/domain/normalise-delivery';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { GenesysApiError } from '../shared/errors';
-import type { FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
+import type { DeliveryPage, FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 
 /** Shortest window a big one is split into: finer than this, the platform's dates stop telling entries apart. */
 const MIN_PART_MS = 1_000;
+/** Fewest pages left worth another probe when a turn's share is large (a probe is a page read for nothing). */
+const MIN_SPLIT_PAGES = 10;
 /** Aim split windows at this fraction of what is affordable: entries are not spread evenly over time. */
 const SPLIT_FILL = 0.8;
 
@@ -31,7 +33,8 @@ export interface WebhookPollResult {
   /** False when the poll stopped early (time budget, rate limit, error); the next tick resumes from `through`. */
   complete: boolean;
   /**
-   * True when the poll read pages of this webhook's log but could not move its watermark: unless something
+   * True when the poll read pages of this webhook's log (more than a few probes) but could not move its
+   * watermark: unless something
    * changes, the next poll will do the same, so this is an error, never "resume later".
    */
   stalled: boolean;
@@ -59,6 +62,37 @@ export interface PollDeps {
   readonly onEvent?: (event: PollEvent) => void;
 }
 
+/** Headroom on the measured time per page when sizing a window to the time left. */
+const PACE_MARGIN = 1.25;
+
+/** Time spent per page so far in this poll (read and processed), to size windows to the time left. */
+class Pace {
+  private ms = 0;
+  private pages = 0;
+  constructor(
+    private readonly clock: () => number,
+    private readonly deadline: number,
+  ) {}
+
+  /** Runs work on a page (reading it, or processing it) and counts its time; `read` counts the page. */
+  async time<T>(work: () => Promise<T>, read: boolean): Promise<T> {
+    const started = this.clock();
+    try {
+      return await work();
+    } finally {
+      this.ms += this.clock() - started;
+      if (read) this.pages += 1;
+    }
+  }
+
+  /** Pages that fit the time left at the pace so far; unbounded until one page has been timed. */
+  affordable(): number {
+    if (this.pages === 0) return Number.POSITIVE_INFINITY;
+    const perPage = Math.max(1, (this.ms / this.pages) * PACE_MARGIN);
+    return Math.max(0, Math.floor((this.deadline - this.clock()) / perPage));
+  }
+}
+
 /** Thrown when a window could not be fully enqueued; the watermark stays put so nothing is skipped. */
 class PartIncomplete extends Error {}
 
@@ -72,6 +106,8 @@ interface WebhookState {
   /** The cursor when the poll began: a poll that never moved it made no progress. */
   readonly startedAt: number;
   done: boolean;
+  /** Pages of [cursor, end) by this poll's last count, so the next turn need not probe it whole again. */
+  remainingPages?: number | undefined;
   /** Events seen in this poll: a claim still pending would be taken again, so repeats are folded here first. */
   readonly seen: Set<string>;
 }
@@ -86,6 +122,7 @@ interface WebhookState {
 export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollResult[]> {
   const pollAt = deps.now();
   const clock = deps.clock ?? Date.now;
+  const pace = new Pace(clock, deps.deadline);
   const states = await Promise.all(deps.settings.WEBHOOK_ID.map((id) => startWebhook(id, pollAt, deps)));
   let active = states.filter((s) => !s.done && s.result.error === undefined);
   while (active.length > 0) {
@@ -93,7 +130,10 @@ export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollR
       for (const s of active) stop(s, new PartIncomplete('time budget spent before the window was read'));
       break;
     }
-    const capacity = deps.source.requestCapacity?.(deps.deadline) ?? Number.POSITIVE_INFINITY;
+    const capacity = Math.min(
+      deps.source.requestCapacity?.(deps.deadline) ?? Number.POSITIVE_INFINITY,
+      pace.affordable(),
+    );
     if (capacity < 1) {
       for (const s of active) {
         stop(
@@ -110,7 +150,7 @@ export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollR
     }
     const share = Math.max(1, Math.floor(capacity / active.length));
     const cursors = active.map((s) => s.cursor);
-    for (const state of active) await readPart(state, share, deps, pollAt);
+    for (const state of active) await readPart(state, share, deps, pollAt, pace);
     // A turn that moved no cursor had too little budget left for any window: more turns would only probe.
     const moved = active.some((s, i) => s.cursor !== cursors[i]);
     active = active.filter((s) => !s.done && s.result.error === undefined);
@@ -123,7 +163,9 @@ export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollR
   for (const s of states) {
     const through = Date.parse(s.result.through);
     s.result.lagSeconds = Math.max(0, Math.round((endedAt - through) / 1000));
-    s.result.stalled = !s.done && s.result.pages > 0 && s.cursor <= s.startedAt;
+    // A probe or two on a nearly spent budget is not a wedge; reading pages worth a window and moving
+    // nothing is.
+    s.result.stalled = !s.done && s.result.pages >= MIN_SPLIT_PAGES && s.cursor <= s.startedAt;
     if (s.result.stalled && s.result.error === undefined) {
       s.result.error = { message: 'read pages of the delivery log but could not move the watermark' };
     }
@@ -172,7 +214,13 @@ async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Pr
  * Reads one window from the cursor, at most `share` requests: probes its first page, and while the window
  * holds more pages than are left, shrinks it in proportion. A part read to its end moves the watermark.
  */
-async function readPart(state: WebhookState, share: number, deps: PollDeps, pollAt: Date): Promise<void> {
+async function readPart(
+  state: WebhookState,
+  share: number,
+  deps: PollDeps,
+  pollAt: Date,
+  pace: Pace,
+): Promise<void> {
   const { webhookId } = state.result;
   const options = { deadline: deps.deadline };
   let left = share;
@@ -180,28 +228,46 @@ async function readPart(state: WebhookState, share: number, deps: PollDeps, poll
   try {
     const readAt = deps.now();
     const windowOf = () => ({ webhookId, start: new Date(state.cursor), end: new Date(partEnd) });
-    let first = await deps.source.readPage(windowOf(), 1, options);
-    state.result.pages += 1;
-    left -= 1;
+    const read = (pageNumber: number) =>
+      pace.time(async () => {
+        const page = await deps.source.readPage(windowOf(), pageNumber, options);
+        state.result.pages += 1;
+        return page;
+      }, true);
+    // Pages of [cursor, end) as a probe of this poll last counted them; unknown at first.
+    let outerPages = state.remainingPages ?? Number.POSITIVE_INFINITY;
+    state.remainingPages = undefined;
+    let first: DeliveryPage | undefined;
     for (;;) {
-      const pages = first.pageCount ?? 1;
       const span = partEnd - state.cursor;
-      if (pages - 1 <= left || span <= MIN_PART_MS) break;
-      // Too big for what is left: aim a shorter window (plus its own probe) at what this turn can afford.
-      if (left < 2) return;
+      if (first !== undefined) {
+        const pages = first.pageCount ?? 1;
+        if (pages - 1 <= left || span <= MIN_PART_MS) break;
+        if (partEnd === state.end) outerPages = pages;
+      } else if (outerPages - 1 <= left || outerPages === Number.POSITIVE_INFINITY) {
+        first = await read(1);
+        left = Math.min(left - 1, pace.affordable());
+        continue;
+      }
+      // Too big for what is left: aim a shorter window (plus its own probe) at what this turn can afford,
+      // unless so little is left that the probes would cost more than the pages they make room for.
+      if (left < Math.max(2, Math.min(MIN_SPLIT_PAGES, share / 2))) {
+        if (outerPages !== Number.POSITIVE_INFINITY) state.remainingPages = outerPages;
+        return;
+      }
+      const pages = first?.pageCount ?? outerPages;
       const fraction = ((left - 1) / pages) * SPLIT_FILL;
       partEnd = state.cursor + Math.max(MIN_PART_MS, Math.floor(span * fraction));
-      first = await deps.source.readPage(windowOf(), 1, options);
-      state.result.pages += 1;
-      left -= 1;
+      first = await read(1);
+      left = Math.min(left - 1, pace.affordable());
     }
-    await processPage(webhookId, first.entries, deps, state);
+    const partPages = first.pageCount ?? 1;
+    await pace.time(() => processPage(webhookId, first.entries, deps, state), false);
     for (let pageNumber = 2, page = first; page.hasNext; pageNumber++) {
       if ((deps.clock ?? Date.now)() >= deps.deadline)
         throw new PartIncomplete('time budget spent before the window was read');
-      page = await deps.source.readPage(windowOf(), pageNumber, options);
-      state.result.pages += 1;
-      await processPage(webhookId, page.entries, deps, state);
+      page = await read(pageNumber);
+      await pace.time(() => processPage(webhookId, page.entries, deps, state), false);
     }
     const through = maxIso(state.result.through, new Date(partEnd).toISOString());
     await deps.ledger.setWatermark({
@@ -213,6 +279,10 @@ async function readPart(state: WebhookState, share: number, deps: PollDeps, poll
     state.result.through = through;
     state.cursor = partEnd;
     state.done = partEnd >= state.end;
+    // What is left of the window counted before it was split, give or take the page the split cut in two:
+    // the next turn sizes its part from this instead of probing the whole rest again.
+    if (!state.done && outerPages !== Number.POSITIVE_INFINITY)
+      state.remainingPages = Math.max(1, outerPages - partPages + 1);
   } catch (error) {
     stop(state, error);
     // Record that the poll ran even though the watermark could not move.
