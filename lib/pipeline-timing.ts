@@ -26,6 +26,8 @@ export interface PipelineTiming {
   readonly missedPollPeriod: Duration;
   /** Retry queue age alarm: the worst-case retry time + 15 minutes. */
   readonly retryQueueAgeThreshold: Duration;
+  /** Watermark lag alarm: 3 poll intervals, at least 3 minutes (a caught-up poller lags by one poll's run). */
+  readonly watermarkLagThreshold: Duration;
   /** DLQ age alarm: half the time a dead-lettered message is guaranteed to stay, at least 1 day. */
   readonly dlqAgeThreshold: Duration;
 }
@@ -52,6 +54,7 @@ export function pipelineTiming(settings: PipelineSettings): PipelineTiming {
     retryQueueAgeThreshold: Duration.seconds(
       Math.min(d.retryQueueRetentionSeconds, d.worstCaseRetrySeconds + 900),
     ),
+    watermarkLagThreshold: Duration.seconds(Math.max(180, 3 * interval)),
     dlqAgeThreshold: Duration.seconds(
       Math.max(DAY, Math.floor((d.dlqRetentionSeconds - d.retryQueueRetentionSeconds) / 2)),
     ),

@@ -74,6 +74,7 @@ export class WebhookRecoveryStack extends Stack {
       missedPollPeriod: timing.missedPollPeriod,
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
       dlqAgeThreshold: timing.dlqAgeThreshold,
+      watermarkLagThreshold: timing.watermarkLagThreshold,
       ...(props.config.alarmEmail ? { alarmEmail: props.config.alarmEmail } : {}),
     });
     this.dashboard = new RecoveryDashboard(this, 'Dashboard', {

@@ -27,7 +27,8 @@ export interface PollSummary {
   readonly webhooks: readonly WebhookPollResult[];
 }
 
-/** How far each webhook's watermark is behind the end of the poll, in seconds (the lag alarm's metric). */
+/** How far each webhook's watermark is behind the end of the poll, in seconds (the lag alarm's metric; the
+ * stack names it again in lib/constructs/recovery-alarms.ts, which must not import handler code). */
 export const WATERMARK_LAG_METRIC = 'WatermarkLagSeconds';
 
 /** Thrown after the metrics are out when some webhook could not be polled, so the error alarm sees it. */

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,6 +19,11 @@ export interface RecoveryAlarmsProps {
   readonly missedPollPeriod: Duration;
   /** Oldest retry-queue message age above which the redeliverer is considered stuck. */
   readonly retryQueueAgeThreshold: Duration;
+  /**
+   * How far a webhook's watermark may stay behind now (the poller's WatermarkLagSeconds) before the lag alarm
+   * fires: a few poll intervals. @default - 3 minutes
+   */
+  readonly watermarkLagThreshold?: Duration;
   /** Oldest DLQ message age above which dead-lettered deliveries are at risk of expiring unattended. */
   readonly dlqAgeThreshold: Duration;
   /**
@@ -29,6 +34,9 @@ export interface RecoveryAlarmsProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+
+/** The poller's metric of how far the furthest-behind webhook's watermark is from now (poller-handler.ts). */
+export const WATERMARK_LAG_METRIC = 'WatermarkLagSeconds';
 
 /**
  * The pipeline's alarms, all notifying one SNS topic (on alarm and on return to OK): a message in the DLQ, the
@@ -153,7 +161,7 @@ export class RecoveryAlarms extends Construct {
     ];
 
     const action = new actions.SnsAction(this.topic);
-    this.alarms = definitions.map(([name, description, metric, options]) => {
+    const alarms = definitions.map(([name, description, metric, options]) => {
       const alarm = metric.createAlarm(this, name, {
         alarmDescription: description,
         threshold: 1,
@@ -167,5 +175,28 @@ export class RecoveryAlarms extends Construct {
       alarm.addOkAction(action);
       return alarm;
     });
+
+    // Catch-up (issue 10): every poll of a caught-up poller ends within seconds of now; a watermark that
+    // stays further behind for 10 minutes is a backlog the poller is not getting through, or a wedge.
+    const lagThreshold = props.watermarkLagThreshold ?? Duration.minutes(3);
+    const lag = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: WATERMARK_LAG_METRIC,
+      dimensionsMap: { service: POLLER_SERVICE_NAME },
+      statistic: 'Minimum',
+      period: FIVE_MINUTES,
+    }).createAlarm(this, 'PollerWatermarkLag', {
+      alarmName: `${Stack.of(this).stackName}-PollerWatermarkLag`,
+      alarmDescription: `A webhook's delivery log has been read up to more than ${lagThreshold.toHumanString()} ago for 10 minutes: a backlog after an outage the poller is still working through, or a poller that cannot move its watermark. Check the dashboard's lag per webhook, the poller logs and the PollerErrors alarm.`,
+      threshold: lagThreshold.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      // No poll, no data: the missed-polls alarm covers that.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    lag.addAlarmAction(action);
+    lag.addOkAction(action);
+    this.alarms = [...alarms, lag];
   }
 }
