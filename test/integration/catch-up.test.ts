@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 async function harness(
-  options: { skewMs?: number; latencyMs?: number; seed?: number } = {},
+  options: { skewMs?: number; latencyMs?: number; seed?: number; serverLimit?: number } = {},
 ): Promise<Harness> {
   const clock = new VirtualClock(T0);
   const random = seededRandom(options.seed ?? 7);
@@ -52,6 +52,7 @@ async function harness(
   let last = 0;
   const emulator = await startGenesysEmulator({
     clients: [{ clientId: 'id', clientSecret: 'secret' }],
+    ...(options.serverLimit === undefined ? {} : { rateLimitPerMinute: options.serverLimit }),
     // Genesys's clock, read once per request as it arrives: ours plus skew, plus the network's jitter.
     now: () => {
       clock.ms += latency;
@@ -196,4 +197,18 @@ describe('catch-up after a big outage', () => {
       expect(queue.sent).toHaveLength(entries.length);
     });
   }
+
+  it('follows the inin-ratelimit-* headers when the server allows fewer requests than the client would send', async () => {
+    // The token's limit is 40 a minute, as if other clients shared it; the client's own budget is 280.
+    const h = await harness({ serverLimit: 40 });
+    const entries: EmulatedDelivery[] = [];
+    for (let i = 0; i < 6_000; i++) entries.push(failed('wh-shared', `s-${i}`, T0 - 3_000_000 + i * 400));
+    h.emulator.addDeliveries(entries);
+    const settings = parsePipelineSettings({ WEBHOOK_ID: 'wh-shared' });
+    const queue = new MemoryRetryQueue();
+    await runPolls(h, settings, new MemoryLedger(), queue, (r) => r.every((x) => x.complete), 20);
+    expect(new Set(queue.sent.map((m) => m.deliveryId)).size).toBe(6_000);
+    expect(h.emulator.stats.responsesByStatus[429] ?? 0).toBe(0);
+    expect(maxInAnyMinute(h.arrivals)).toBeLessThanOrEqual(40);
+  });
 });

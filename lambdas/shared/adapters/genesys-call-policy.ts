@@ -101,6 +101,9 @@ export class GenesysCallPolicy {
     const count = numericHeader(headers, 'inin-ratelimit-count');
     const resetSeconds = numericHeader(headers, 'inin-ratelimit-reset');
     if (allowed === undefined || count === undefined || resetSeconds === undefined) return;
+    // Pace at what the server allows (less the margin) when that is below our own budget, so windows are
+    // sized to what can really be read before the deadline.
+    this.limiter.setMax(Math.min(this.options.maxRequestsPerMinute, allowed - SERVER_BUDGET_MARGIN));
     if (count < allowed - SERVER_BUDGET_MARGIN) return;
     const until = this.options.now() + Math.min(60, Math.max(0, resetSeconds)) * 1000;
     this.serverPausedUntil = Math.max(this.serverPausedUntil, until);

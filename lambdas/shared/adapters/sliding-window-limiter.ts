@@ -7,11 +7,16 @@ export class SlidingWindowLimiter {
   private readonly sent: number[] = [];
 
   constructor(
-    private readonly max: number,
+    private max: number,
     private readonly windowMs: number,
     private readonly now: () => number,
   ) {
     if (!Number.isInteger(max) || max < 1) throw new RangeError('max must be a whole number of at least 1');
+  }
+
+  /** Changes the budget, for example to what the server says it allows; a whole number of at least 1. */
+  setMax(max: number): void {
+    this.max = Math.max(1, Math.floor(max));
   }
 
   /** How long (ms) to wait before the next request fits the budget; 0 when it fits now. */
