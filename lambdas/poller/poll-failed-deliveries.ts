@@ -62,6 +62,8 @@ export interface PollDeps {
   readonly onEvent?: (event: PollEvent) => void;
 }
 
+/** Pages a poll may plan for before it has timed one (read and processed). */
+const WARM_UP_PAGES = 20;
 /** Headroom on the measured time per page when sizing a window to the time left. */
 const PACE_MARGIN = 1.25;
 
@@ -69,6 +71,7 @@ const PACE_MARGIN = 1.25;
 class Pace {
   private ms = 0;
   private pages = 0;
+  private processed = 0;
   constructor(
     private readonly clock: () => number,
     private readonly deadline: number,
@@ -82,12 +85,17 @@ class Pace {
     } finally {
       this.ms += this.clock() - started;
       if (read) this.pages += 1;
+      else this.processed += 1;
     }
   }
 
-  /** Pages that fit the time left at the pace so far; unbounded until one page has been timed. */
+  /**
+   * Pages that fit the time left at the pace so far. Until a page has been read and processed the pace is
+   * unknown (a read alone is quick; its claims and sends are most of the cost), so the first windows are
+   * kept small enough to learn it.
+   */
   affordable(): number {
-    if (this.pages === 0) return Number.POSITIVE_INFINITY;
+    if (this.processed === 0) return WARM_UP_PAGES;
     const perPage = Math.max(1, (this.ms / this.pages) * PACE_MARGIN);
     return Math.max(0, Math.floor((this.deadline - this.clock()) / perPage));
   }
