@@ -62,6 +62,8 @@ export interface PollDeps {
   readonly onEvent?: (event: PollEvent) => void;
 }
 
+/** Most pages one part (a window read to its end before the watermark moves) is planned to hold. */
+const MAX_PART_PAGES = 50;
 /** Pages a poll may plan for before it has timed one (read and processed). */
 const WARM_UP_PAGES = 20;
 /** Headroom on the measured time per page when sizing a window to the time left. */
@@ -231,7 +233,9 @@ async function readPart(
 ): Promise<void> {
   const { webhookId } = state.result;
   const options = { deadline: deps.deadline };
-  let left = share;
+  // Parts of at most MAX_PART_PAGES: a part cut off by the deadline is read again by the next poll, so
+  // shorter parts lose less when the pace changes; each part's first page is also its probe.
+  let left = Math.min(share, MAX_PART_PAGES);
   let partEnd = state.end;
   try {
     const readAt = deps.now();
