@@ -184,12 +184,12 @@ export async function runSeedCatchUp(
   }
 }
 
-/** Spreads entries evenly over the hour before `now` (an hour-long outage), newest a second old. */
+/** Spreads entries over the hour before `now` (an hour-long outage), oldest a minute inside the lookback. */
 function spreadOverTheHour<T extends { dateCreated: string }>(entries: T[], now: number): T[] {
-  const step = (3_600_000 - 2_000) / Math.max(1, entries.length);
+  const step = (3_600_000 - 61_000) / Math.max(1, entries.length);
   return entries.map((e, i) => ({
     ...e,
-    dateCreated: new Date(now - 3_600_000 + 1_000 + i * step).toISOString(),
+    dateCreated: new Date(now - 3_600_000 + 60_000 + i * step).toISOString(),
   }));
 }
 
