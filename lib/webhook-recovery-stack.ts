@@ -99,6 +99,7 @@ export class WebhookRecoveryStack extends Stack {
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
       dlqAgeThreshold: timing.dlqAgeThreshold,
       targetHeldThreshold: timing.targetHeldThreshold,
+      watermarkLagThreshold: timing.watermarkLagThreshold,
       ...(props.config.alarmEmail ? { alarmEmail: props.config.alarmEmail } : {}),
     });
     const eventBus = props.config.eventBus;
