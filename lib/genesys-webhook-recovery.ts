@@ -453,6 +453,7 @@ export class GenesysWebhookRecovery extends Construct {
       redeliverer: this.redelivererFunction,
       missedPollPeriod: timing.missedPollPeriod,
       retryQueueAgeThreshold: timing.retryQueueAgeThreshold,
+      watermarkLagThreshold: timing.watermarkLagThreshold,
       dlqAgeThreshold: timing.dlqAgeThreshold,
       targetHeldThreshold: timing.targetHeldThreshold,
       namePrefix,

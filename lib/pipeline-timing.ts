@@ -34,6 +34,8 @@ export interface PipelineTiming {
   readonly missedPollPeriod: Duration;
   /** Retry queue age alarm: the worst-case retry time + 15 minutes. */
   readonly retryQueueAgeThreshold: Duration;
+  /** Watermark lag alarm: 3 poll intervals, at least 3 minutes (a caught-up poller lags by one poll's run). */
+  readonly watermarkLagThreshold: Duration;
   /**
    * DLQ age alarm: half the time a dead-lettered message is sure to stay in the DLQ (DLQ retention minus retry
    * retention, since SQS expires it by its first enqueue time), so at least 12 hours before the earliest deletion.
@@ -76,6 +78,7 @@ export function pipelineTiming(settings: PipelineSettings): PipelineTiming {
     retryQueueAgeThreshold: Duration.seconds(
       Math.min(d.retryQueueRetentionSeconds, d.worstCaseRetrySeconds + 900),
     ),
+    watermarkLagThreshold: Duration.seconds(Math.max(180, 3 * interval)),
     dlqAgeThreshold: Duration.seconds(Math.floor((d.dlqRetentionSeconds - d.retryQueueRetentionSeconds) / 2)),
     targetHeldThreshold: Duration.seconds(
       Math.max(60, Math.min(Math.max(900, 3 * interval), Math.floor(settings.MAX_HOLD_SECONDS / 2))),

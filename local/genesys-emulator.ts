@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type EmulatedDelivery, emulatedDeliverySchema } from './genesys-emulator/emulated-delivery';
 import { defaultCodes, errorBody, rateLimitBody, sendJson } from './genesys-emulator/error-body';
-import { listDeliveries } from './genesys-emulator/list-deliveries';
+import { type IndexedDelivery, indexDeliveries, listDeliveries } from './genesys-emulator/list-deliveries';
 
 export { type EmulatedDelivery, loadDeliveriesFile } from './genesys-emulator/emulated-delivery';
 
@@ -21,7 +21,10 @@ export interface GenesysEmulatorOptions {
   tokenLifetimeSeconds?: number;
   /** Requests per token per rolling minute. @default 300 */
   rateLimitPerMinute?: number;
-  /** The emulator's clock, for tokens, rate limits and late listing. @default () => new Date() */
+  /**
+   * The emulator's clock, for tokens, rate limits and late listing; read once per request, as it arrives.
+   * @default () => new Date()
+   */
   now?: () => Date;
   deliveries?: EmulatedDelivery[];
   /** One line per request. @default silent */
@@ -85,8 +88,23 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
   const faults: InjectedFault[] = [];
   const stats = { logins: 0, deliveryRequests: 0, responsesByStatus: {} as Record<number, number> };
 
+  /** Per webhook, built on first listing after a change. */
+  let index: Map<string, IndexedDelivery[]> | undefined;
   const addDeliveries = (more: EmulatedDelivery[]) => {
     for (const d of more) deliveries.push(emulatedDeliverySchema.parse(d));
+    index = undefined;
+  };
+  const indexed = (webhookId: string): readonly IndexedDelivery[] => {
+    if (!index) {
+      const groups = new Map<string, EmulatedDelivery[]>();
+      for (const d of deliveries) {
+        const group = groups.get(d.webhookId);
+        if (group) group.push(d);
+        else groups.set(d.webhookId, [d]);
+      }
+      index = new Map([...groups].map(([id, list]) => [id, indexDeliveries(list)]));
+    }
+    return index.get(webhookId) ?? [];
   };
   addDeliveries(options.deliveries ?? []);
 
@@ -106,7 +124,7 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     sendJson(res, status, errorBody(status, code ?? 'error', message, contextId));
   };
 
-  const login = async (req: IncomingMessage, res: ServerResponse) => {
+  const login = async (req: IncomingMessage, res: ServerResponse, arrivedAt: number) => {
     const form = new URLSearchParams(await drain(req));
     const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const decoded = basic ? Buffer.from(basic, 'base64').toString('utf8') : '';
@@ -121,7 +139,7 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     }
     const accessToken = randomBytes(32).toString('base64url');
     tokens.set(accessToken, {
-      expiresAt: now().getTime() + lifetimeSeconds * 1000,
+      expiresAt: arrivedAt + lifetimeSeconds * 1000,
       revoked: false,
       requests: [],
     });
@@ -129,11 +147,16 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     sendJson(res, 200, { access_token: accessToken, token_type: 'bearer', expires_in: lifetimeSeconds });
   };
 
-  const deliveriesRoute = (req: IncomingMessage, res: ServerResponse, webhookId: string, url: URL) => {
+  const deliveriesRoute = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    webhookId: string,
+    url: URL,
+    nowMs: number,
+  ) => {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!bearer) return fail(res, 401, 'No authentication bearer token specified in authorization header.');
     const token = tokens.get(bearer);
-    const nowMs = now().getTime();
     if (!token || token.revoked) return fail(res, 401, 'Invalid login credentials.', 'bad.credentials');
     if (token.expiresAt <= nowMs) return fail(res, 401, 'The access token has expired.', 'bad.credentials');
 
@@ -147,7 +170,7 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
     token.requests.push(nowMs);
     if (!webhookKnown(webhookId)) return fail(res, 404, `Webhook ${webhookId} not found`);
 
-    const outcome = listDeliveries(deliveries, webhookId, url.searchParams, now());
+    const outcome = listDeliveries(indexed(webhookId), webhookId, url.searchParams, new Date(nowMs));
     if (!outcome.ok) return fail(res, 400, outcome.message);
     const reset = Math.ceil(((token.requests[0] ?? nowMs) + RATE_WINDOW_MS - nowMs) / 1000);
     sendJson(res, 200, outcome.listing, {
@@ -187,8 +210,9 @@ export async function startGenesysEmulator(options: GenesysEmulatorOptions = {})
       const message = fault.status === 401 ? 'Authentication required' : 'Injected fault';
       return fail(res, fault.status, message);
     }
-    if (route === 'login') return login(req, res);
-    return deliveriesRoute(req, res, decodeURIComponent(webhookId ?? ''), url);
+    const arrivedAt = now().getTime();
+    if (route === 'login') return login(req, res, arrivedAt);
+    return deliveriesRoute(req, res, decodeURIComponent(webhookId ?? ''), url, arrivedAt);
   };
 
   const server = createServer((req, res) => {

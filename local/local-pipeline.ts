@@ -94,7 +94,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const source =
     options.source ??
     (settings.WEBHOOK_ID.length === 0
-      ? { failedDeliveries: async function* () {} }
+      ? // The EventBridge source alone: the poller has nothing to read.
+        {
+          failedDeliveries: async function* () {},
+          readPage: async () => {
+            throw new Error('no delivery log: WEBHOOK_ID is empty');
+          },
+        }
       : new GenesysDeliverySource({
           region: settings.GENESYS_CLOUD_REGION,
           credentials: async () => options.credentials,

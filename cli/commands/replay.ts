@@ -1,14 +1,49 @@
-import { SLICE_MS } from '../../lambdas/poller/poll-failed-deliveries';
 import { DynamoDbLedger } from '../../lambdas/shared/adapters/dynamodb-ledger';
 import { SqsRetryQueue } from '../../lambdas/shared/adapters/sqs-retry-queue';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
-import { ConfigError } from '../../lambdas/shared/errors';
-import type { FailedDeliverySource } from '../../lambdas/shared/ports';
+import { ConfigError, GenesysApiError, OperatorError } from '../../lambdas/shared/errors';
+import type { DeliveryWindow, FailedDeliverySource } from '../../lambdas/shared/ports';
 import type { PipelineSettings } from '../../lambdas/shared/settings';
 import type { CliContext } from '../cli-context';
 import { LedgerReader } from '../ledger-reader';
 import { createProgressBar } from '../progress-bar';
+
+/** Windows asked of the delivery log at once; one too big for the source is halved until it fits. */
+const REPLAY_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * Reads a window to its end, halving it while the source says it is too big to read whole. Any other failure
+ * stops the replay with a message naming the window and how far it got: a replay is never silently partial.
+ */
+async function readWhole(
+  source: FailedDeliverySource,
+  window: DeliveryWindow,
+  onEntry: (entry: unknown) => void,
+): Promise<void> {
+  let pages = 0;
+  const buffered: unknown[] = [];
+  try {
+    for await (const page of source.failedDeliveries(window)) {
+      pages += 1;
+      buffered.push(...page);
+    }
+  } catch (error) {
+    const span = window.end.getTime() - window.start.getTime();
+    if (error instanceof GenesysApiError && error.code === 'window.too.large' && span > 1_000) {
+      const middle = new Date(window.start.getTime() + Math.floor(span / 2));
+      await readWhole(source, { ...window, end: middle }, onEntry);
+      await readWhole(source, { ...window, start: middle }, onEntry);
+      return;
+    }
+    throw new OperatorError(
+      `could not read the delivery log of webhook ${window.webhookId} from ${window.start.toISOString()} to ${window.end.toISOString()} (stopped after ${pages} page(s) of that window; nothing was enqueued): ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  // Entries count only once their whole window was read, so a halved window does not count its first half twice.
+  for (const entry of buffered) onEntry(entry);
+}
 
 export interface ReplayOptions {
   readonly webhook: string;
@@ -54,28 +89,30 @@ export async function replayCommand(
   const byEvent = new Map<string, RetryMessage>();
   const invalid: { deliveryId: string; reason: string }[] = [];
   let found = 0;
-  for (let start = options.since.getTime(); start < until.getTime(); start += SLICE_MS) {
-    const end = Math.min(start + SLICE_MS, until.getTime());
-    const window = { webhookId: options.webhook, start: new Date(start), end: new Date(end) };
-    for await (const page of deps.source.failedDeliveries(window)) {
-      for (const entry of page) {
-        found += 1;
-        const n = normaliseDelivery(entry, {
-          webhookId: options.webhook,
-          forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
-          extraCredentialHeaders: deps.settings.EXTRA_CREDENTIAL_HEADERS,
-          targets: deps.settings,
-          now,
-        });
-        if (!n.ok) {
-          invalid.push({ deliveryId: n.deliveryId, reason: n.reason });
-          continue;
-        }
-        // Repeated attempts of one event fold onto the earliest, as the poller does.
-        const known = byEvent.get(n.message.eventKey);
-        if (!known || n.message.failedAt < known.failedAt) byEvent.set(n.message.eventKey, n.message);
-      }
+  const onEntry = (entry: unknown) => {
+    found += 1;
+    const n = normaliseDelivery(entry, {
+      webhookId: options.webhook,
+      forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
+      extraCredentialHeaders: deps.settings.EXTRA_CREDENTIAL_HEADERS,
+      targets: deps.settings,
+      now,
+    });
+    if (!n.ok) {
+      invalid.push({ deliveryId: n.deliveryId, reason: n.reason });
+      return;
     }
+    // Repeated attempts of one event fold onto the earliest, as the poller does.
+    const known = byEvent.get(n.message.eventKey);
+    if (!known || n.message.failedAt < known.failedAt) byEvent.set(n.message.eventKey, n.message);
+  };
+  for (let start = options.since.getTime(); start < until.getTime(); start += REPLAY_WINDOW_MS) {
+    const end = Math.min(start + REPLAY_WINDOW_MS, until.getTime());
+    await readWhole(
+      deps.source,
+      { webhookId: options.webhook, start: new Date(start), end: new Date(end) },
+      onEntry,
+    );
   }
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   const events = await ledger.events([...byEvent.keys()]);

@@ -16,6 +16,8 @@ export interface StatusReport {
   readonly retryQueue: QueueDepth & { readonly oldestOpenAgeSeconds: number | null };
   readonly dlq: QueueDepth & { readonly oldestGivenUpAgeSeconds: number | null };
   readonly ledger: LedgerSummary;
+  /** Per webhook: how far its watermark is behind now, in seconds (the poller's WatermarkLagSeconds). */
+  readonly lagSeconds: Readonly<Record<string, number>>;
 }
 
 /** Reads queue depths with GetQueueAttributes: it neither receives nor hides a message. */
@@ -59,6 +61,7 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
     retryQueue: { ...retry, oldestOpenAgeSeconds: age(ledger.oldestOpenSince) },
     dlq: { ...dead, oldestGivenUpAgeSeconds: age(ledger.oldestGivenUpAt) },
     ledger,
+    lagSeconds: Object.fromEntries(ledger.watermarks.map((w) => [w.webhookId, age(w.through) ?? 0])),
   };
   if (options.json) {
     ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -77,7 +80,7 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
       ? ['  none polled yet']
       : ledger.watermarks.map(
           (w) =>
-            `  ${w.webhookId.padEnd(28)} watermark ${w.through}  last poll ${w.lastPollAt} (${formatAge(age(w.lastPollAt))} ago)`,
+            `  ${w.webhookId.padEnd(28)} watermark ${w.through} (lag ${formatAge(age(w.through))})  last poll ${w.lastPollAt} (${formatAge(age(w.lastPollAt))} ago)`,
         )),
     '',
     'Events by outcome (ledger):',

@@ -27,6 +27,10 @@ export interface PollSummary {
   readonly webhooks: readonly WebhookPollResult[];
 }
 
+/** How far each webhook's watermark is behind the end of the poll, in seconds (the lag alarm's metric; the
+ * stack names it again in lib/constructs/recovery-alarms.ts, which must not import handler code). */
+export const WATERMARK_LAG_METRIC = 'WatermarkLagSeconds';
+
 /** Thrown after the metrics are out when some webhook could not be polled, so the error alarm sees it. */
 export class PollFailedError extends Error {}
 
@@ -50,9 +54,19 @@ export function pollerHandler(deps: PollerHandlerDeps) {
       deps.metrics?.addMetric('Enqueued', MetricUnit.Count, w.enqueued);
       deps.metrics?.addMetric('Duplicates', MetricUnit.Count, w.duplicates);
       deps.metrics?.addMetric('InvalidEntries', MetricUnit.Count, w.invalid);
+      deps.metrics?.addMetric('DeliveryLogPages', MetricUnit.Count, w.pages);
+      // Per webhook, so an operator sees which one is behind; the undimensioned maximum below is alarmed on.
+      const single = deps.metrics?.singleMetric();
+      single?.addDimension('webhookId', w.webhookId);
+      single?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, w.lagSeconds);
       deps.logger.info('webhook polled', { ...w });
     }
-    // Running out of time or into Genesys's rate limit is normal under a backlog: the next tick resumes.
+    if (webhooks.length > 0) {
+      const lag = Math.max(...webhooks.map((w) => w.lagSeconds));
+      deps.metrics?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, lag);
+    }
+    // Running out of time or budget under a backlog is normal, as long as each poll moves the watermark: the
+    // next tick resumes. A poll that read pages but moved nothing is an error (see WebhookPollResult.stalled).
     const failed = webhooks.filter((w) => w.error && !isResumable(w));
     deps.metrics?.addMetric('PollErrors', MetricUnit.Count, failed.length);
     if (failed.length > 0) {
@@ -67,5 +81,6 @@ export function pollerHandler(deps: PollerHandlerDeps) {
 }
 
 function isResumable(w: WebhookPollResult): boolean {
-  return w.error?.status === 429 || /time budget/.test(w.error?.message ?? '');
+  if (w.stalled) return false;
+  return w.error?.status === 429 || /(time|request) budget/.test(w.error?.message ?? '');
 }

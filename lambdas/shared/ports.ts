@@ -11,17 +11,39 @@ export interface DeliveryWindow {
   readonly end: Date;
 }
 
+/** One page of a window of the delivery log. */
+export interface DeliveryPage {
+  /** The page's entries, as raw JSON values (validated by the caller). */
+  readonly entries: readonly unknown[];
+  /** Pages the whole window holds at this page size, when the platform says; the caller splits big windows by it. */
+  readonly pageCount: number | undefined;
+  /** True when a later page may hold more entries. */
+  readonly hasNext: boolean;
+}
+
 /** Reads the Genesys Cloud webhook delivery log. */
 export interface FailedDeliverySource {
   /**
-   * Yields the failed entries of the window, one page at a time, as raw JSON values (validated by the caller).
-   * Handles login, token renewal, paging and 429s; throws GenesysApiError when it cannot finish, for example
-   * when `deadline` (epoch ms) would pass while waiting for a Retry-After.
+   * Yields the failed entries of the whole window, one page at a time, as raw JSON values (validated by the
+   * caller). Handles login, token renewal, paging and 429s; throws GenesysApiError when it cannot read the
+   * window to its end, for example when `deadline` (epoch ms) would pass while waiting for a Retry-After, or
+   * when the window holds more pages than it will read (split it).
    */
   failedDeliveries(
     window: DeliveryWindow,
     options?: { deadline?: number },
   ): AsyncIterable<readonly unknown[]>;
+  /** Reads one page (from 1) of the window's failed entries, with what the platform says about the rest. */
+  readPage(
+    window: DeliveryWindow,
+    pageNumber: number,
+    options?: { deadline?: number },
+  ): Promise<DeliveryPage>;
+  /**
+   * How many requests the client-side rate budget still allows from now until `until` (epoch ms), so a poll
+   * can size its windows to what it can read. Omitted by sources without a budget (unbounded).
+   */
+  requestCapacity?(until: number): number;
 }
 
 export interface EnqueueFailure {
@@ -106,6 +128,12 @@ export interface Watermark {
   /** Everything created before this instant has been enqueued or recorded. */
   readonly through: string;
   readonly lastPollAt: string;
+  /**
+   * When (our clock) the log up to `through` was last read to its end. Entries created within the late-listing
+   * allowance before this instant may not have been listed yet, so the next poll re-reads from
+   * `min(through, readAt − overlap)`. Absent on watermarks written before it existed: taken as `through`.
+   */
+  readonly readAt?: string;
 }
 
 /** The DynamoDB ledger: dedupe, per-event history, per-webhook watermark. */

@@ -79,6 +79,15 @@ const routesSetting = before((v) => {
     return v; // not an array: the schema's message names the expected form
   }
 }, routesSchema);
+// Poller catch-up and late entries (issue 10).
+/** Genesys lists a failed attempt up to this long after its dateCreated (the delivery-log contract). */
+export const LATE_LISTING_SECONDS = 300;
+/** How far Genesys Cloud's clock (which dates entries) may be behind ours (which windows them). */
+export const CLOCK_SKEW_ALLOWANCE_SECONDS = 60;
+/** The least re-read overlap that still finds every late entry: the contract's 300 s plus the skew allowance. */
+export const MIN_POLL_OVERLAP_SECONDS = LATE_LISTING_SECONDS + CLOCK_SKEW_ALLOWANCE_SECONDS;
+/** The default overlap: the minimum plus another minute, so a slow listing is not lost at the exact edge. */
+export const DEFAULT_POLL_OVERLAP_SECONDS = MIN_POLL_OVERLAP_SECONDS + 60;
 
 /** Settings shared by the stack, the handlers and local mode. */
 export const pipelineSettingsSchema = z
@@ -87,7 +96,13 @@ export const pipelineSettingsSchema = z
     WEBHOOK_ID: csv('WEBHOOK_ID', 'a comma-separated list of webhook ids', webhookId),
     POLL_INTERVAL_SECONDS: int('POLL_INTERVAL_SECONDS', 60, 1, 86_400, 'seconds'),
     LOOKBACK_HOURS: int('LOOKBACK_HOURS', 1, 0, 336, 'hours'),
-    POLL_OVERLAP_SECONDS: int('POLL_OVERLAP_SECONDS', 300, 0, 3_600, 'seconds'),
+    POLL_OVERLAP_SECONDS: int(
+      'POLL_OVERLAP_SECONDS',
+      DEFAULT_POLL_OVERLAP_SECONDS,
+      MIN_POLL_OVERLAP_SECONDS,
+      3_600,
+      'seconds',
+    ),
     MAX_RETRIES: int('MAX_RETRIES', 3, 1, 1_000, 'attempts'),
     RETRY_DELAY_SECONDS: int('RETRY_DELAY_SECONDS', 5, 1, 43_200, 'seconds'),
     MAX_RETRY_DELAY_SECONDS: int('MAX_RETRY_DELAY_SECONDS', 3_600, 1, 43_200, 'seconds'),

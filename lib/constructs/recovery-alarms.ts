@@ -23,6 +23,11 @@ export interface RecoveryAlarmsProps {
   readonly missedPollPeriod: Duration;
   /** Oldest retry-queue message age above which the redeliverer is considered stuck. */
   readonly retryQueueAgeThreshold: Duration;
+  /**
+   * How far a webhook's watermark may stay behind now (the poller's WatermarkLagSeconds) before the lag alarm
+   * fires: a few poll intervals. @default - 3 minutes
+   */
+  readonly watermarkLagThreshold?: Duration;
   /** Oldest DLQ message age above which dead-lettered deliveries are at risk of expiring unattended. */
   readonly dlqAgeThreshold: Duration;
   /** How long a target may be held back (backpressure or outage) before someone is told. */
@@ -41,6 +46,9 @@ export interface RecoveryAlarmsProps {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** The poller's metric of how far the furthest-behind webhook's watermark is from now (poller-handler.ts). */
+export const WATERMARK_LAG_METRIC = 'WatermarkLagSeconds';
+
 /**
  * The alarms by the names the docs use. Each is deployed as `<stack name>-<name>`, so the names in the console,
  * in notifications and in the docs agree, and the SNS topic policy can admit exactly this stack's alarms.
@@ -55,6 +63,7 @@ export const ALARM_NAMES = [
   'InvalidDeliveryLogEntries',
   'RedelivererErrors',
   'TargetHeldBack',
+  'PollerWatermarkLag',
 ] as const;
 
 /** One of {@link ALARM_NAMES}. */
@@ -251,7 +260,7 @@ export class RecoveryAlarms extends Construct {
     ];
 
     const action = new actions.SnsAction(this.topic);
-    this.alarms = definitions.map(([name, description, metric, options]) => {
+    const alarms = definitions.map(([name, description, metric, options]) => {
       const alarm = metric.createAlarm(this, name, {
         alarmName: deployedAlarmName(prefix, name),
         alarmDescription: description,
@@ -266,5 +275,32 @@ export class RecoveryAlarms extends Construct {
       alarm.addOkAction(action);
       return alarm;
     });
+
+    // Catch-up (issue 10): every poll of a caught-up poller ends within seconds of now; a watermark that
+    // stays further behind for 10 minutes is a backlog the poller is not getting through, or a wedge.
+    const lagAlarms: cloudwatch.Alarm[] = [];
+    if (poller) {
+      const lagThreshold = props.watermarkLagThreshold ?? Duration.minutes(3);
+      const lag = new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: WATERMARK_LAG_METRIC,
+        dimensionsMap: { service: POLLER_SERVICE_NAME },
+        statistic: 'Minimum',
+        period: FIVE_MINUTES,
+      }).createAlarm(this, 'PollerWatermarkLag', {
+        alarmName: deployedAlarmName(prefix, 'PollerWatermarkLag'),
+        alarmDescription: `A webhook's delivery log has been read up to more than ${lagThreshold.toHumanString()} ago for 10 minutes: a backlog after an outage the poller is still working through, or a poller that cannot move its watermark. Check the dashboard's lag per webhook, the poller logs and the PollerErrors alarm.`,
+        threshold: lagThreshold.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        // No poll, no data: the missed-polls alarm covers that.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      lag.addAlarmAction(action);
+      lag.addOkAction(action);
+      lagAlarms.push(lag);
+    }
+    this.alarms = [...alarms, ...lagAlarms];
   }
 }

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLLER_SERVICE_NAME } from './poller-function';
+import { WATERMARK_LAG_METRIC } from './recovery-alarms';
 import { METRICS_NAMESPACE } from './recovery-function';
 import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 
@@ -99,6 +100,24 @@ export class RecoveryDashboard extends Construct {
             ],
             width: 24,
             height: 5,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Delivery log read up to: watermark lag (s), and pages read',
+            left: [
+              new cloudwatch.Metric({
+                namespace: METRICS_NAMESPACE,
+                metricName: WATERMARK_LAG_METRIC,
+                dimensionsMap: { service: POLLER_SERVICE_NAME },
+                statistic: 'Maximum',
+                period: PERIOD,
+                label: 'Watermark lag, furthest-behind webhook (s)',
+              }),
+            ],
+            right: [custom(POLLER_SERVICE_NAME, 'DeliveryLogPages', 'Delivery-log pages read')],
+            width: 24,
+            height: 6,
           }),
         ],
         [

@@ -4,7 +4,8 @@ import { queueDepth } from '../../cli/commands/status';
 import { DynamoDbLedger } from '../../lambdas/shared/adapters/dynamodb-ledger';
 import { GenesysDeliverySource } from '../../lambdas/shared/adapters/genesys-delivery-source';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
-import { OperatorError } from '../../lambdas/shared/errors';
+import { GenesysApiError, OperatorError } from '../../lambdas/shared/errors';
+import type { FailedDeliverySource } from '../../lambdas/shared/ports';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import {
   type EmulatedDelivery,
@@ -131,5 +132,48 @@ describe('replay', () => {
     expect(enqueued.find((m) => m.deliveryId === 'repeat-a')?.body).toBe('{"event":"e-repeat"}');
     for (const m of enqueued) expect((await ledger.getEvent(m.eventKey))?.status).toBe('enqueued');
     expect(cli.err()).toContain('3 event(s) enqueued');
+  });
+
+  it('halves a window the source cannot page whole, and reads every part', async () => {
+    // A stand-in for a window over the source's page cap: anything longer than 40 minutes is refused.
+    const capped: FailedDeliverySource = {
+      readPage: (w, n, o) => source.readPage(w, n, o),
+      async *failedDeliveries(window, options) {
+        if (window.end.getTime() - window.start.getTime() > 40 * 60_000) {
+          yield [];
+          throw new GenesysApiError('too many pages', 200, 'window.too.large', undefined);
+        }
+        yield* source.failedDeliveries(window, options);
+      },
+    };
+    const cli = testCli(aws);
+    const code = await replayCommand(
+      cli.ctx,
+      { webhook: 'wh-replay', since, until, dryRun: true },
+      { source: capped, settings },
+    );
+    expect(code).toBe(0);
+    expect(cli.err()).toContain('5 failed entries, 4 event(s), 1 already delivered');
+  });
+
+  it('fails naming the window it could not read, and enqueues nothing', async () => {
+    // One answer and its three retries: the page cannot be read.
+    emulator.injectFaults({ status: 500, count: 4, path: 'deliveries' });
+    const cli = testCli(aws);
+    const failure = await replayCommand(
+      cli.ctx,
+      { webhook: 'wh-replay', since, until, dryRun: false },
+      { source, settings },
+    ).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(OperatorError);
+    expect(String(failure)).toMatch(
+      new RegExp(
+        `could not read the delivery log of webhook wh-replay from ${since.toISOString().replace(/\./g, '\\.')} to .*nothing was enqueued.*500`,
+      ),
+    );
+    expect((await queueDepth(aws.sqs, aws.retryQueueUrl)).visible).toBe(0);
   });
 });

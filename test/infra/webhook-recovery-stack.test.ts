@@ -171,7 +171,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
     });
   });
 
-  it('alarms on the DLQ, queue ages, poller errors, missed polls, failed polls, invalid log entries and redeliverer errors', () => {
+  it('alarms on the DLQ, queue ages, poller errors, missed polls, failed polls, watermark lag, invalid log entries and redeliverer errors', () => {
     const alarms = byType(template, 'AWS::CloudWatch::Alarm');
     const topic = logicalId(template, 'AWS::SNS::Topic', 'AlarmsTopic');
     expect(alarms.map(([id]) => id.replace(/^Alarms|[0-9A-F]{8}$/g, '')).sort()).toEqual([
@@ -181,6 +181,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
       'PollerErrors',
       'PollerInvocationsFailed',
       'PollerMissedPolls',
+      'PollerWatermarkLag',
       'RedelivererErrors',
       'RetryQueueMessageAging',
       'TargetHeldBack',
@@ -246,6 +247,22 @@ describe('WebhookRecoveryStack (defaults)', () => {
       DatapointsToAlarm: 3,
     });
     template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('alarms when a watermark stays more than 3 poll intervals behind, under an explicit name', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: Match.stringLikeRegexp('-PollerWatermarkLag$'),
+      MetricName: 'WatermarkLagSeconds',
+      Namespace: 'GenesysWebhookRecovery',
+      Dimensions: [{ Name: 'service', Value: 'genesys-webhook-poller' }],
+      Statistic: 'Minimum',
+      Threshold: 180,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    const [[, dashboard] = ['', { Properties: {} }]] = byType(template, 'AWS::CloudWatch::Dashboard');
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain('WatermarkLagSeconds');
   });
 
   it('shows found, enqueued, delivered, retried and dead-lettered on the dashboard', () => {

@@ -65,6 +65,7 @@ beforeAll(async () => {
   ];
   const settings = parsePipelineSettings({
     ROUTES: JSON.stringify(routes),
+    TARGET_ALLOW_LOOPBACK: 'true',
     MAX_RETRIES: String(MAX_RETRIES),
     RETRY_DELAY_SECONDS: '1',
     MAX_RETRY_DELAY_SECONDS: '2',

@@ -80,7 +80,7 @@ function poll(
     settings: parsePipelineSettings({
       WEBHOOK_ID: webhookId,
       LOOKBACK_HOURS: '1',
-      POLL_OVERLAP_SECONDS: '300',
+      POLL_OVERLAP_SECONDS: '360',
       TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
     }),
     now: () => clock,

@@ -79,6 +79,11 @@ describe('pollFailedDeliveries with any delivery-log content', () => {
             async *failedDeliveries() {
               for (const p of pages) yield p;
             },
+            readPage: async (_window, n) => ({
+              entries: pages[n - 1] ?? [],
+              pageCount: pages.length,
+              hasNext: n < pages.length,
+            }),
           };
           const [result] = await pollFailedDeliveries({
             source,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -23,12 +24,28 @@ export type DynamoDbLedgerOptions = {
 export const ledgerKeys = {
   event: (eventKey: string) => `event#${eventKey}`,
   webhook: (webhookId: string) => `webhook#${webhookId}`,
-  invalid: (webhookId: string, deliveryId: string) => `invalid#${webhookId}#${deliveryId}`,
+  /** A key too long for DynamoDB (2,048 bytes) is replaced by one ending in a hash of the id, so it still dedupes. */
+  invalid: (webhookId: string, deliveryId: string) => {
+    const key = `invalid#${webhookId}#${deliveryId}`;
+    if (Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES) return key;
+    return `invalid#${webhookId}#sha256:${createHash('sha256').update(deliveryId).digest('hex')}`;
+  },
 } as const;
+
+/** Longest partition key written; DynamoDB's limit is 2,048 bytes. */
+const MAX_KEY_BYTES = 1_024;
+/** Longest delivery id kept on an invalid-entry item (the key holds a hash of the whole). */
+const MAX_ID_CHARS = 512;
 
 /** Longest error text kept per attempt, so a chatty target cannot push an item past 400 KB. */
 const MAX_ERROR_CHARS = 500;
+/** Longest raw copy of a refused entry; with the other capped fields an item stays far under DynamoDB's 400 KB. */
 const MAX_RAW_CHARS = 16_384;
+
+/** A prefix of at most `max` characters, with no half surrogate pair (DynamoDB takes only valid UTF-8). */
+function cap(text: string, max: number): string {
+  return (text.length > max ? text.slice(0, max) : text).toWellFormed();
+}
 
 /**
  * The ledger on one DynamoDB table keyed by `pk`. Conditional writes make the claim of an event atomic, so two
@@ -164,9 +181,10 @@ export class DynamoDbLedger implements Ledger {
           pk: ledgerKeys.invalid(entry.webhookId, entry.deliveryId),
           kind: 'invalid',
           webhookId: entry.webhookId,
-          deliveryId: entry.deliveryId,
-          reason: entry.reason,
-          raw: entry.raw.slice(0, MAX_RAW_CHARS),
+          deliveryId: cap(entry.deliveryId, MAX_ID_CHARS),
+          ...(entry.deliveryId.length > MAX_ID_CHARS ? { deliveryIdTruncated: true } : {}),
+          reason: cap(entry.reason, MAX_ERROR_CHARS),
+          raw: cap(entry.raw, MAX_RAW_CHARS),
           rawTruncated: entry.raw.length > MAX_RAW_CHARS,
           recordedAt: at,
           expiresAt,
@@ -193,7 +211,12 @@ export class DynamoDbLedger implements Ledger {
     );
     const item = out.Item;
     if (!item || typeof item.through !== 'string') return undefined;
-    return { webhookId, through: item.through, lastPollAt: String(item.lastPollAt ?? item.through) };
+    return {
+      webhookId,
+      through: item.through,
+      lastPollAt: String(item.lastPollAt ?? item.through),
+      ...(typeof item.readAt === 'string' ? { readAt: item.readAt } : {}),
+    };
   }
 
   async setWatermark(watermark: Watermark): Promise<void> {
@@ -202,7 +225,7 @@ export class DynamoDbLedger implements Ledger {
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: ledgerKeys.webhook(watermark.webhookId) },
-          UpdateExpression: 'SET kind = :kind, webhookId = :id, through = :through, lastPollAt = :last',
+          UpdateExpression: `SET kind = :kind, webhookId = :id, through = :through, lastPollAt = :last${watermark.readAt === undefined ? '' : ', readAt = :readAt'}`,
           // ISO-8601 UTC strings of one format sort as time does: the watermark only moves forward.
           ConditionExpression: 'attribute_not_exists(through) OR through <= :through',
           ExpressionAttributeValues: {
@@ -210,6 +233,7 @@ export class DynamoDbLedger implements Ledger {
             ':id': watermark.webhookId,
             ':through': watermark.through,
             ':last': watermark.lastPollAt,
+            ...(watermark.readAt === undefined ? {} : { ':readAt': watermark.readAt }),
           },
         }),
       )

@@ -8,6 +8,11 @@ const FIRST_BACKOFF_MS = 500;
 /** A server that keeps answering 429 with short Retry-Afters must not hold the poller forever. */
 const MAX_THROTTLED_RETRIES = 10;
 const DEFAULT_RETRY_AFTER_SECONDS = 60;
+/**
+ * Requests left unspent of the server's own count (inin-ratelimit-*) before we wait for its reset: its count
+ * covers requests of other clients on the same token and arrivals our own window has not seen yet.
+ */
+const SERVER_BUDGET_MARGIN = 10;
 
 /** A failure that retrying did not cure, carried (without the SDK's request config) to the caller. */
 export class GenesysCallFailed extends Error {
@@ -33,6 +38,8 @@ export interface GenesysCallPolicyOptions {
  */
 export class GenesysCallPolicy {
   private readonly limiter: SlidingWindowLimiter;
+  /** Epoch ms before which the server's own count says to send nothing more (from inin-ratelimit-*). */
+  private serverPausedUntil = 0;
 
   constructor(private readonly options: GenesysCallPolicyOptions) {
     this.limiter = new SlidingWindowLimiter(options.maxRequestsPerMinute, 60_000, options.now);
@@ -79,11 +86,41 @@ export class GenesysCallPolicy {
     }
   }
 
+  /** How many requests fit the budget from now until `until` (epoch ms), counting a pause the server asked for. */
+  capacity(until: number): number {
+    return this.limiter.capacity(until, this.serverPausedUntil);
+  }
+
+  /**
+   * Follows the `inin-ratelimit-allowed`, `-count` and `-reset` headers of a successful response: when the
+   * server's count comes within a margin of what it allows, nothing more is sent until its window resets. The
+   * server's count is the one that matters; ours only approximates it.
+   */
+  observeServerBudget(headers: unknown): void {
+    const allowed = numericHeader(headers, 'inin-ratelimit-allowed');
+    const count = numericHeader(headers, 'inin-ratelimit-count');
+    const resetSeconds = numericHeader(headers, 'inin-ratelimit-reset');
+    if (allowed === undefined || count === undefined || resetSeconds === undefined) return;
+    // Pace at what the server allows (less the margin) when that is below our own budget, so windows are
+    // sized to what can really be read before the deadline.
+    this.limiter.setMax(Math.min(this.options.maxRequestsPerMinute, allowed - SERVER_BUDGET_MARGIN));
+    if (count < allowed - SERVER_BUDGET_MARGIN) return;
+    const until = this.options.now() + Math.min(60, Math.max(0, resetSeconds)) * 1000;
+    this.serverPausedUntil = Math.max(this.serverPausedUntil, until);
+    this.options.log?.({ message: 'genesys.ratelimit.near', allowed, count, resetSeconds });
+  }
+
+  private delay(): number {
+    return Math.max(this.limiter.delay(), this.serverPausedUntil - this.options.now());
+  }
+
   private async underBudget(what: string, deadline: number): Promise<void> {
-    for (let delay = this.limiter.delay(); delay > 0; delay = this.limiter.delay()) {
+    for (let delay = this.delay(); delay > 0; delay = this.delay()) {
       if (this.options.now() + delay > deadline) {
         throw new GenesysApiError(
-          `the client-side limit of ${this.options.maxRequestsPerMinute} Genesys Cloud requests a minute would delay the ${what} past the deadline; stopping to resume later`,
+          this.serverPausedUntil > this.options.now()
+            ? `Genesys Cloud's own rate count (inin-ratelimit-*) is near its limit until after the deadline of the ${what}; stopping to resume later`
+            : `the client-side limit of ${this.options.maxRequestsPerMinute} Genesys Cloud requests a minute would delay the ${what} past the deadline; stopping to resume later`,
           429,
           'client.rate.limit',
           undefined,
@@ -110,4 +147,11 @@ export class GenesysCallPolicy {
       clearTimeout(timer);
     }
   }
+}
+
+function numericHeader(headers: unknown, name: string): number | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const entry = Object.entries(headers).find(([k]) => k.toLowerCase() === name);
+  const value = Number(Array.isArray(entry?.[1]) ? entry?.[1][0] : entry?.[1]);
+  return entry !== undefined && Number.isFinite(value) ? value : undefined;
 }

@@ -1,6 +1,6 @@
 import platformClient from 'purecloud-platform-client-v2';
 import { GenesysApiError } from '../errors';
-import type { DeliveryWindow, FailedDeliverySource } from '../ports';
+import type { DeliveryPage, DeliveryWindow, FailedDeliverySource } from '../ports';
 import type { GenesysCredentials } from '../settings';
 import { GenesysCallFailed, GenesysCallPolicy } from './genesys-call-policy';
 import { type GenesysFailure, genesysError } from './genesys-failure';
@@ -17,7 +17,11 @@ export interface GenesysDeliverySourceOptions {
   readonly credentials: () => Promise<GenesysCredentials>;
   /** @default 100 (the platform's maximum) */
   readonly pageSize?: number;
-  /** Logins and API calls together, in any rolling minute. @default 300 (the platform's limit per token) */
+  /**
+   * Logins and API calls together, in any rolling minute. The platform allows 300 per token; the default keeps
+   * a margin because the server counts arrivals, not sends, and network jitter moves requests between minutes.
+   * @default 280
+   */
   readonly maxRequestsPerMinute?: number;
   /** @default 10000 */
   readonly requestTimeoutMs?: number;
@@ -32,8 +36,11 @@ export interface GenesysDeliverySourceOptions {
 type Client = typeof platformClient.ApiClient.instance;
 
 /** Renew this long before expiry, so a token never expires between the check and the request. */
+/** The platform's 300 a minute per token, less a margin for network jitter (see maxRequestsPerMinute). */
+export const DEFAULT_REQUESTS_PER_MINUTE = 280;
 const RENEW_MARGIN_MS = 5 * 60_000;
-const MAX_PAGES = 10_000;
+/** Pages read of one window at most; a bigger window is refused up front so the caller splits it. */
+export const MAX_PAGES = 10_000;
 
 /** Ends a platform message with exactly one full stop, so a hint can follow it. */
 function sentence(message: string): string {
@@ -70,7 +77,7 @@ export class GenesysDeliverySource implements FailedDeliverySource {
     this.timeoutMs = options.requestTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.policy = new GenesysCallPolicy({
-      maxRequestsPerMinute: options.maxRequestsPerMinute ?? 300,
+      maxRequestsPerMinute: options.maxRequestsPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE,
       timeoutMs: this.timeoutMs,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
       now: this.now,
@@ -83,30 +90,66 @@ export class GenesysDeliverySource implements FailedDeliverySource {
     window: DeliveryWindow,
     options: { deadline?: number } = {},
   ): AsyncIterable<readonly unknown[]> {
-    const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-    const { webhookId } = window;
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
-      const page = await this.getPage(webhookId, deadline, {
-        filterStatus: 'failed',
-        startDate: window.start.toISOString(),
-        endDate: window.end.toISOString(),
-        pageSize: String(this.pageSize),
-        pageNumber: String(pageNumber),
-      });
-      if (!isRecord(page) || !Array.isArray(page.entities)) {
+    for (let pageNumber = 1; ; pageNumber++) {
+      const page = await this.readPage(window, pageNumber, options);
+      if (pageNumber === 1 && page.pageCount !== undefined && page.pageCount > MAX_PAGES) {
         throw new GenesysApiError(
-          `Genesys Cloud answered page ${pageNumber} of webhook ${webhookId}'s delivery log without an entities array`,
+          `the delivery log of webhook ${window.webhookId} from ${window.start.toISOString()} to ${window.end.toISOString()} holds ${page.pageCount} pages, more than the ${MAX_PAGES} read of one window: read it in shorter windows`,
           200,
-          undefined,
+          'window.too.large',
           undefined,
         );
       }
-      const entities: readonly unknown[] = page.entities;
-      yield entities;
-      const pageCount = typeof page.pageCount === 'number' ? page.pageCount : undefined;
-      const hasNext = typeof page.nextUri === 'string' && page.nextUri.length > 0;
-      if (!hasNext || entities.length === 0 || (pageCount !== undefined && pageNumber >= pageCount)) return;
+      yield page.entries;
+      if (!page.hasNext) return;
+      if (pageNumber >= MAX_PAGES) {
+        throw new GenesysApiError(
+          `the delivery log of webhook ${window.webhookId} from ${window.start.toISOString()} to ${window.end.toISOString()} still had pages after ${MAX_PAGES}: read it in shorter windows`,
+          200,
+          'window.too.large',
+          undefined,
+        );
+      }
     }
+  }
+
+  async readPage(
+    window: DeliveryWindow,
+    pageNumber: number,
+    options: { deadline?: number } = {},
+  ): Promise<DeliveryPage> {
+    const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+    const { webhookId } = window;
+    const page = await this.getPage(webhookId, deadline, {
+      filterStatus: 'failed',
+      startDate: window.start.toISOString(),
+      endDate: window.end.toISOString(),
+      pageSize: String(this.pageSize),
+      pageNumber: String(pageNumber),
+    });
+    if (!isRecord(page) || !Array.isArray(page.entities)) {
+      throw new GenesysApiError(
+        `Genesys Cloud answered page ${pageNumber} of webhook ${webhookId}'s delivery log without an entities array`,
+        200,
+        undefined,
+        undefined,
+      );
+    }
+    const entries: readonly unknown[] = page.entities;
+    const pageCount =
+      typeof page.pageCount === 'number' && Number.isInteger(page.pageCount) && page.pageCount >= 0
+        ? page.pageCount
+        : undefined;
+    const hasNext =
+      typeof page.nextUri === 'string' &&
+      page.nextUri.length > 0 &&
+      entries.length > 0 &&
+      (pageCount === undefined || pageNumber < pageCount);
+    return { entries, pageCount, hasNext };
+  }
+
+  requestCapacity(until: number): number {
+    return this.policy.capacity(until);
   }
 
   /** One page, with one re-login after a 401 (the token may have been revoked or expired early). */
@@ -129,7 +172,9 @@ export class GenesysDeliverySource implements FailedDeliverySource {
             ['application/json'],
           ),
         );
-        return isRecord(reply) && 'body' in reply ? reply.body : reply;
+        if (!isRecord(reply) || !('body' in reply)) return reply;
+        this.policy.observeServerBudget(reply.headers);
+        return reply.body;
       } catch (error) {
         if (!(error instanceof GenesysCallFailed)) throw error;
         const { failure } = error;

@@ -1,4 +1,5 @@
-import { serialiseBody } from './body';
+import { createHash } from 'node:crypto';
+import { MAX_BODY_DEPTH, nestedDeeperThan, serialiseBody } from './body';
 import { eventKey } from './event-key';
 import { filterHeaders } from './headers';
 import { type RetryMessage, toQueueBody } from './retry-message';
@@ -6,6 +7,16 @@ import { type TargetPolicy, targetRefusal } from './target';
 
 /** SQS's largest message, less headroom for the attributes SQS counts against it. */
 export const MAX_MESSAGE_BYTES = 1_048_576 - 1_024;
+
+/** Longest delivery id accepted: ids are ledger keys, and DynamoDB keys hold at most 2,048 bytes. */
+export const MAX_DELIVERY_ID_CHARS = 256;
+/**
+ * Longest target URL accepted. The URL is stored on the ledger's event item (DynamoDB's items hold at most
+ * 400 KB) and sent on every attempt; real webhook URLs are far shorter, and most servers refuse longer ones.
+ */
+export const MAX_TARGET_URL_CHARS = 8_192;
+/** Longest quotation of an input value inside a refusal reason. */
+const MAX_QUOTED_CHARS = 80;
 
 export interface NormaliseOptions {
   readonly webhookId: string;
@@ -34,20 +45,64 @@ function isoOrUndefined(v: unknown): string | undefined {
   return /^\d{4}-/.test(iso) ? iso : undefined;
 }
 
+/** A value as a short JSON quotation for a reason: never long, never throwing (deep or odd values included). */
+export function quote(value: unknown): string {
+  let text: string;
+  try {
+    text =
+      typeof value === 'object' && value !== null
+        ? Array.isArray(value)
+          ? `an array of ${value.length}`
+          : 'an object'
+        : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = typeof value;
+  }
+  return text.length > MAX_QUOTED_CHARS
+    ? `${text.slice(0, MAX_QUOTED_CHARS).toWellFormed()}… (${text.length} characters)`
+    : text;
+}
+
+/** An id too long to be a key, shortened to a recognisable prefix and a hash of the whole. */
+export function shortId(id: string): string {
+  if (id.length <= MAX_DELIVERY_ID_CHARS) return id;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 32);
+  return `${id.slice(0, 64).toWellFormed()}…sha256:${hash}`;
+}
+
 /**
  * Turns one delivery-log entry (any JSON value) into a retry message, or into a reason it cannot be one.
  * Never throws: the caller records every refusal, so nothing is dropped silently.
  */
 export function normaliseDelivery(entry: unknown, options: NormaliseOptions): Normalised {
+  try {
+    return normalise(entry, options);
+  } catch (error) {
+    // Unreachable by design; kept so that an input nothing anticipated is refused, never a stopped page.
+    const id =
+      isRecord(entry) && typeof entry.id === 'string' && entry.id.length > 0 ? shortId(entry.id) : 'unknown';
+    return {
+      ok: false,
+      deliveryId: id,
+      reason: `entry could not be read: ${quote(error instanceof Error ? error.message : error)}`,
+    };
+  }
+}
+
+function normalise(entry: unknown, options: NormaliseOptions): Normalised {
   if (!isRecord(entry)) return { ok: false, deliveryId: 'unknown', reason: 'entry is not an object' };
   const deliveryId = typeof entry.id === 'string' && entry.id.length > 0 ? entry.id : undefined;
   if (!deliveryId) return { ok: false, deliveryId: 'unknown', reason: 'entry has no id' };
-  const refuse = (reason: string): Normalised => ({ ok: false, deliveryId, reason });
+  const refuse = (reason: string): Normalised => ({ ok: false, deliveryId: shortId(deliveryId), reason });
+  if (deliveryId.length > MAX_DELIVERY_ID_CHARS)
+    return refuse(`id is ${deliveryId.length} characters, over ${MAX_DELIVERY_ID_CHARS}`);
 
   if (entry.webhookId !== undefined && entry.webhookId !== options.webhookId) {
-    return refuse(`entry belongs to webhook ${JSON.stringify(entry.webhookId)}, not ${options.webhookId}`);
+    return refuse(`entry belongs to webhook ${quote(entry.webhookId)}, not ${options.webhookId}`);
   }
-  if (entry.status !== 'failed') return refuse(`status is ${JSON.stringify(entry.status)}, not "failed"`);
+  if (entry.status !== 'failed') return refuse(`status is ${quote(entry.status)}, not "failed"`);
+  if (typeof entry.webhookUrl === 'string' && entry.webhookUrl.length > MAX_TARGET_URL_CHARS)
+    return refuse(`webhookUrl is ${entry.webhookUrl.length} characters, over ${MAX_TARGET_URL_CHARS}`);
   const refusal = targetRefusal(entry.webhookUrl, options.targets);
   if (refusal) return refuse(refusal);
   const targetUrl = entry.webhookUrl as string;
@@ -55,6 +110,8 @@ export function normaliseDelivery(entry: unknown, options: NormaliseOptions): No
   if (!failedAt) return refuse('dateCreated is missing or not a date');
   if (entry.headers !== undefined && !isRecord(entry.headers)) return refuse('headers is not an object');
   if (entry.body === undefined) return refuse('entry has no body');
+  if (nestedDeeperThan(entry.body, MAX_BODY_DEPTH))
+    return refuse(`body nests more than ${MAX_BODY_DEPTH} levels deep: it cannot be serialised safely`);
 
   const { headers, stripped, conflict } = filterHeaders(entry.headers ?? {}, {
     forwardCredentials: options.forwardCredentials,

@@ -1,0 +1,57 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { describe, expect, it, vi } from 'vitest';
+import { MemoryLedger, MemoryRetryQueue } from '../../bench/support/memory-ports';
+import { PollFailedError, pollerHandler } from '../../lambdas/poller/poller-handler';
+import { GenesysApiError } from '../../lambdas/shared/errors';
+import type { FailedDeliverySource } from '../../lambdas/shared/ports';
+import { parsePipelineSettings } from '../../lambdas/shared/settings';
+import { lambdaContext } from '../../local/lambda-context';
+
+const settings = parsePipelineSettings({ WEBHOOK_ID: 'wh-stuck,wh-fine' });
+
+/**
+ * A log whose every window, however short, claims 500 pages for wh-stuck (a platform misbehaving, or a
+ * second's worth of failures no poll can read), and whose budget runs out after 40 requests.
+ */
+function source(): FailedDeliverySource {
+  let requests = 0;
+  return {
+    async *failedDeliveries() {},
+    requestCapacity: () => Math.max(0, 40 - requests),
+    readPage: async (window, pageNumber) => {
+      requests += 1;
+      if (requests > 40)
+        throw new GenesysApiError('client budget spent', 429, 'client.rate.limit', undefined);
+      if (window.webhookId === 'wh-fine') return { entries: [], pageCount: 0, hasNext: false };
+      return { entries: [], pageCount: 500, hasNext: pageNumber < 500 };
+    },
+  };
+}
+
+describe('poller handler', () => {
+  it('fails the poll (PollErrors, the alarm) when pages were read but a watermark could not move', async () => {
+    const metrics = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
+    const added = vi.spyOn(metrics, 'addMetric');
+    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+    const handler = pollerHandler({
+      source: source(),
+      queue: new MemoryRetryQueue(),
+      ledger: new MemoryLedger(),
+      settings,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+    });
+    const failure = await handler({}, lambdaContext('poller', 30)).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(PollFailedError);
+    expect(String(failure)).toMatch(/wh-stuck/);
+    expect(String(failure)).not.toMatch(/wh-fine/);
+    const calls = added.mock.calls.map(([name, , value]) => `${name}:${value}`);
+    expect(calls).toContain('PollErrors:1');
+    // The fine webhook is caught up; the stuck one is an hour behind (LOOKBACK_HOURS).
+    expect(calls.find((c) => c.startsWith('WatermarkLagSeconds:'))).toMatch(/^WatermarkLagSeconds:36\d\d$/);
+  });
+});
