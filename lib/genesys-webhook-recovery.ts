@@ -67,8 +67,8 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly lookbackHours?: number;
   /**
-   * Seconds each poll re-reads before the previous one's end (POLL_OVERLAP_SECONDS).
-   * @default 300
+   * Seconds each poll re-reads before the previous one's end, at least 360 (POLL_OVERLAP_SECONDS).
+   * @default 420
    */
   readonly pollOverlapSeconds?: number;
   /**
