@@ -64,7 +64,7 @@ beforeAll(async () => {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await demo.waitFor(/DLQ \S+ now holds 2 message\(s\)/, 90_000);
+  await demo.waitFor(/DLQ \S+ now holds 3 message\(s\)/, 90_000);
   await demo.waitFor(/invalid\s+dlv-0007/);
 }, 120_000);
 
@@ -81,10 +81,10 @@ describe('1. a failed export hides nothing and replaces nothing', () => {
     expect(oneLineError(run)).toMatch(
       /^error: --out .*missing-dir\/dlq\.json: folder .*missing-dir does not exist/,
     );
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
     const list = await cli(['dlq', 'list', '--json']);
     expect(list.code).toBe(0);
-    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(2);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(3);
   });
 
   it('dlq export --out docs (a folder): refused before reading', async () => {
@@ -94,7 +94,7 @@ describe('1. a failed export hides nothing and replaces nothing', () => {
     expect(oneLineError(run)).toMatch(
       /--out .*docs is a folder: give a file name, such as .*docs\/dlq\.json/,
     );
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
   });
 
   it('writes a private file (0600), and refuses a symbolic link at --out', async () => {
@@ -102,7 +102,7 @@ describe('1. a failed export hides nothing and replaces nothing', () => {
     const run = await cli(['dlq', 'export', '--out', out]);
     expect(run.code, run.stderr).toBe(0);
     expect((await lstat(out)).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(await readFile(out, 'utf8'))).toHaveLength(2);
+    expect(JSON.parse(await readFile(out, 'utf8'))).toHaveLength(3);
     const link = join(dir, 'link.json');
     await symlink(join(dir, 'elsewhere.json'), link);
     const refused = await cli(['dlq', 'export', '--out', link]);
@@ -119,12 +119,12 @@ describe('1. a failed export hides nothing and replaces nothing', () => {
     const held = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120 }),
     );
-    expect(held.Messages).toHaveLength(2);
+    expect(held.Messages).toHaveLength(3);
     try {
       const list = await cli(['dlq', 'list']);
       expect(list.code).toBe(1);
       expect(list.stderr).toMatch(/0 of 0 dead letter\(s\) shown/);
-      expect(list.stderr).toMatch(/warning: the list leaves out 2 DLQ message\(s\) that were already hidden/);
+      expect(list.stderr).toMatch(/warning: the list leaves out 3 DLQ message\(s\) that were already hidden/);
       const again = await cli(['dlq', 'export', '--out', out]);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/The export is incomplete, so .*good\.json was left as it was/);
@@ -142,7 +142,7 @@ describe('1. a failed export hides nothing and replaces nothing', () => {
         }),
       );
     }
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
   });
 });
 
@@ -173,7 +173,7 @@ describe('3. every id the demo prints can be looked up', () => {
       Number(/received (\d+) time\(s\) before this read/.exec(run.stdout)?.[1]);
     // Each read is one receive: the second read sees the first one's, never its own.
     expect(receives(second)).toBe(receives(first) + 1);
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
   });
 });
 
@@ -242,7 +242,7 @@ describe('7. dlq list --visibility-timeout 0', () => {
     expect(oneLineError(run)).toBe(
       'error: --visibility-timeout must be a whole number of seconds from 60 to 43200 (got 0): each message must stay hidden for the whole read, or the read meets it again',
     );
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
   });
 });
 
@@ -330,21 +330,21 @@ describe('polish', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).not.toMatch(/RangeError|call stack/);
       const entries = JSON.parse(await readFile(out, 'utf8')) as ExportEntry[];
-      expect(entries).toHaveLength(3);
+      expect(entries).toHaveLength(4);
       expect(entries.find((e) => e.deliveryId === 'deep-body')?.originalPayload).toBe(deep);
       const show = await cli(['dlq', 'show', 'deep-body', '--json']);
       expect(show.code, show.stderr).toBe(0);
     } finally {
       await removeFromDlq('deep-body');
     }
-    expect(await dlqState()).toEqual({ visible: 2, inFlight: 0 });
+    expect(await dlqState()).toEqual({ visible: 3, inFlight: 0 });
   });
 
   it('after a redrive, attempts are numbered once over the event, with the redrive marked', async () => {
     const redrive = await cli(['dlq', 'redrive', '--yes']);
     expect(redrive.code, redrive.stderr).toBe(0);
     await demo.waitFor(/giving up\s+dlv-0006 .*attempt 3[\s\S]*giving up\s+dlv-0006 .*attempt 3/, 60_000);
-    for (let i = 0; i < 60 && (await dlqState()).visible < 2; i++)
+    for (let i = 0; i < 60 && (await dlqState()).visible < 3; i++)
       await new Promise((r) => setTimeout(r, 500));
     const run = await cli(['dlq', 'show', 'dlv-0006']);
     expect(run.code, run.stderr).toBe(0);

@@ -38,6 +38,7 @@ function normalise(line: string): string {
     .replace(/^\[\+\s*[\d.]+s\]/, '[+ T]')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
     .replace(/whsec_[A-Za-z0-9+/=]+/g, 'whsec_KEY')
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'EVENT-ID')
     .replace(/next in \d+ s/, 'next in N s')
     .replace(/\d+ already-known/, 'N already-known')
     .trimEnd();

@@ -38,7 +38,11 @@ beforeAll(async () => {
     entry('good-2', 'http://127.0.0.1:9/b'),
   ]);
   pipeline = await startLocalPipeline({
-    settings: parsePipelineSettings({ GENESYS_CLOUD_REGION: emulator.url, WEBHOOK_ID: 'wh-faults' }),
+    settings: parsePipelineSettings({
+      GENESYS_CLOUD_REGION: emulator.url,
+      WEBHOOK_ID: 'wh-faults',
+      TARGET_ALLOW_LOOPBACK: 'true', // the good entries point at this machine, as in local mode
+    }),
     credentials: CLIENT,
     // Claims are slow; the invalid-entry write fails at once, while they are in flight.
     decorateLedger: (ledger: Ledger): Ledger =>

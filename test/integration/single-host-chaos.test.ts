@@ -20,7 +20,8 @@ describe('single-host chaos', () => {
     const host = await startSingleHost({
       '/healthy/': () => 200,
       '/hang-forever/': () => 'hang',
-      '/hang-once/': (n) => (n === 1 ? 'hang' : 200),
+      // A path that stalls once (its first request), then answers: a transient stall.
+      '/hang-once/': (_n, _now, first) => (first ? 'hang' : 200),
       '/limited/': (_n, now) => (now < limitedUntil ? { status: 429, retryAfter: '2' } : 200),
       '/fail-once/': (n) => (n === 1 ? 503 : 200),
       '/reset-once/': (n) => (n === 1 ? 'reset' : 200),

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export type PathBehaviour = (
   n: number,
   now: number,
+  /** True for the very first request to this path, whatever the event. */
+  firstOnPath: boolean,
 ) => number | 'hang' | 'reset' | { status: number; retryAfter: string };
 
 export interface HostHit {
@@ -22,6 +24,7 @@ export interface HostHit {
 export async function startSingleHost(paths: Record<string, PathBehaviour>, port = 0) {
   const hits: HostHit[] = [];
   const perKey = new Map<string, number>();
+  const seenPaths = new Set<string>();
   const hanging = new Set<ServerResponse>();
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -32,7 +35,9 @@ export async function startSingleHost(paths: Record<string, PathBehaviour>, port
       const rule = Object.entries(paths).find(([prefix]) => path.startsWith(prefix))?.[1];
       const n = (perKey.get(`${path} ${key}`) ?? 0) + 1;
       perKey.set(`${path} ${key}`, n);
-      const decided = rule ? rule(n, Date.now()) : 404;
+      const firstOnPath = !seenPaths.has(path);
+      seenPaths.add(path);
+      const decided = rule ? rule(n, Date.now(), firstOnPath) : 404;
       const answer = typeof decided === 'object' ? decided.status : decided;
       hits.push({ path, key, body: Buffer.concat(chunks).toString('utf8'), answer });
       if (decided === 'hang') hanging.add(res);
