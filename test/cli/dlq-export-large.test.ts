@@ -130,5 +130,5 @@ describe('dlq export of a large DLQ', () => {
 
     const depth = await queueDepth(aws.sqs, aws.dlqUrl);
     expect({ visible: depth.visible, inFlight: depth.inFlight }).toEqual({ visible: COUNT, inFlight: 0 });
-  });
+  }, 240_000);
 });
