@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchSize, runBench } from './bench';
+import { writeDocsTables } from './docs-tables';
 import { renderMarkdown } from './report';
 
 /**
@@ -46,13 +47,16 @@ const markdown = renderMarkdown(report);
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(out.replace(/\.json$/, '.md'), markdown);
+// The full run into the repository also refreshes the tables of docs/benchmarks.md.
+const docsPage = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+if (values.out === undefined && size === 'full') await writeDocsTables(docsPage, markdown);
 // A report inside the repository is formatted as biome formats JSON and Markdown, so `npm run lint` stays clean after a run.
 const root = fileURLToPath(new URL('../', import.meta.url));
 if (!relative(root, out).startsWith('..')) {
   await new Promise<void>((resolve) => {
     execFile(
       join(root, 'node_modules/.bin/biome'),
-      ['format', '--write', out, out.replace(/\.json$/, '.md')],
+      ['format', '--write', out, out.replace(/\.json$/, '.md'), docsPage],
       { cwd: root },
       () => resolve(),
     );
