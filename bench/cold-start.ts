@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { LAZY_CREDENTIAL_PROVIDERS } from '../lib/constructs/recovery-function';
 import { type Sampled, sampled } from './support/stats';
 
 const run = promisify(execFile);
@@ -13,7 +14,7 @@ const SDK_PACKAGE = 'node_modules/purecloud-platform-client-v2/';
 
 /**
  * The esbuild options of lib/constructs/recovery-function.ts, as NodejsFunction passes them to esbuild. The
- * construct states them inline (not exported), so they are restated here: keep the two in step.
+ * construct states them inline (the external list is shared), so they are restated here: keep the two in step.
  */
 export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
@@ -25,7 +26,7 @@ export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
   sourcemap: true,
   sourcesContent: false,
   banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  external: [],
+  external: [...LAZY_CREDENTIAL_PROVIDERS],
   logLevel: 'error',
 };
 
