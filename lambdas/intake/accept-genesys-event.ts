@@ -2,6 +2,7 @@ import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../sha
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { Route } from '../shared/domain/routes';
 import type { Ledger, RetryQueue } from '../shared/ports';
+import { closeRefusedClaim } from '../shared/refused-claim';
 import type { PipelineSettings } from '../shared/settings';
 
 /** The `webhookId` under which events no route takes, or that are not Genesys's shape, are filed in the ledger. */
@@ -102,13 +103,7 @@ async function enqueueForRoutes(
     const reason = `route ${m.route}: ${failure.reason}`;
     if ((await record(event.id, reason, event, deps)) === 'new') result.invalid += 1;
     deps.onEvent?.({ kind: 'invalid', deliveryId: event.id, reason });
-    const attempt = { attempt: 0, messageId: 'not-enqueued', at: now.toISOString(), durationMs: 0 };
-    await deps.ledger.recordAttempt(
-      m.eventKey,
-      { ...attempt, outcome: 'permanent', error: failure.reason },
-      'permanent',
-      failure.reason,
-    );
+    await closeRefusedClaim(deps.ledger, m.eventKey, failure.reason, now);
   }
   const transient = failures.find((f) => !f.permanent);
   if (transient) throw new IntakeRetryableError(`could not enqueue every route: ${transient.reason}`);

@@ -3,6 +3,7 @@ import { normaliseDelivery } from '../shared/domain/normalise-delivery';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { GenesysApiError } from '../shared/errors';
 import type { DeliveryPage, FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
+import { closeRefusedClaim } from '../shared/refused-claim';
 import type { PipelineSettings } from '../shared/settings';
 
 /** Shortest window a big one is split into: finer than this, the platform's dates stop telling entries apart. */
@@ -433,13 +434,7 @@ async function enqueueFresh(
     if (!failure?.permanent) continue;
     await recordInvalid(webhookId, m.deliveryId, failure.reason, m, deps, result);
     // Close the claim so the overlap of the next poll does not try (and count) the same refusal again.
-    const attempt = { attempt: 0, messageId: 'not-enqueued', at: now.toISOString(), durationMs: 0 };
-    await deps.ledger.recordAttempt(
-      m.eventKey,
-      { ...attempt, outcome: 'permanent', error: failure.reason },
-      'permanent',
-      failure.reason,
-    );
+    await closeRefusedClaim(deps.ledger, m.eventKey, failure.reason, now);
   }
   const transient = failures.find((f) => !f.permanent);
   if (transient) throw new PartIncomplete(`could not enqueue every event: ${transient.reason}`);

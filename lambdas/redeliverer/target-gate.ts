@@ -30,8 +30,6 @@ export type Admission =
       /** The hold that keeps the event back, e.g. `outage http://host:8080`. */
       readonly key: string;
       readonly reason: string;
-      /** Epoch ms since when this hold has lasted. */
-      readonly sinceMs: number;
     };
 
 export interface TargetGateOptions {
@@ -53,7 +51,6 @@ interface Hold {
   readonly key: string;
   readonly reason: string;
   untilMs: number;
-  readonly sinceMs: number;
   /** Signals in a row; the next hold without a target-given time lasts base·2^level. */
   level: number;
   /** A probe is in flight: everyone else waits for its answer. */
@@ -116,7 +113,6 @@ export class TargetGate {
         untilMs,
         key: latest.key,
         reason: latest.reason,
-        sinceMs: Math.min(...holds.map((h) => h.sinceMs)),
       };
     }
     for (const h of holds) h.probing = true;
@@ -208,7 +204,6 @@ export class TargetGate {
       key,
       reason,
       untilMs: Math.max(existing?.untilMs ?? 0, now + ms),
-      sinceMs: existing?.sinceMs ?? now,
       level,
       probing: false,
     });

@@ -1,5 +1,5 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { queueDepth } from '../../cli/commands/status';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
 import type { Ledger } from '../../lambdas/shared/ports';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
@@ -157,24 +157,10 @@ describe('chaos reconciliation', () => {
       if (complete && Date.now() > lastListing + 1_000) pollsAfterLastListing += 1;
     });
 
+    // Delayed copies too: an event held back waits as one.
     const depth = async () => {
-      const out = await pipeline.aws.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: pipeline.aws.retryQueueUrl,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      );
-      const a = out.Attributes ?? {};
-      // Delayed too: an event held back waits as a delayed copy.
-      return (
-        Number(a.ApproximateNumberOfMessages ?? 0) +
-        Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-        Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-      );
+      const d = await queueDepth(pipeline.aws.sqs, pipeline.aws.retryQueueUrl);
+      return d.visible + d.inFlight + d.delayed;
     };
     let quiet = 0;
     await eventually(

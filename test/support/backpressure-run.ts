@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { queueDepth } from '../../cli/commands/status';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
@@ -68,23 +68,10 @@ export async function runPipeline(
   try {
     const poll = await pipeline.pollOnce();
     if (!poll.webhooks.every((w) => w.complete)) throw new Error('the poll did not read the whole log');
+    // Delayed copies too: an event held back waits as one.
     const depth = async () => {
-      const out = await pipeline.aws.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: pipeline.aws.retryQueueUrl,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      );
-      const a = out.Attributes ?? {};
-      return (
-        Number(a.ApproximateNumberOfMessages ?? 0) +
-        Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) +
-        Number(a.ApproximateNumberOfMessagesDelayed ?? 0)
-      );
+      const d = await queueDepth(pipeline.aws.sqs, pipeline.aws.retryQueueUrl);
+      return d.visible + d.inFlight + d.delayed;
     };
     let quiet = 0;
     await eventually(
