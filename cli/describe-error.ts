@@ -24,7 +24,9 @@ export function describeError(error: unknown): string {
   if (error.name === 'CredentialsProviderError' || /Could not load credentials/i.test(error.message)) {
     return 'no AWS credentials found: sign in (aws configure, aws sso login) or set AWS_PROFILE; for local mode pass --local';
   }
-  if (/Region is missing/i.test(error.message)) return 'no AWS region: set AWS_REGION or pass --region';
+  if (/Region is missing/i.test(error.message)) {
+    return 'no AWS region: for a deployed stack set AWS_REGION or pass --region; for local mode (npm start) pass --local, or run the export line its banner prints (export AWS_ENDPOINT_URL_SQS=… AWS_ENDPOINT_URL_DYNAMODB=…)';
+  }
   if (/ExpiredToken|security token included in the request is expired/i.test(text)) {
     return `your AWS credentials have expired: sign in again (${error.message})`;
   }

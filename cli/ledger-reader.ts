@@ -27,10 +27,11 @@ export interface LedgerInvalidEntry {
 export interface LedgerSummary {
   readonly watermarks: { webhookId: string; through: string; lastPollAt: string }[];
   readonly eventsByStatus: Record<string, number>;
+  /** Delivery-log entries the poller refused (EventBridge's are counted apart, below). */
   readonly invalidEntries: number;
   /** Events by source: `delivery-log`, or `eventbridge:<route>` for the EventBridge source. */
   readonly eventsBySource: Record<string, number>;
-  /** EventBridge events no route took (or not of Genesys shape), among the invalid entries. */
+  /** EventBridge events no route took (or not of Genesys shape), recorded as invalid#eventbridge#<event id>. */
   readonly unmatchedEventBridgeEvents: number;
   /** Earliest createdAt of events still pending or enqueued: an upper bound on the retry queue's oldest age. */
   readonly oldestOpenSince?: string;
@@ -127,8 +128,8 @@ export class LedgerReader {
           lastPollAt: String(item.lastPollAt ?? ''),
         });
       } else if (pk.startsWith('invalid#')) {
-        invalidEntries += 1;
         if (pk.startsWith('invalid#eventbridge#')) unmatchedEventBridgeEvents += 1;
+        else invalidEntries += 1;
       } else if (pk.startsWith('event#')) {
         const status = String(item.status ?? 'unknown');
         eventsByStatus[status] = (eventsByStatus[status] ?? 0) + 1;

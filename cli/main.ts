@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { WebhookRecoveryError } from '../lambdas/shared/errors';
+import { closestName } from '../lambdas/shared/closest-name';
+import { ConfigError, WebhookRecoveryError } from '../lambdas/shared/errors';
 import { localEnvironment } from '../lambdas/shared/local-environment';
 import { parseCliEnvironment, parseLocalSettings } from '../lambdas/shared/settings';
 import type { CliContext } from './cli-context';
 import { dlqExportCommand } from './commands/dlq-export';
 import { dlqListCommand } from './commands/dlq-list';
-import { dlqRedriveCommand } from './commands/dlq-redrive';
+import { dlqRedriveCommand, RATE_LIMITS, rateError } from './commands/dlq-redrive';
 import { dlqShowCommand } from './commands/dlq-show';
 import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
@@ -17,6 +18,7 @@ import { dlqReadInProgress, VISIBILITY_LIMITS, visibilityError } from './dlq-rea
 import { genesysSourceFor } from './genesys-source-for';
 import { parseTime } from './parse-time';
 import { type CliResources, DEFAULT_STACK_NAME, resolveResources } from './resolve-resources';
+import { stoppableInProgress } from './stoppable';
 
 export const USAGE = `Usage: genesys-webhook-recovery <command> [options]
 
@@ -70,8 +72,10 @@ export interface CliIo {
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   process.on('SIGINT', () => {
-    if (controller.signal.aborted || !dlqReadInProgress()) process.exit(130);
-    process.stderr.write('\ninterrupted: releasing what was read (Ctrl-C again to quit at once)…\n');
+    if (controller.signal.aborted || !(dlqReadInProgress() || stoppableInProgress())) process.exit(130);
+    process.stderr.write(
+      `\ninterrupted: ${dlqReadInProgress() ? 'releasing what was read' : 'stopping after the messages in hand'} (Ctrl-C again to quit at once)…\n`,
+    );
     controller.abort();
   });
   return controller.signal;
@@ -105,8 +109,56 @@ const OPTIONS = {
 class UsageError extends WebhookRecoveryError {}
 
 const COMMANDS = ['status', 'dlq list', 'dlq show', 'dlq export', 'dlq redrive', 'replay'] as const;
+type Command = (typeof COMMANDS)[number];
+type OptionName = keyof typeof OPTIONS;
+
+/** Options every command takes: where it points, help and version. */
+const WHERE_OPTIONS: readonly OptionName[] = [
+  'stack',
+  'region',
+  'local',
+  'retry-queue-url',
+  'dlq-url',
+  'table',
+  'help',
+  'version',
+];
+/**
+ * The options of each command beside WHERE_OPTIONS. Any other is refused before anything is read: an option of
+ * another command (`dlq redrive --dry-run`) would otherwise be ignored, and the operator would believe it held.
+ */
+const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
+  status: ['json'],
+  'dlq list': ['webhook', 'status', 'host', 'since', 'json', 'visibility-timeout'],
+  'dlq show': ['json', 'reveal-credentials', 'visibility-timeout'],
+  'dlq export': ['out', 'visibility-timeout'],
+  'dlq redrive': ['rate', 'to', 'yes'],
+  replay: ['webhook', 'since', 'until', 'dry-run', 'yes', 'genesys-region'],
+};
+
+/** Refuses an option the command does not take, naming the commands that do. */
+function checkOptionsOf(command: Command, given: readonly string[]): void {
+  for (const option of given) {
+    const name = option as OptionName;
+    if (WHERE_OPTIONS.includes(name) || COMMAND_OPTIONS[command].includes(name)) continue;
+    const owners = COMMANDS.filter((c) => COMMAND_OPTIONS[c].includes(name));
+    throw new UsageError(
+      `${command} does not take --${option}${owners.length > 0 ? ` (${owners.join(', ')} ${owners.length === 1 ? 'does' : 'do'})` : ''}; see --help`,
+    );
+  }
+}
+
+/** A time flag's value; a bad one is a usage error (exit 2), as every other bad flag value is. */
+function timeFlag(value: string | undefined, now: Date, flag: string): Date | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseTime(value, now, flag);
+  } catch (error) {
+    throw error instanceof ConfigError ? new UsageError(error.message) : error;
+  }
+}
 /** How many positionals each command takes (the words of its name, and dlq show's id). */
-const ARITY: Record<(typeof COMMANDS)[number], number> = {
+const ARITY: Record<Command, number> = {
   status: 1,
   'dlq list': 2,
   'dlq show': 3,
@@ -123,40 +175,12 @@ export function cliVersion(): string {
   return pkg.version ?? 'unknown';
 }
 
-/** Edit distance, for "did you mean" on a mistyped option or command. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = distance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
 /** node:util parseArgs errors, in the CLI's words: the option at fault, and the likely fix. */
 function parseArgsError(error: Error & { code?: unknown }): UsageError | undefined {
   const option = /'(-[^' ]+)/.exec(error.message)?.[1];
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
     const names = Object.keys(OPTIONS).map((o) => `--${o}`);
-    const guess = closest(option, names);
+    const guess = closestName(option, names);
     return new UsageError(`unknown option ${option}${guess ? ` (did you mean ${guess}?)` : ''}; see --help`);
   }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
@@ -206,7 +230,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const known = COMMANDS.find((c) => c === name);
     if (known === undefined) {
-      const guess = closest(name, COMMANDS);
+      const guess = closestName(name, COMMANDS);
       throw new UsageError(
         `unknown command "${positionals.join(' ')}"${guess ? ` (did you mean ${guess}?)` : ''}; see --help`,
       );
@@ -217,6 +241,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         `${name} does not take "${positionals.slice(ARITY[known]).join(' ')}"; options start with -- (see --help)`,
       );
     }
+    checkOptionsOf(
+      known,
+      Object.keys(v).filter((k) => v[k as OptionName] !== undefined),
+    );
     if (name === 'dlq export' && v.out === undefined) throw new UsageError('dlq export needs --out FILE');
     if (name === 'replay' && (v.webhook === undefined || v.since === undefined)) {
       throw new UsageError('replay needs --webhook ID and --since TIME');
@@ -232,8 +260,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const statusFilter = wholeNumber(v.status, '--status');
     const rate = wholeNumber(v.rate, '--rate');
-    const since = v.since !== undefined ? parseTime(v.since, now, '--since') : undefined;
-    const until = v.until !== undefined ? parseTime(v.until, now, '--until') : undefined;
+    if (rate !== undefined && (rate < 1 || rate > RATE_LIMITS.max)) {
+      throw new UsageError(rateError(rate));
+    }
+    const since = timeFlag(v.since, now, '--since');
+    const until = timeFlag(v.until, now, '--until');
 
     const env = localEnvironment('.env');
     resources = await resolveResources(

@@ -17,12 +17,16 @@ export interface MoveOptions {
   /** Long-poll wait of each receive; the move ends on the first empty one. @default 1 */
   readonly waitTimeSeconds?: number;
   readonly onProgress?: (moved: number) => void;
+  /** Aborted on Ctrl-C: the move stops after the batch in hand (sent and deleted, or made visible again). */
+  readonly signal?: AbortSignal;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface MoveResult {
   moved: number;
   failed: number;
+  /** True when the signal stopped the move before `limit`. */
+  interrupted?: boolean;
   /** Why some messages were not moved (the first error SQS gave), if any were not. */
   firstFailure?: string;
 }
@@ -37,6 +41,10 @@ export async function moveMessages(options: MoveOptions): Promise<MoveResult> {
   const result: MoveResult = { moved: 0, failed: 0 };
   const started = Date.now();
   while (result.moved + result.failed < options.limit) {
+    if (options.signal?.aborted) {
+      result.interrupted = true;
+      break;
+    }
     const want = Math.min(
       10,
       options.limit - result.moved - result.failed,

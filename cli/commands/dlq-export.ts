@@ -7,6 +7,7 @@ import type { CliContext } from '../cli-context';
 import { joinWithLedger, toExportEntry } from '../dead-letter';
 import { LedgerReader } from '../ledger-reader';
 import { createProgressBar } from '../progress-bar';
+import { stoppable } from '../stoppable';
 import { type DlqScanOptions, openDlqReader } from './dlq-list';
 import { scanComplete, scanOutcome } from './scan-outcome';
 import { queueDepth } from './status';
@@ -71,6 +72,11 @@ export async function dlqExportCommand(
 ): Promise<number> {
   const out = resolve(options.out);
   await checkExportTarget(out);
+  return stoppable(() => exportTo(ctx, options, out));
+}
+
+/** The export itself, once --out is known to be usable; Ctrl-C (ctx.signal) leaves nothing at `out`. */
+async function exportTo(ctx: CliContext, options: DlqScanOptions, out: string): Promise<number> {
   const { sqs, dlq, doc, tableName } = ctx.resources;
   const depth = await queueDepth(sqs, dlq.url);
   const reader = openDlqReader(ctx, options);
@@ -110,6 +116,14 @@ export async function dlqExportCommand(
   }
   progress.finish();
   const code = scanOutcome(ctx, reader, 'the export');
+  if (ctx.signal?.aborted) {
+    // An interrupted export is never written, whether or not FILE existed: the operator asked it to stop.
+    await rm(partial.path, { force: true });
+    ctx.err.write(
+      `Interrupted: nothing was written to ${out}${(await lstat(out).catch(() => undefined)) ? ' (it was left as it was)' : ''}.\n`,
+    );
+    return 130;
+  }
   if (!scanComplete(reader) && (await lstat(out).catch(() => undefined))) {
     await rm(partial.path, { force: true });
     ctx.err.write(`The export is incomplete, so ${out} was left as it was.\n`);

@@ -34,7 +34,8 @@ export interface DlqListOptions extends DlqScanOptions {
 }
 
 const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
-  ['deliveryId', 'DELIVERY ID', 26],
+  // 36 fits an EventBridge event id (a UUID) whole; a longer id is printed whole too (see cell).
+  ['deliveryId', 'DELIVERY ID', 36],
   ['source', 'SOURCE', 12],
   ['webhookId', 'WEBHOOK/ROUTE', 18],
   ['targetUrl', 'TARGET', 38],
@@ -43,9 +44,10 @@ const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
   ['deadLetteredAt', 'DEAD-LETTERED AT', 24],
 ];
 
-function cell(value: unknown, width: number): string {
+/** A padded column; other columns are cut to their width, an id never is: `dlq show` needs all of it. */
+function cell(value: unknown, width: number, whole = false): string {
   const text = value === null || value === undefined ? '-' : String(value);
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+  return text.length > width && !whole ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 }
 
 function matches(row: DeadLetterRow, options: DlqListOptions, failedAt: string | undefined): boolean {
@@ -84,7 +86,7 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
       if (options.json) ctx.out.write(`${shown === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
       else
         ctx.out.write(
-          `${COLUMNS.map(([key, , width]) => cell(row[key as keyof DeadLetterRow], width)).join(' ')} ${row.reason}\n`,
+          `${COLUMNS.map(([key, , width]) => cell(row[key as keyof DeadLetterRow], width, key === 'deliveryId')).join(' ')} ${row.reason}\n`,
         );
       shown += 1;
     }

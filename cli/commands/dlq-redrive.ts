@@ -8,6 +8,7 @@ import type { CliContext } from '../cli-context';
 import { moveMessages } from '../move-messages';
 import { createProgressBar, type ProgressBar } from '../progress-bar';
 import { type QueueRef, resolveQueueRef } from '../resolve-resources';
+import { stoppable } from '../stoppable';
 import { queueDepth } from './status';
 
 export interface RedriveOptions {
@@ -18,6 +19,14 @@ export interface RedriveOptions {
   /** How often a move task's progress is read. @default 2000 */
   readonly pollIntervalMs?: number;
   readonly waitTimeSeconds?: number;
+}
+
+/** StartMessageMoveTask's MaxNumberOfMessagesPerSecond: 1 to 500. */
+export const RATE_LIMITS = { min: 1, max: 500 } as const;
+
+/** The one line for a --rate out of range. */
+export function rateError(rate: number): string {
+  return `--rate must be a whole number of messages per second from ${RATE_LIMITS.min} to ${RATE_LIMITS.max} (got ${rate})`;
 }
 
 /** Errors meaning "this endpoint has no StartMessageMoveTask" (fauxqs answers InvalidAction). */
@@ -39,11 +48,9 @@ export async function dlqRedriveCommand(ctx: CliContext, options: RedriveOptions
   const { sqs, dlq, retryQueue } = ctx.resources;
   if (
     options.rate !== undefined &&
-    !(Number.isInteger(options.rate) && options.rate >= 1 && options.rate <= 500)
+    !(Number.isInteger(options.rate) && options.rate >= RATE_LIMITS.min && options.rate <= RATE_LIMITS.max)
   ) {
-    throw new OperatorError(
-      `--rate must be a whole number of messages per second from 1 to 500 (got ${options.rate})`,
-    );
+    throw new OperatorError(rateError(options.rate));
   }
   const destination: QueueRef = options.to ? await resolveQueueRef(sqs, options.to) : retryQueue;
   if (destination.arn === dlq.arn) throw new OperatorError('--to names the DLQ itself');
@@ -59,7 +66,18 @@ export async function dlqRedriveCommand(ctx: CliContext, options: RedriveOptions
     ctx.err.write('Nothing moved.\n');
     return 1;
   }
-  const progress = createProgressBar(ctx.err, 'redriving', depth.visible);
+  return stoppable(() => redrive(ctx, options, destination, depth.visible));
+}
+
+/** The move itself, once confirmed; Ctrl-C (ctx.signal) stops it and says how many messages moved. */
+async function redrive(
+  ctx: CliContext,
+  options: RedriveOptions,
+  destination: QueueRef,
+  visible: number,
+): Promise<number> {
+  const { sqs, dlq } = ctx.resources;
+  const progress = createProgressBar(ctx.err, 'redriving', visible);
   let taskHandle: string | undefined;
   try {
     const out = await sqs.send(
@@ -75,7 +93,7 @@ export async function dlqRedriveCommand(ctx: CliContext, options: RedriveOptions
     if (!isMoveTaskUnsupported(error)) throw error;
   }
   if (taskHandle !== undefined)
-    return followMoveTask(ctx, sqs, dlq.arn, progress, options.pollIntervalMs ?? 2_000);
+    return followMoveTask(ctx, sqs, dlq.arn, taskHandle, progress, options.pollIntervalMs ?? 2_000);
 
   ctx.err.write(
     'StartMessageMoveTask is not available here (local emulator): moving the messages directly.\n',
@@ -84,12 +102,19 @@ export async function dlqRedriveCommand(ctx: CliContext, options: RedriveOptions
     sqs,
     fromUrl: dlq.url,
     toUrl: destination.url,
-    limit: depth.visible,
+    limit: visible,
     rate: options.rate,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
     onProgress: (moved) => progress.update(moved),
   });
   progress.finish();
+  if (result.interrupted) {
+    ctx.err.write(
+      `Interrupted: ${result.moved} of ${visible} message(s) moved to ${destination.url}; the other ${visible - result.moved - result.failed} stay in the DLQ.\n`,
+    );
+    return 130;
+  }
   ctx.err.write(`${result.moved} message(s) moved to ${destination.url}.\n`);
   if (result.failed > 0) {
     ctx.err.write(
@@ -100,20 +125,43 @@ export async function dlqRedriveCommand(ctx: CliContext, options: RedriveOptions
   return 0;
 }
 
+/** Waits `ms`, or less when the signal is aborted meanwhile. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((done) => {
+    if (signal?.aborted) return done();
+    const timer = setTimeout(finish, ms);
+    signal?.addEventListener('abort', finish, { once: true });
+    function finish() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', finish);
+      done();
+    }
+  });
+}
+
 async function followMoveTask(
   ctx: CliContext,
   sqs: SQSClient,
   sourceArn: string,
+  taskHandle: string,
   progress: ProgressBar,
   pollIntervalMs: number,
 ): Promise<number> {
   for (;;) {
-    await new Promise((r) => setTimeout(r, pollIntervalMs));
+    await sleepUnlessAborted(pollIntervalMs, ctx.signal);
     const out = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 1 }));
     const task = out.Results?.[0];
     if (!task) throw new OperatorError('the message move task disappeared before it finished');
     const moved = task.ApproximateNumberOfMessagesMoved ?? 0;
     progress.update(moved, task.ApproximateNumberOfMessagesToMove ?? undefined);
+    if (ctx.signal?.aborted && task.Status === 'RUNNING') {
+      // The task runs in SQS, not in this process: stopping the CLI does not stop it.
+      progress.finish();
+      ctx.err.write(
+        `Interrupted: ${moved} message(s) moved so far; the move task goes on in SQS. To stop it: aws sqs cancel-message-move-task --task-handle ${taskHandle}\n`,
+      );
+      return 130;
+    }
     if (task.Status === 'COMPLETED') {
       progress.finish();
       ctx.err.write(`Move task completed: ${moved} message(s) moved.\n`);

@@ -1,3 +1,4 @@
+import { EVENTBRIDGE_LEDGER_ID } from '../../lambdas/intake/accept-genesys-event';
 import { isCredentialHeader } from '../../lambdas/shared/domain/headers';
 import type { CliContext } from '../cli-context';
 import { concerns, type DeadLetter, joinWithLedger, toExportEntry } from '../dead-letter';
@@ -70,7 +71,10 @@ export async function dlqShowCommand(
     for (const i of invalid) ctx.out.write(describeInvalid(i, reveal));
   }
   if (found.length === 0 && ledgerOnly.length === 0 && invalid.length === 0) {
-    ctx.err.write(`delivery ${deliveryId} is neither in the DLQ nor in the ledger\n`);
+    const cut = deliveryId.endsWith('…') ? ' (the id ends in "…": it was cut short; give all of it)' : '';
+    ctx.err.write(
+      `delivery ${deliveryId} is neither in the DLQ nor in the ledger${cut}; dlq list --json prints every dead letter's whole deliveryId\n`,
+    );
     return 1;
   }
   return scan;
@@ -94,10 +98,14 @@ function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   text += field('last status', e.httpStatusCode);
   text += field('reason', e.errorReason);
   text += field('dead-lettered at', e.deadLetteredAt);
-  text += field(
-    'failed at',
-    `${e.timestamp ?? '-'} (Genesys got ${m?.originalStatus ?? 'no answer'}${m?.originalError ? `: ${m.originalError}` : ''})`,
-  );
+  // An EventBridge event was never sent by Genesys before this stack took it: its time is when it was published.
+  text +=
+    e.source === 'eventbridge'
+      ? field('published at', `${e.timestamp ?? '-'} (by Genesys to EventBridge; first sent by this stack)`)
+      : field(
+          'failed at',
+          `${e.timestamp ?? '-'} (Genesys got ${m?.originalStatus ?? 'no answer'}${m?.originalError ? `: ${m.originalError}` : ''})`,
+        );
   text += field('enqueued at', m?.enqueuedAt);
   text += field('ledger status', e.ledgerStatus ?? 'no ledger record');
   text += field('event key', e.eventKey);
@@ -150,7 +158,10 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
 }
 
 function describeInvalid(i: LedgerInvalidEntry, reveal: boolean): string {
-  let text = `Delivery ${i.deliveryId} (webhook ${i.webhookId}): refused by the poller, never enqueued\n`;
+  let text =
+    i.webhookId === EVENTBRIDGE_LEDGER_ID
+      ? `Event ${i.deliveryId} (EventBridge): refused by the intake, never enqueued\n`
+      : `Delivery ${i.deliveryId} (webhook ${i.webhookId}): refused by the poller, never enqueued\n`;
   text += field('reason', i.reason);
   text += field('recorded at', i.recordedAt);
   text += field('entry', `${maskRaw(i, reveal) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);

@@ -87,7 +87,7 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
     ...['pending', 'enqueued', 'delivered', 'permanent', 'exhausted']
       .concat(Object.keys(ledger.eventsByStatus).filter((s) => !STATUSES.has(s)))
       .map((s) => `  ${s.padEnd(10)} ${ledger.eventsByStatus[s] ?? 0}`),
-    `  invalid    ${ledger.invalidEntries} log entries that could not be enqueued`,
+    `  invalid    ${ledger.invalidEntries} delivery-log entries that could not be enqueued (EventBridge's: below)`,
     '',
     'Events by source (ledger):',
     ...(Object.keys(ledger.eventsBySource).length === 0

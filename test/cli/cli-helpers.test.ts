@@ -84,8 +84,8 @@ describe('describeError and usage errors', () => {
       name: 'CredentialsProviderError',
     });
     expect(describeError(noCreds)).toMatch(/^no AWS credentials found: sign in/);
-    expect(describeError(new Error('Region is missing'))).toBe(
-      'no AWS region: set AWS_REGION or pass --region',
+    expect(describeError(new Error('Region is missing'))).toMatch(
+      /^no AWS region: for a deployed stack set AWS_REGION or pass --region; for local mode \(npm start\) pass --local, or run the export line its banner prints/,
     );
     const refused = new Error('connect', { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) });
     expect(describeError(refused)).toMatch(/^cannot reach the AWS endpoint \(ECONNREFUSED\)/);
