@@ -47,7 +47,9 @@ describe('9. ids: dlq list prints them whole, dlq show takes them', () => {
     const copied = row?.split(' ')[0] ?? '';
     const show = await cli(['dlq', 'show', copied]);
     expect(show.code, show.stderr).toBe(0);
-    expect(show.stdout).toContain(`Delivery ${auditId} (webhook eventbridge:audits): in the dead-letter queue`);
+    expect(show.stdout).toContain(
+      `Delivery ${auditId} (webhook eventbridge:audits): in the dead-letter queue`,
+    );
   });
 
   it('dlq show with a cut id: the error says so and points to dlq list --json', async () => {
@@ -70,7 +72,9 @@ describe('12. EventBridge wording', () => {
   it('an unmatched event was refused by the intake, not the poller', async () => {
     const show = await cli(['dlq', 'show', unmatchedId]);
     expect(show.code, show.stderr).toBe(0);
-    expect(show.stdout).toContain(`Event ${unmatchedId} (EventBridge): refused by the intake, never enqueued`);
+    expect(show.stdout).toContain(
+      `Event ${unmatchedId} (EventBridge): refused by the intake, never enqueued`,
+    );
     expect(show.stdout).not.toContain('poller');
   });
 
