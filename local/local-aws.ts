@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
 import type { PipelineSettings } from '../lambdas/shared/settings';
 
@@ -34,6 +34,16 @@ export interface LocalAws {
 }
 
 /**
+ * fauxqs on 127.0.0.1 only. Its `startFauxqs` listens on every interface (0.0.0.0) whatever `host` says, which
+ * would let anyone on the network read the DLQ's payloads; its `buildApp` gives the same server, listened on here.
+ */
+async function startSqsEmulator(port: number): Promise<{ address: string; stop(): Promise<void> }> {
+  const app = buildApp({ logger: false, host: '127.0.0.1' });
+  const address = await app.listen({ port, host: '127.0.0.1' });
+  return { address, stop: () => app.close() };
+}
+
+/**
  * Starts fauxqs (SQS) and dynalite (DynamoDB) on loopback and creates the retry queue, the DLQ with its
  * redrive policy and the ledger table with the values the CDK stack uses, derived from the same settings.
  */
@@ -43,16 +53,12 @@ export async function startLocalAws(
   /** Tests only: a shorter visibility timeout, so a crashed batch comes back in seconds rather than minutes. */
   visibilityTimeoutSeconds?: number,
 ): Promise<LocalAws> {
-  const fauxqs = await startFauxqs({ port: ports.sqs, host: '127.0.0.1', logger: false }).catch(
-    (error: unknown) => {
-      throw new Error(
-        `Could not start the SQS emulator on port ${ports.sqs} (set LOCAL_SQS_PORT to use another)`,
-        {
-          cause: error,
-        },
-      );
-    },
-  );
+  const fauxqs = await startSqsEmulator(ports.sqs).catch((error: unknown) => {
+    throw new Error(
+      `Could not start the SQS emulator on port ${ports.sqs} (set LOCAL_SQS_PORT to use another)`,
+      { cause: error },
+    );
+  });
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     dynamo.once('error', (error) =>

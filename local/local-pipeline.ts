@@ -26,7 +26,8 @@ export type RedelivererInvoke = (event: SQSEvent, context: Context) => Promise<S
 
 export interface LocalPipelineOptions {
   readonly settings: PipelineSettings;
-  readonly credentials: GenesysCredentials;
+  /** The Genesys OAuth client; the EventBridge source alone (no WEBHOOK_ID) needs none. */
+  readonly credentials?: GenesysCredentials;
   /**
    * The signing secret's text (see parseSigningSecret): when given, every redelivery is signed with it, as the
    * redeliverer does in AWS. `npm start` passes SIGNING_SECRET or a generated key.
@@ -103,7 +104,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         }
       : new GenesysDeliverySource({
           region: settings.GENESYS_CLOUD_REGION,
-          credentials: async () => options.credentials,
+          credentials: async () => {
+            if (!options.credentials)
+              throw new Error('WEBHOOK_ID is set but no Genesys credentials were given');
+            return options.credentials;
+          },
         }));
   const poll = pollerHandler({
     source,

@@ -6,7 +6,7 @@ import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import { ConfigError } from '../lambdas/shared/errors';
-import { localEnvironment } from '../lambdas/shared/local-environment';
+import { localEnvironment, readDotenv } from '../lambdas/shared/local-environment';
 import {
   parseCredentialsFromEnv,
   parseLocalSettings,
@@ -20,6 +20,13 @@ import { describePoll } from './describe-poll';
 import { type EmulatedDelivery, loadDeliveriesFile, startGenesysEmulator } from './genesys-emulator';
 import { rebaseDeliveries } from './genesys-emulator/emulated-delivery';
 import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
+import {
+  parseStartArgs,
+  portProblems,
+  START_HELP,
+  type StartOptions,
+  unknownDotenvNames,
+} from './start-checks';
 
 /**
  * `npm start`: the pipeline on this machine. With GENESYS_CLOUD_REGION unset it runs the demo: a Genesys Cloud
@@ -27,7 +34,19 @@ import { type LocalPipeline, startLocalPipeline } from './local-pipeline';
  * exits once every event is delivered or dead-lettered.
  */
 const started = Date.now();
-const untilSettled = process.argv.includes('--until-settled');
+let startOptions: StartOptions;
+try {
+  startOptions = parseStartArgs(process.argv.slice(2), process.env);
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(2);
+}
+if (startOptions.help) {
+  process.stdout.write(START_HELP);
+  process.exit(0);
+}
+const untilSettled = startOptions.untilSettled;
+for (const note of startOptions.notes) console.log(note);
 const line = (text: string) =>
   console.log(`[+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${text}`);
 
@@ -72,7 +91,10 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const env = { ...(collect(problems, () => localEnvironment('.env')) ?? {}) };
   const demo = !given(env, 'GENESYS_CLOUD_REGION');
-  const ignored: string[] = [];
+  // A misspelt setting in .env is named, with what it most likely meant, rather than ignored silently.
+  const ignored: string[] = unknownDotenvNames(
+    Object.keys(collect(problems, () => readDotenv('.env')) ?? {}),
+  );
   // Everything is checked before anything starts, and every bad value is reported at once, by name.
   const local = collect(problems, () => parseLocalSettings(env));
   let seeded: EmulatedDelivery[] | undefined;
@@ -111,6 +133,15 @@ async function main(): Promise<void> {
     }
     env.POLL_INTERVAL_SECONDS ||= '10';
   } else {
+    if (!given(env, 'WEBHOOK_ID')) {
+      for (const name of ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET']) {
+        if (given(env, name)) {
+          ignored.push(
+            `${name} (only the delivery-log poller logs in to Genesys, and WEBHOOK_ID is not set)`,
+          );
+        }
+      }
+    }
     for (const [name, why] of [
       ['LOCAL_DELIVERIES_FILE', 'it seeds the demo emulator'],
       ['LOCAL_GENESYS_PORT', "the demo emulator's port"],
@@ -123,8 +154,32 @@ async function main(): Promise<void> {
   // the deployed stack refuses (in Lambda, 127.0.0.1:9001 is the Runtime API). TARGET_ALLOW_LOOPBACK=false wins.
   env.TARGET_ALLOW_LOOPBACK ||= 'true';
   const settings = collect(problems, () => parsePipelineSettings(env));
-  const credentials = demo ? DEMO_CREDENTIALS : collect(problems, () => parseCredentialsFromEnv(env));
-  if (problems.length > 0 || !local || !settings || !credentials) {
+  // The EventBridge source alone (routes, no WEBHOOK_ID) never calls Genesys: it needs no credentials.
+  const pollsGenesys = demo || (settings?.WEBHOOK_ID.length ?? 1) > 0;
+  const credentials = demo
+    ? DEMO_CREDENTIALS
+    : pollsGenesys
+      ? collect(problems, () => parseCredentialsFromEnv(env))
+      : undefined;
+  if (local && settings) {
+    // Every fixed port is tried before anything starts, so every conflict is named in one run.
+    problems.push(
+      ...(await portProblems({
+        LOCAL_SQS_PORT: local.LOCAL_SQS_PORT,
+        LOCAL_DYNAMODB_PORT: local.LOCAL_DYNAMODB_PORT,
+        ...(demo || settings.ROUTES.length > 0
+          ? { LOCAL_EVENTBRIDGE_PORT: local.LOCAL_EVENTBRIDGE_PORT }
+          : {}),
+        ...(demo
+          ? {
+              LOCAL_GENESYS_PORT: local.LOCAL_GENESYS_PORT,
+              LOCAL_DEMO_TARGETS_PORT: local.LOCAL_DEMO_TARGETS_PORT,
+            }
+          : {}),
+      })),
+    );
+  }
+  if (problems.length > 0 || !local || !settings || (pollsGenesys && !credentials)) {
     // One problem is shown as it is (one or two lines); several under one heading, all at once.
     throw new ConfigError(
       problems.length === 1
@@ -154,7 +209,7 @@ async function main(): Promise<void> {
     for (const d of deliveries) settleAfter = Math.max(settleAfter, Date.parse(d.listedAt ?? d.dateCreated));
     const emulator = await startGenesysEmulator({
       port: local.LOCAL_GENESYS_PORT,
-      clients: [credentials],
+      clients: [DEMO_CREDENTIALS],
       deliveries,
     });
     cleanups.push(() => emulator.stop());
@@ -165,16 +220,20 @@ async function main(): Promise<void> {
     console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
     console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
     demoReplay = { emulatorUrl: emulator.url, webhookId: settings.WEBHOOK_ID[0] ?? '' };
-  } else {
+  } else if (credentials) {
     console.log(
       `Real-org mode (GENESYS_CLOUD_REGION=${settings.GENESYS_CLOUD_REGION}): polling webhooks ${settings.WEBHOOK_ID.join(', ')} as OAuth client ${credentials.clientId}; redeliveries go to the URLs in your delivery log`,
+    );
+  } else {
+    console.log(
+      `EventBridge-only mode (GENESYS_CLOUD_REGION=${settings.GENESYS_CLOUD_REGION}, no WEBHOOK_ID): no poller and no Genesys credentials; events sent to the PutEvents endpoint below go to the URLs of your routes (${settings.ROUTES.map((r) => r.name).join(', ')})`,
     );
   }
   for (const i of ignored) console.log(`  ignored                 ${i}`);
 
   const pipeline = await startLocalPipeline({
     settings,
-    credentials,
+    ...(credentials ? { credentials } : {}),
     ...(signingSecret !== undefined ? { signingSecret } : {}),
     ports: { sqs: local.LOCAL_SQS_PORT, dynamoDb: local.LOCAL_DYNAMODB_PORT },
     onPollEvent: printPollEvent,
@@ -376,18 +435,21 @@ async function shutdown(why: string, code: number): Promise<void> {
 process.once('SIGINT', () => void shutdown('SIGINT', 0));
 process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
 
-/** A port already taken, named by the setting that chose it. */
+/** A port taken after the check (by a program that started meanwhile), named by the setting that chose it. */
 function portInUse(error: unknown): string | undefined {
   const e = error as { code?: unknown; port?: unknown; cause?: unknown };
   if (e?.code !== 'EADDRINUSE') return e?.cause ? portInUse(e.cause) : undefined;
-  const names = ['LOCAL_SQS_PORT', 'LOCAL_DYNAMODB_PORT', 'LOCAL_GENESYS_PORT', 'LOCAL_DEMO_TARGETS_PORT'];
   const env = localEnvironment('.env');
   const defaults: Record<string, string> = {
     LOCAL_SQS_PORT: '4566',
     LOCAL_DYNAMODB_PORT: '4567',
     LOCAL_GENESYS_PORT: '9000',
+    LOCAL_EVENTBRIDGE_PORT: '4568',
+    LOCAL_DEMO_TARGETS_PORT: '0',
   };
-  const name = names.find((n) => (env[n] || defaults[n]) === String(e.port)) ?? 'the LOCAL_*_PORT settings';
+  const name =
+    Object.keys(defaults).find((n) => (env[n] || defaults[n]) === String(e.port)) ??
+    'the LOCAL_*_PORT settings';
   return `Local mode cannot start: port ${String(e.port)} (${name}) is in use, perhaps by another npm start or another emulator; stop it, or set ${name} to a free port (0 picks one)`;
 }
 

@@ -9,16 +9,18 @@ import { type Env, processEnvironment } from './settings';
  * settings.ts so that no Lambda bundle carries dotenv (about 5 KB of the redeliverer's 500 KB budget).
  */
 export function localEnvironment(dotenvPath: string): Env {
-  let fromFile: Record<string, string> = {};
-  if (existsSync(dotenvPath)) {
-    try {
-      fromFile = parseDotenv(readFileSync(dotenvPath, 'utf8'));
-    } catch (error) {
-      throw new ConfigError(
-        `Could not read ${dotenvPath}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
+  return { ...readDotenv(dotenvPath), ...processEnvironment() };
+}
+
+/** The variables `.env` sets (none when there is no such file). */
+export function readDotenv(dotenvPath: string): Record<string, string> {
+  if (!existsSync(dotenvPath)) return {};
+  try {
+    return parseDotenv(readFileSync(dotenvPath, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(
+      `Could not read ${dotenvPath}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
-  return { ...fromFile, ...processEnvironment() };
 }

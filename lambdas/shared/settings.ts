@@ -319,14 +319,23 @@ export function processEnvironment(): Env {
   return process.env;
 }
 
+/** A TCP port setting, 0 for any free one. */
+const port = (name: string, def: number) => {
+  const error = `${name} must be a port number from 0 to 65535 (0 picks a free port)`;
+  return before(
+    (v) => (v === undefined || v === '' ? def : v),
+    z.coerce.number({ error }).check(z.int({ error }), z.minimum(0, { error }), z.maximum(65_535, { error })),
+  );
+};
+
 /** Settings of local mode only (ports of the emulators it starts). */
 const localSchema = z.object({
-  LOCAL_SQS_PORT: int('LOCAL_SQS_PORT', 4566, 0, 65_535, 'port number'),
-  LOCAL_DYNAMODB_PORT: int('LOCAL_DYNAMODB_PORT', 4567, 0, 65_535, 'port number'),
-  LOCAL_GENESYS_PORT: int('LOCAL_GENESYS_PORT', 9000, 0, 65_535, 'port number'),
-  LOCAL_DEMO_TARGETS_PORT: int('LOCAL_DEMO_TARGETS_PORT', 0, 0, 65_535, 'port number'),
+  LOCAL_SQS_PORT: port('LOCAL_SQS_PORT', 4566),
+  LOCAL_DYNAMODB_PORT: port('LOCAL_DYNAMODB_PORT', 4567),
+  LOCAL_GENESYS_PORT: port('LOCAL_GENESYS_PORT', 9000),
+  LOCAL_DEMO_TARGETS_PORT: port('LOCAL_DEMO_TARGETS_PORT', 0),
   // EventBridge source: the local PutEvents endpoint.
-  LOCAL_EVENTBRIDGE_PORT: int('LOCAL_EVENTBRIDGE_PORT', 4568, 0, 65_535, 'port number'),
+  LOCAL_EVENTBRIDGE_PORT: port('LOCAL_EVENTBRIDGE_PORT', 4568),
   /** A JSON array of delivery-log entries to seed the emulator with instead of the demo's. */
   LOCAL_DELIVERIES_FILE: optionalText(z.string()),
 });
@@ -355,4 +364,18 @@ export type CliEnvironment = z.output<typeof cliSchema>;
 /** Parses the operator CLI's environment. */
 export function parseCliEnvironment(env: Env): CliEnvironment {
   return parseOrThrow(cliSchema, env, 'CLI environment');
+}
+
+/**
+ * Every variable local mode or the operator CLI reads from `.env`, so that a misspelt one can be named rather
+ * than ignored. A function, so that the Lambda bundles (which never read `.env`) leave it out.
+ */
+export function dotenvSettingNames(): string[] {
+  return [
+    ...Object.keys(pipelineSettingsSchema.shape),
+    ...Object.keys(localSchema.shape),
+    ...Object.keys(signingSchema.shape).filter((n) => n !== 'SIGNING_SECRET_ID'),
+    ...Object.keys(credentialsFromEnvSchema.shape),
+    ...Object.keys(cliSchema.shape),
+  ];
 }

@@ -205,12 +205,15 @@ describe('GenesysDeliverySource against the emulator', () => {
     expect(e.stats.logins).toBe(1);
   });
 
-  it('names an unknown webhook in a 404 error', async () => {
+  it('names an unknown webhook in a 404 error, and says a real org has no delivery-log API', async () => {
     const { source } = await setup([delivery(1)]);
     const error = await failure(collect(source, { ...wholeDay, webhookId: 'wh-missing' }));
     expect(error.status).toBe(404);
     expect(error.code).toBe('not.found');
     expect(error.message).toContain('webhook wh-missing not found in Genesys Cloud');
+    expect(error.message).toContain(
+      "The delivery-log endpoint is this project's design, not a published Genesys Cloud API, so a real org answers 404 for every webhook: use the EventBridge source",
+    );
   });
 
   it('passes a 400 on with the platform message', async () => {

@@ -98,6 +98,7 @@ describe('npm start (demo mode)', () => {
         sqs: /SQS endpoint\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1],
         dynamo: /DynamoDB endpoint\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1],
         genesys: /Genesys Cloud emulator\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1],
+        eventBridge: /EventBridge PutEvents\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1],
       };
       const polled = new Set<string>();
       const sample = lines
@@ -112,7 +113,8 @@ describe('npm start (demo mode)', () => {
           l
             .replaceAll(`127.0.0.1:${ports.sqs}`, '127.0.0.1:4566')
             .replaceAll(`127.0.0.1:${ports.dynamo}`, '127.0.0.1:4567')
-            .replaceAll(`127.0.0.1:${ports.genesys}`, '127.0.0.1:9000'),
+            .replaceAll(`127.0.0.1:${ports.genesys}`, '127.0.0.1:9000')
+            .replaceAll(`127.0.0.1:${ports.eventBridge}`, '127.0.0.1:4568'),
         );
       await writeFile(
         README,

@@ -192,7 +192,8 @@ export class GenesysDeliverySource implements FailedDeliverySource {
     const what = `${failure.status ?? 'no response'} ${failure.code ?? ''}`.trim();
     const message =
       failure.status === 404
-        ? `webhook ${webhookId} not found in Genesys Cloud (${what}): ${failure.message}`
+        ? // A real org has no such endpoint: the delivery log is this project's design (docs/sources.md).
+          `webhook ${webhookId} not found in Genesys Cloud (${what}): ${sentence(failure.message)} The delivery-log endpoint is this project's design, not a published Genesys Cloud API, so a real org answers 404 for every webhook: use the EventBridge source (docs/sources.md, "Connect a real Genesys Cloud org"). Against an emulator of the design, check WEBHOOK_ID.`
         : failure.status === 401
           ? `Genesys Cloud rejected a fresh access token for webhook ${webhookId}'s delivery log (${what}): ${sentence(failure.message)} Check the OAuth client's roles and permissions.`
           : failure.status === 400
