@@ -19,7 +19,7 @@ try {
   if (!(error instanceof ConfigError)) throw error;
   // One clear message, no stack trace: these are the operator's inputs, not a bug.
   process.stderr.write(
-    `${error.message}\nSee the README (Deploy to AWS → Settings) for the settings and how to pass them.\n`,
+    `${error.message}\nEvery setting, its default and its range: docs/configuration.md; how to pass them: docs/deploy.md ("Settings").\n`,
   );
   process.exit(1);
 }

@@ -122,7 +122,8 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly maxHoldSeconds?: number;
   /**
-   * Allow loopback targets: local mode and tests only (TARGET_ALLOW_LOOPBACK).
+   * Allow loopback targets: local mode and tests only (TARGET_ALLOW_LOOPBACK); `true` fails the synth, since in
+   * Lambda 127.0.0.1:9001 is the function's Runtime API.
    * @default false
    */
   readonly targetAllowLoopback?: boolean;

@@ -1,5 +1,6 @@
 import { genesysRegionHosts } from '../lambdas/shared/adapters/genesys-delivery-source';
 import { resolveGenesysEnvironment } from '../lambdas/shared/adapters/genesys-region';
+import { closestName } from '../lambdas/shared/closest-name';
 import { ConfigError } from '../lambdas/shared/errors';
 import {
   type PipelineSettings,
@@ -130,7 +131,10 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
       !PIPELINE_SETTING_NAMES.includes(key) &&
       !FORBIDDEN_KEYS.includes(key)
     ) {
-      problems.push(`  - ${key} is not a known setting (known: ${PIPELINE_SETTING_NAMES.join(', ')})`);
+      const guess = closestName(key, PIPELINE_SETTING_NAMES);
+      problems.push(
+        `  - ${key} is not a known setting (${guess ? `did you mean ${guess}?` : `known: ${PIPELINE_SETTING_NAMES.join(', ')}`})`,
+      );
     }
   }
 
@@ -167,6 +171,12 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     }
   }
 
+  // Loopback targets are for local mode and tests: in Lambda, 127.0.0.1:9001 is the Runtime API of the function.
+  if (settings?.TARGET_ALLOW_LOOPBACK) {
+    problems.push(
+      "  - TARGET_ALLOW_LOOPBACK must not be true in the stack: it is for local mode and tests only (in Lambda, 127.0.0.1:9001 is the function's own Runtime API)",
+    );
+  }
   // Checked on its own, so this line appears even when other settings are also wrong.
   const interval = pipelineSettingsSchema.shape.POLL_INTERVAL_SECONDS.safeParse(env.POLL_INTERVAL_SECONDS);
   if (interval.success && (interval.data < 60 || interval.data % 60 !== 0)) {

@@ -82,3 +82,26 @@ describe('bin/app.ts with a long poll interval', () => {
     expect(schedule.ScheduleExpression).toBe('rate(12 hours)');
   }, 120_000);
 });
+
+describe('bin/app.ts with a bad setting (issue 23)', () => {
+  it('-c TARGET_ALLOW_LOOPBACK=true is refused, and the error points to a page that exists', async () => {
+    const result = await synthApp({ TARGET_ALLOW_LOOPBACK: 'true' });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      "TARGET_ALLOW_LOOPBACK must not be true in the stack: it is for local mode and tests only (in Lambda, 127.0.0.1:9001 is the function's own Runtime API)",
+    );
+    const pointer = result.output.trim().split('\n').at(-1) ?? '';
+    expect(pointer).toBe(
+      'Every setting, its default and its range: docs/configuration.md; how to pass them: docs/deploy.md ("Settings").',
+    );
+    const deploy = await readFile(join(projectRoot, 'docs/deploy.md'), 'utf8');
+    expect(deploy).toMatch(/^#+ Settings$/m);
+    await readFile(join(projectRoot, 'docs/configuration.md'), 'utf8');
+  }, 60_000);
+
+  it('a misspelt setting gets a "did you mean"', async () => {
+    const result = await synthApp({ MAX_RETRY: '5' });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain('MAX_RETRY is not a known setting (did you mean MAX_RETRIES?)');
+  }, 60_000);
+});
