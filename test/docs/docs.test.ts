@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseLocalSettings, pipelineSettingsSchema } from '../../lambdas/shared/settings';
 import { ALARM_NAMES } from '../../lib/constructs/recovery-alarms';
 import { STACK_KEYS } from '../../lib/stack-config';
+import { buildStack } from '../infra/synth-stack';
 
 /**
  * Keeps the docs true where a test can: every setting of the schema in configuration.md with its default and
@@ -13,6 +15,24 @@ const ROOT = resolve(__dirname, '../..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const configuration = read('docs/configuration.md');
 const operations = read('docs/operations.md');
+
+const deploy = read('docs/deploy.md');
+
+/** What a synth of each source makes: alarm names, function count and output names. */
+const ROUTES = JSON.stringify([{ name: 'a', topics: ['v2.x.{id}'], url: 'https://hooks.example.com/a' }]);
+const EVENTBRIDGE = { ROUTES, eventSource: 'aws.partner/genesys.com/cloud/o/s' };
+function synthOf(context: Record<string, string>) {
+  const template = Template.fromStack(buildStack(context).stack).toJSON() as {
+    Resources: Record<string, { Type: string }>;
+    Outputs: Record<string, unknown>;
+  };
+  const of = (type: string) => Object.values(template.Resources).filter((r) => r.Type === type).length;
+  return {
+    alarms: of('AWS::CloudWatch::Alarm'),
+    functions: of('AWS::Lambda::Function'),
+    outputs: Object.keys(template.Outputs),
+  };
+}
 
 function row(page: string, name: string): string[] | undefined {
   const line = page.split('\n').find((l) => l.startsWith(`| \`${name}\``) || l.includes(`| \`${name}\`,`));
@@ -97,5 +117,48 @@ describe('relative links', () => {
     expect(existsSync(join(ROOT, target)), `${target} exists`).toBe(true);
     if (anchor && target.endsWith('.md'))
       expect(anchors(target).has(anchor), `#${anchor} in ${target}`).toBe(true);
+  });
+});
+
+describe('docs/deploy.md, against a synth of each source', () => {
+  const synths = {
+    'delivery log': synthOf({}),
+    'EventBridge only': synthOf({ WEBHOOK_ID: '', ...EVENTBRIDGE }),
+    both: synthOf(EVENTBRIDGE),
+  };
+  const words = ['', 'one', 'two', 'three'];
+
+  it('states the alarm and function counts of each source', () => {
+    const created = deploy.slice(deploy.indexOf('### What gets created'));
+    const d = synths['delivery log'];
+    const e = synths['EventBridge only'];
+    const b = synths.both;
+    expect(created).toContain(
+      `**${d.alarms} alarms** and ${words[d.functions]} functions (poller, redeliverer) with the delivery log`,
+    );
+    expect(created).toContain(
+      `**${e.alarms} alarms** and ${words[e.functions]} functions\n(intake, redeliverer) with EventBridge only`,
+    );
+    expect(created).toContain(`**${b.alarms} alarms** and ${words[b.functions]} functions with both`);
+    expect(deploy).toContain(
+      `${d.alarms} alarms with the delivery log (${e.alarms} with EventBridge only, ${b.alarms} with both)`,
+    );
+  });
+
+  it('lists every output once, with the sources that have it', () => {
+    const table = deploy.slice(deploy.indexOf('### Outputs'), deploy.indexOf('### Put the Genesys'));
+    const documented = new Map<string, string>();
+    for (const line of table.split('\n').filter((l) => l.startsWith('| `'))) {
+      const [, names = '', sources = ''] = line.split('|').map((c) => c.trim());
+      for (const m of names.matchAll(/`(\w+)`/g)) documented.set(m[1] ?? '', sources);
+    }
+    const all = new Set([...synths.both.outputs, ...synths['delivery log'].outputs]);
+    expect([...documented.keys()].sort()).toEqual([...all].sort());
+    for (const [name, sources] of documented) {
+      const inLog = synths['delivery log'].outputs.includes(name);
+      const inEventBridge = synths['EventBridge only'].outputs.includes(name);
+      const expected = inLog && inEventBridge ? 'both' : inLog ? 'delivery log' : 'EventBridge';
+      expect(sources, name).toBe(expected);
+    }
   });
 });
