@@ -81,6 +81,11 @@ export class RedelivererFunction extends Construct {
       reportBatchItemFailures: true,
     });
     this.function.addEventSource(this.eventSource);
+    // A held event (429, stall, outage) goes back as a fresh delayed copy with SendMessage; without this grant
+    // AWS refuses it, the copy is hidden instead, and the receive count walks it into the DLQ untried.
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
+    );
     recovery.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],

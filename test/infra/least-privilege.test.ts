@@ -44,7 +44,7 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('grants the redeliverer queue consumption, ledger writes and the signing key, nothing on the Genesys secret or the DLQ', () => {
+  it('grants the redeliverer queue consumption, re-sending held events to the retry queue, ledger writes and the signing key, nothing on the Genesys secret or the DLQ', () => {
     const statements = statementsOf(template, 'RedelivererRole');
     expect(actions(statements)).toEqual([
       'dynamodb:GetItem',
@@ -58,6 +58,7 @@ describe('IAM: least privilege', () => {
       'sqs:GetQueueAttributes',
       'sqs:GetQueueUrl',
       'sqs:ReceiveMessage',
+      'sqs:SendMessage',
     ]);
     for (const s of statements) {
       const action = [s.Action].flat();
