@@ -1,13 +1,19 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GenesysEmulator, startGenesysEmulator } from '../../local/genesys-emulator';
-import { GENESYS_EXAMPLE_SOURCE } from '../support/genesys-events';
-import { drainQueue, eventually } from '../support/queue-contents';
+import {
+  type EmulatedDelivery,
+  type GenesysEmulator,
+  startGenesysEmulator,
+} from '../../local/genesys-emulator';
+import { eventually } from '../support/queue-contents';
 import { startTargetServer } from '../support/target-server';
+import { DEPLOYED_CONTEXT, DEPLOYED_EVENT_SOURCE, DEPLOYED_WEBHOOK, ROUTE_ORIGIN } from './deployed-context';
 import { type DeployedStack, startDeployedStack } from './deployed-stack';
 import { checkObservedCalls, observedCalls } from './observed-calls';
+import type { CfnTemplate } from './synth-deployed';
 
 /**
  * The stack as deployed (issue 19): the synthesised template and each function's file from cdk.out, run in their
@@ -16,36 +22,28 @@ import { checkObservedCalls, observedCalls } from './observed-calls';
  * log, EventBridge rules take events from the partner bus.
  */
 const CLIENT = { clientId: 'deployed-client', clientSecret: 'deployed-client-secret-value' };
-const WEBHOOK = 'wh-deployed';
-const MAX_RETRIES = 4;
+const WEBHOOK = DEPLOYED_WEBHOOK;
+const EVENT_SOURCE = DEPLOYED_EVENT_SOURCE;
 const HELD_FOR_MS = 10_000;
-const ROUTE_ORIGIN = 'https://route-target.example';
-const EVENT_SOURCE = GENESYS_EXAMPLE_SOURCE.replace(/[^/]+$/, 'deployed-test');
 const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
 
-const DEPLOYED_CONTEXT = {
-  WEBHOOK_ID: WEBHOOK,
-  eventSource: EVENT_SOURCE,
-  ROUTES: JSON.stringify([
-    { name: 'presence', topics: ['v2.users.{id}.presence'], url: `${ROUTE_ORIGIN}/presence` },
-  ]),
-  MAX_RETRIES: String(MAX_RETRIES),
-  RETRY_DELAY_SECONDS: '1',
-  MAX_RETRY_DELAY_SECONDS: '2',
-  DELIVERY_TIMEOUT_SECONDS: '2',
-};
-
-/** A host that answers 429 with Retry-After for HELD_FOR_MS from its first request, then 200. */
-async function startHeldHost() {
+/**
+ * A host that answers 429 with `Retry-After: 4` for `heldForMs` from its first request, then 200. A 429 is a real
+ * call (docs/reliability.md: it spends the carrying event's budget), and each path waits for its own probe: with
+ * 4 s between probes (MAX_RETRY_DELAY_SECONDS=5 lets the Retry-After stand) a 10 s hold asks one path at most 3
+ * times (at 0, ≥4, ≥8 s), within MAX_RETRIES=4. With `Retry-After: 2`, or a cap below the Retry-After, the event
+ * probing a path is asked 5 times and is dead-lettered as exhausted: by design, a 429 spends budget.
+ */
+async function startHeldHost(heldForMs: number) {
   let first: number | undefined;
   const hits: { path: string; status: number }[] = [];
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       first ??= Date.now();
-      const status = Date.now() - first < HELD_FOR_MS ? 429 : 200;
+      const status = Date.now() - first < heldForMs ? 429 : 200;
       hits.push({ path: req.url ?? '/', status });
-      res.writeHead(status, status === 429 ? { 'Retry-After': '2' } : {}).end();
+      res.writeHead(status, status === 429 ? { 'Retry-After': '4' } : {}).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -60,7 +58,20 @@ async function startHeldHost() {
   };
 }
 
-function presenceEvent(id: string, user: string) {
+function delivery(id: string, url: string, secondsAgo: number): EmulatedDelivery {
+  return {
+    id,
+    webhookId: WEBHOOK,
+    status: 'failed',
+    httpStatusCode: 503,
+    body: { eventId: id },
+    headers: { 'User-Agent': 'Genesys' },
+    webhookUrl: url,
+    dateCreated: new Date(Date.now() - secondsAgo * 1000).toISOString(),
+  };
+}
+
+function presenceEvent(id: string, user: string, topicName = `v2.users.${user}.presence`) {
   return {
     version: '0' as const,
     id,
@@ -71,7 +82,7 @@ function presenceEvent(id: string, user: string) {
     region: 'us-east-1',
     resources: [],
     detail: {
-      topicName: `v2.users.${user}.presence`,
+      topicName,
       version: '2',
       eventBody: { id: user, presenceDefinition: { systemPresence: 'Available' } },
       metadata: { CorrelationId: `correlation-${user}` },
@@ -80,20 +91,13 @@ function presenceEvent(id: string, user: string) {
   };
 }
 
-let targets: Awaited<ReturnType<typeof startTargetServer>>;
-let held: Awaited<ReturnType<typeof startHeldHost>>;
-let emulator: GenesysEmulator;
-let stack: DeployedStack;
-const started = Date.now();
-
 type LedgerItem = {
   kind: string;
   deliveryId: string;
   status?: string;
   duplicateDeliveryIds?: Set<string>;
-  attempts?: { status: number }[];
 };
-async function ledger(): Promise<LedgerItem[]> {
+async function ledger(stack: DeployedStack): Promise<LedgerItem[]> {
   const table = stack.resources[stack.logicalId('AWS::DynamoDB::Table', 'Ledger')]?.ref;
   const out = await stack.doc.send(new ScanCommand({ TableName: table }));
   return (out.Items ?? []) as LedgerItem[];
@@ -101,81 +105,85 @@ async function ledger(): Promise<LedgerItem[]> {
 const statusOf = (items: LedgerItem[], id: string) =>
   items.find((i) => i.kind === 'event' && i.deliveryId === id)?.status;
 
-beforeAll(async () => {
-  targets = await startTargetServer({
-    '/ok': () => 200,
-    '/flaky': (n) => (n <= 2 ? 503 : 200),
-    '/gone': () => 410,
-    '/presence': () => 200,
-  });
-  held = await startHeldHost();
-  const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
-  const entry = (id: string, url: string, s: number) => ({
-    id,
-    webhookId: WEBHOOK,
-    status: 'failed' as const,
-    httpStatusCode: 503,
-    body: { eventId: id },
-    headers: { 'User-Agent': 'Genesys' },
-    webhookUrl: url,
-    dateCreated: ago(s),
-  });
-  emulator = await startGenesysEmulator({
-    clients: [CLIENT],
-    deliveries: [
-      entry('ok-1', `${targets.url}/ok`, 600),
-      entry('ok-2', `${targets.url}/ok`, 590),
-      entry('flaky', `${targets.url}/flaky`, 580),
-      entry('gone', `${targets.url}/gone`, 570),
-      ...HELD.map((id, i) => entry(id, `${held.url}/${id}`, 560 - i)),
-    ],
-  });
-  stack = await startDeployedStack({
+async function startWith(emulator: GenesysEmulator, targetsUrl: string, edit?: (t: CfnTemplate) => void) {
+  const stack = await startDeployedStack({
     context: DEPLOYED_CONTEXT,
     instances: { RedelivererFunction: 3 },
     outsideWorld: { GENESYS_CLOUD_REGION: emulator.url, TARGET_ALLOW_LOOPBACK: 'true' },
-    hostMap: { [ROUTE_ORIGIN]: targets.url },
+    hostMap: { [ROUTE_ORIGIN]: targetsUrl },
+    ...(edit ? { editTemplate: edit } : {}),
   });
   // The operator's step after the deploy: the Genesys credentials into the secret the stack created.
-  const secret =
-    stack.resources[stack.logicalId('AWS::SecretsManager::Secret', 'GenesysCredentials')]?.ref ?? '';
-  stack.secrets.put(secret, JSON.stringify(CLIENT));
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.stop();
-  await emulator?.stop();
-  await held?.stop();
-  await targets?.stop();
-});
+  const secret = stack.resources[stack.logicalId('AWS::SecretsManager::Secret', 'GenesysCredentials')]?.ref;
+  stack.secrets.put(secret ?? '', JSON.stringify(CLIENT));
+  return stack;
+}
 
 describe('the stack as deployed: each function from cdk.out, under its own role', () => {
-  const deadLetters: Awaited<ReturnType<typeof drainQueue>> = [];
+  let targets: Awaited<ReturnType<typeof startTargetServer>>;
+  let held: Awaited<ReturnType<typeof startHeldHost>>;
+  let emulator: GenesysEmulator;
+  let stack: DeployedStack;
+  const started = Date.now();
+  const deadLetters: { deliveryId?: string; raw: string }[] = [];
+
+  beforeAll(async () => {
+    targets = await startTargetServer({
+      '/ok': () => 200,
+      '/flaky': (n) => (n <= 2 ? 503 : 200),
+      '/gone': () => 410,
+      '/presence': () => 200,
+    });
+    held = await startHeldHost(HELD_FOR_MS);
+    emulator = await startGenesysEmulator({
+      clients: [CLIENT],
+      deliveries: [
+        delivery('ok-1', `${targets.url}/ok`, 600),
+        delivery('ok-2', `${targets.url}/ok`, 590),
+        delivery('flaky', `${targets.url}/flaky`, 580),
+        delivery('gone', `${targets.url}/gone`, 570),
+        ...HELD.map((id, i) => delivery(id, `${held.url}/${id}`, 560 - i)),
+      ],
+    });
+    stack = await startWith(emulator, targets.url);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await emulator?.stop();
+    await held?.stop();
+    await targets?.stop();
+  });
 
   it('settles every event in its right final state', async () => {
     const polls = await stack.tick();
-    expect(polls).toEqual([expect.objectContaining({ ok: true })]);
-    const bus =
-      stack.resources[stack.logicalId('AWS::Events::EventBus', 'EventBridgeSourcePartnerEventBus')]?.ref ??
-      '';
-    const first = await stack.rules.put(bus, presenceEvent('eb-1', 'user-a'));
-    const repeat = await stack.rules.put(bus, presenceEvent('eb-1-again', 'user-a'));
-    const unmatched = await stack.rules.put(bus, {
-      ...presenceEvent('eb-2', 'user-b'),
-      detail: { ...presenceEvent('eb-2', 'user-b').detail, topicName: 'v2.routing.queues.q1.conversations' },
-    });
-    for (const d of [...first, ...repeat, ...unmatched])
-      expect(d.result, stack.output()).toMatchObject({ ok: true });
-    expect([first, repeat, unmatched].map((d) => d.map((x) => x.rule.replace(/[0-9A-F]{8}$/, '')))).toEqual([
+    expect(polls, stack.output()).toEqual([expect.objectContaining({ ok: true })]);
+    const bus = stack.resources[stack.logicalId('AWS::Events::EventBus', 'EventBridgeSourcePartnerEventBus')];
+    const put = (event: ReturnType<typeof presenceEvent>) => stack.rules.put(bus?.ref ?? '', event);
+    const routed = [
+      await put(presenceEvent('eb-1', 'user-a')),
+      // Genesys may send the same event again under a new EventBridge id.
+      await put(presenceEvent('eb-1-again', 'user-a')),
+      await put(presenceEvent('eb-2', 'user-b', 'v2.routing.queues.q1.conversations')),
+    ];
+    for (const d of routed.flat()) expect(d.result, stack.output()).toMatchObject({ ok: true });
+    expect(routed.map((d) => d.map((x) => x.rule.replace(/[0-9A-F]{8}$/, '')))).toEqual([
       ['EventBridgeSourceRoutepresence'],
       ['EventBridgeSourceRoutepresence'],
       ['EventBridgeSourceUnmatched'],
     ]);
+    // A message no pipeline wrote (by hand, or redriven from elsewhere): recorded as invalid, then dead-lettered.
+    const stray = await stack.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.queueUrl('QueuesRetryQueue'),
+        MessageBody: '{"not":"a retry"}',
+      }),
+    );
 
     const delivered = ['ok-1', 'ok-2', 'flaky', 'eb-1', ...HELD];
     await eventually(
       async () => {
-        const items = await ledger();
+        const items = await ledger(stack);
         return (
           delivered.every((id) => statusOf(items, id) === 'delivered') &&
           statusOf(items, 'gone') === 'permanent'
@@ -183,26 +191,30 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       },
       'every event delivered, and the 410 permanent',
       60_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n${stack.output().slice(-20_000)}`);
+    ).catch(async (error: Error) => {
+      if (process.env.DEPLOYED_OUTPUT)
+        (await import('node:fs')).writeFileSync(process.env.DEPLOYED_OUTPUT, stack.output());
+      const states = (await ledger(stack)).map((i) => `${i.deliveryId}: ${i.status ?? i.kind}`);
+      throw new Error(`${error.message}; ledger: ${states.join(', ')}\n${stack.output().slice(-8_000)}`);
     });
-    const dlq =
-      stack.resources[stack.logicalId('AWS::SQS::Queue', 'QueuesDeadLetterQueue')]?.attributes.QueueName;
     await eventually(
       async () => {
-        deadLetters.push(...(await drainQueue(stack.sqs, `${stack.proxy.url}/000000000000/${dlq}`)));
-        return deadLetters.length >= 1;
+        deadLetters.push(...(await drainRaw(stack, 'QueuesDeadLetterQueue')));
+        return deadLetters.length >= 2;
       },
-      'the 410 in the DLQ',
+      'the 410 and the stray message in the DLQ',
       30_000,
     );
-    const items = await ledger();
-    expect(deadLetters.map((m) => m.deliveryId)).toEqual(['gone']);
+    const items = await ledger(stack);
+    expect(deadLetters.map((m) => m.deliveryId ?? m.raw).sort()).toEqual(['gone', '{"not":"a retry"}']);
     expect(items.find((i) => i.deliveryId === 'eb-1')?.duplicateDeliveryIds).toEqual(new Set(['eb-1-again']));
     expect(items.some((i) => i.kind === 'invalid' && i.deliveryId === 'eb-2')).toBe(true);
+    expect(items.some((i) => i.kind === 'invalid' && i.deliveryId === `sqs-message:${stray.MessageId}`)).toBe(
+      true,
+    );
   }, 120_000);
 
-  it('calls each target as often as its answers ask: 503 twice then 200, 410 once, healthy once, the repeat never', () => {
+  it('calls each target as its answers ask: 503 twice then 200, 410 once, healthy once, the repeat never', () => {
     expect(targets.hitsOn('/flaky').map((h) => h.status)).toEqual([503, 503, 200]);
     expect(targets.hitsOn('/gone')).toHaveLength(1);
     expect(targets.hitsOn('/ok')).toHaveLength(2);
@@ -212,9 +224,38 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
   });
 
   it('delivers the held host’s events after its 429s, none dead-lettered', () => {
-    for (const id of HELD)
-      expect(held.hits.filter((h) => h.path === `/${id}` && h.status === 200)).toHaveLength(1);
     expect(held.hits.some((h) => h.status === 429)).toBe(true);
+    for (const id of HELD) {
+      expect(held.hits.filter((h) => h.path === `/${id}` && h.status === 200)).toHaveLength(1);
+    }
+    expect(deadLetters.filter((m) => HELD.includes(m.deliveryId ?? ''))).toEqual([]);
+  });
+
+  it('records a failed poll in the failed-polls queue, sent by Lambda with the poller’s role', async () => {
+    // Every delivery-log request refused from now on: the poll fails, Lambda retries it once, then gives up.
+    emulator.injectFaults({ status: 401, count: 1_000, path: 'deliveries' });
+    const [poll] = await stack.tick();
+    expect(poll).toMatchObject({ ok: false });
+    const failed = await stack.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: stack.queueUrl('PollerFailedPollsQueue'), WaitTimeSeconds: 1 }),
+    );
+    expect(failed.Messages?.map((m) => JSON.parse(m.Body ?? '{}').requestPayload)).toEqual([{}]);
+  });
+
+  it('records an intake invocation that fails in the intake-failures queue, sent by Lambda with the intake’s role', async () => {
+    // What a rule whose input transformer was edited by hand would send: the intake refuses it, Lambda retries
+    // twice, then the on-failure destination takes it.
+    const result = await stack.invokeAsync('EventBridgeSourceIntakeFunction', { not: 'route and event' });
+    expect(result).toMatchObject({ ok: false });
+    const failed = await stack.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queueUrl('EventBridgeSourceIntakeFailuresQueue'),
+        WaitTimeSeconds: 1,
+      }),
+    );
+    expect(failed.Messages?.map((m) => JSON.parse(m.Body ?? '{}').requestPayload)).toEqual([
+      { not: 'route and event' },
+    ]);
   });
 
   it('makes no call its role refuses', () => {
@@ -224,8 +265,92 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
 
   it('makes the calls recorded in observed-calls.json, no more and no fewer', () => {
     checkObservedCalls(observedCalls(stack));
-    console.log(
-      `deployed-stack layer: ${stack.proxy.calls.length} calls, ${Math.round((Date.now() - started) / 1000)} s`,
-    );
+    const seconds = Math.round((Date.now() - started) / 1000);
+    console.log(`deployed-stack layer: ${stack.proxy.calls.length} AWS calls checked, ${seconds} s`);
   });
 });
+
+describe('the same stack without the redeliverer’s sqs:SendMessage grant', () => {
+  let held: Awaited<ReturnType<typeof startHeldHost>>;
+  let emulator: GenesysEmulator;
+  let stack: DeployedStack;
+  const ids = ['refused-1', 'refused-2'];
+
+  beforeAll(async () => {
+    held = await startHeldHost(60_000);
+    emulator = await startGenesysEmulator({
+      clients: [CLIENT],
+      deliveries: ids.map((id, i) => delivery(id, `${held.url}/${id}`, 600 - i)),
+    });
+    stack = await startWith(emulator, 'http://unused.invalid', withoutRedelivererSendMessage);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await emulator?.stop();
+    await held?.stop();
+  });
+
+  it('is refused re-sending held events, which walk into the DLQ undelivered', async () => {
+    expect(await stack.tick()).toEqual([expect.objectContaining({ ok: true })]);
+    const deadLetters: { deliveryId?: string }[] = [];
+    await eventually(
+      async () => {
+        deadLetters.push(...(await drainRaw(stack, 'QueuesDeadLetterQueue')));
+        return deadLetters.length >= ids.length;
+      },
+      'both held events in the DLQ',
+      60_000,
+    );
+    expect(deadLetters.map((m) => m.deliveryId).sort()).toEqual(ids);
+    const refused = stack.proxy.calls.filter((c) => !c.allowed);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(
+      new Set(refused.map((c) => `${c.caller.replace(/[0-9A-F]{8}$/, '')} ${c.action} ${c.resource}`)),
+    ).toEqual(
+      new Set([
+        `RedelivererRole sqs:SendMessage ${stack.resources[stack.logicalId('AWS::SQS::Queue', 'QueuesRetryQueue')]?.attributes.Arn}`,
+      ]),
+    );
+    expect(held.hits.filter((h) => h.status === 200)).toEqual([]);
+  }, 90_000);
+});
+
+/** Removes sqs:SendMessage from the redeliverer role's statements (what main had before commit 08ac3ad). */
+function withoutRedelivererSendMessage(template: CfnTemplate): void {
+  for (const resource of Object.values(template.Resources)) {
+    const p = resource.Properties ?? {};
+    const roles = (p.Roles as { Ref?: string }[] | undefined) ?? [];
+    if (resource.Type !== 'AWS::IAM::Policy' || !roles.some((r) => r.Ref?.startsWith('RedelivererRole')))
+      continue;
+    const document = p.PolicyDocument as { Statement: { Action: string | string[] }[] };
+    document.Statement = document.Statement.map((s) => ({
+      ...s,
+      Action: [s.Action].flat().filter((a) => a !== 'sqs:SendMessage'),
+    })).filter((s) => s.Action.length > 0);
+  }
+}
+
+/** Receives and deletes every message of a queue, each parsed as JSON when it is (raw text otherwise). */
+async function drainRaw(
+  stack: DeployedStack,
+  prefix: string,
+): Promise<{ deliveryId?: string; raw: string }[]> {
+  const out: { deliveryId?: string; raw: string }[] = [];
+  const url = stack.queueUrl(prefix);
+  for (;;) {
+    const got = await stack.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
+    if (!got.Messages?.length) return out;
+    for (const m of got.Messages) {
+      const raw = m.Body ?? '';
+      let deliveryId: string | undefined;
+      try {
+        deliveryId = (JSON.parse(raw) as { deliveryId?: string }).deliveryId;
+      } catch {}
+      out.push({ ...(deliveryId ? { deliveryId } : {}), raw });
+      await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}

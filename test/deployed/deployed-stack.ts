@@ -1,6 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
@@ -54,6 +59,10 @@ export interface DeployedStack {
   readonly rules: RuleDelivery;
   /** The logical id of the one resource of `type` whose id starts with `prefix`. */
   logicalId(type: string, prefix: string): string;
+  /** The URL of the queue whose logical id starts with `prefix`, for the test's own client. */
+  queueUrl(prefix: string): string;
+  /** Invokes the function whose logical id starts with `prefix` asynchronously, as Lambda's Invoke API does. */
+  invokeAsync(prefix: string, event: unknown): Promise<InvocationResult>;
   /** Runs every schedule's target once, as EventBridge Scheduler does at each tick. */
   tick(): Promise<InvocationResult[]>;
   /** Every function's output, for a failing test's message. */
@@ -262,6 +271,10 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
             : undefined;
         },
       });
+      // Lambda reads the queue's attributes with the function's role when the mapping is created and as it
+      // polls: the role needs sqs:GetQueueAttributes besides ReceiveMessage and DeleteMessage.
+      // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions
+      await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.ref, AttributeNames: ['All'] }));
       source.start();
       stoppers.push(async () => {
         await source.stop();
@@ -291,6 +304,9 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
       doc,
       rules,
       logicalId: (type, prefix) => logicalIdOf(template, type, prefix),
+      invokeAsync: (prefix, event) =>
+        invokeAsync({ Ref: logicalIdOf(template, 'AWS::Lambda::Function', prefix) }, event),
+      queueUrl: (prefix) => resources[logicalIdOf(template, 'AWS::SQS::Queue', prefix)]?.ref ?? '',
       async tick() {
         const results: InvocationResult[] = [];
         for (const [, schedule] of schedules) {
