@@ -124,7 +124,6 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
   let held: Awaited<ReturnType<typeof startHeldHost>>;
   let emulator: GenesysEmulator;
   let stack: DeployedStack;
-  const started = Date.now();
   const deadLetters: { deliveryId?: string; raw: string }[] = [];
 
   beforeAll(async () => {
@@ -265,8 +264,6 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
 
   it('makes the calls recorded in observed-calls.json, no more and no fewer', () => {
     checkObservedCalls(observedCalls(stack));
-    const seconds = Math.round((Date.now() - started) / 1000);
-    console.log(`deployed-stack layer: ${stack.proxy.calls.length} AWS calls checked, ${seconds} s`);
   });
 });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DeployedStack } from './deployed-stack';
@@ -6,6 +7,7 @@ import type { DeployedStack } from './deployed-stack';
 export type ObservedCalls = Record<string, Record<string, string[]>>;
 
 export const OBSERVED_CALLS_FILE = fileURLToPath(new URL('./observed-calls.json', import.meta.url));
+const BIOME = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
 
 /** A logical id without the 8-character hash CDK appends, so the file reads as construct paths. */
 export function withoutHash(logicalId: string): string {
@@ -65,6 +67,8 @@ export function readObservedCalls(): ObservedCalls {
 export function checkObservedCalls(observed: ObservedCalls): void {
   if (process.env.UPDATE_OBSERVED_CALLS === '1') {
     writeFileSync(OBSERVED_CALLS_FILE, `${JSON.stringify(observed, null, 2)}\n`);
+    // In the project's JSON style, so that lint passes on the written file.
+    spawnSync(BIOME, ['format', '--write', OBSERVED_CALLS_FILE], { stdio: 'ignore' });
     return;
   }
   const recorded = readObservedCalls();

@@ -1,12 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
 import { stackConfigFromContext } from '../../lib/stack-config';
-import { WebhookRecoveryStack } from '../../lib/webhook-recovery-stack';
 import { BASE_CONTEXT, cdkJsonContext } from '../infra/synth-stack';
 
-/** The account the layer's ARNs name: a fake one, distinct from the emulators' own 000000000000. */
+/** The account the layer deploys into: a fake one, distinct from the emulators' own 000000000000. */
 export const DEPLOYED_ACCOUNT = '111111111111';
 export const DEPLOYED_REGION = 'us-east-1';
 
@@ -39,22 +39,46 @@ export interface DeployedSynth {
   readonly functions: readonly DeployedFunction[];
 }
 
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const NODE_24 = join(PROJECT_ROOT, 'node_modules/node/bin/node');
+
 /**
- * Synthesises the stack as `cdk synth` does, with the app's own bundling (esbuild, as `cdk deploy` would upload),
- * into a temporary cdk.out, and reads the template and each function's asset. An account and region are set so
- * that the template's ARNs are the deployed ones; the pseudo parameters still appear as Refs where CDK uses them.
+ * Synthesises the stack as `cdk synth` does: the app's own entry (bin/app.ts, cdk.json's "app") in a child process,
+ * given its context and output directory the way the CDK CLI gives them (CDK_CONTEXT_JSON, CDK_OUTDIR), with the
+ * app's own bundling (esbuild), into a temporary cdk.out. The template is the environment-agnostic one `cdk deploy`
+ * deploys: its ARNs are built from AWS::AccountId and AWS::Region, resolved by the layer. The child's output (the
+ * bundler's lines) is shown only when the synth fails.
  */
 export function synthDeployed(context: Readonly<Record<string, unknown>>): DeployedSynth {
+  // One synth per context in a test file: the assets are the same, and each caller gets its own template copy.
+  const key = JSON.stringify(context);
+  const done = synthesised.get(key) ?? synthOnce(context);
+  synthesised.set(key, done);
+  return { ...done, template: structuredClone(done.template) };
+}
+
+const synthesised = new Map<string, DeployedSynth>();
+
+function synthOnce(context: Readonly<Record<string, unknown>>): DeployedSynth {
   const outdir = mkdtempSync(join(tmpdir(), 'deployed-cdk-out-'));
-  const app = new App({ outdir, context: { ...cdkJsonContext, ...BASE_CONTEXT, ...context } });
-  const config = stackConfigFromContext(app.node.getAllContext());
-  const stack = new WebhookRecoveryStack(app, config.stackName, {
-    config,
-    env: { account: DEPLOYED_ACCOUNT, region: DEPLOYED_REGION },
+  const fullContext = { ...cdkJsonContext, ...BASE_CONTEXT, ...context };
+  const run = spawnSync(NODE_24, ['--import', 'tsx', 'bin/app.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(fullContext) },
+    encoding: 'utf8',
   });
-  const assembly = app.synth();
-  const artifact = assembly.getStackByName(stack.stackName);
-  const template = JSON.parse(readFileSync(join(outdir, artifact.templateFile), 'utf8')) as CfnTemplate;
+  if (run.status !== 0) {
+    throw new Error(
+      `bin/app.ts failed to synthesise (${run.status ?? run.signal}):\n${run.stderr}${run.stdout}`,
+    );
+  }
+  const stackName = stackConfigFromContext(fullContext).stackName;
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const templateFile = manifest.artifacts[stackName]?.properties?.templateFile;
+  if (!templateFile) throw new Error(`no stack ${stackName} in ${outdir}/manifest.json`);
+  const template = JSON.parse(readFileSync(join(outdir, templateFile), 'utf8')) as CfnTemplate;
   const functions: DeployedFunction[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
@@ -77,5 +101,5 @@ export function synthDeployed(context: Readonly<Record<string, unknown>>): Deplo
     }
     functions.push({ logicalId, assetDir, handler, entryFile });
   }
-  return { outdir, stackName: stack.stackName, template, functions };
+  return { outdir, stackName, template, functions };
 }
