@@ -273,7 +273,7 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
       });
       // Lambda reads the queue's attributes with the function's role when the mapping is created and as it
       // polls: the role needs sqs:GetQueueAttributes besides ReceiveMessage and DeleteMessage.
-      // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html#events-sqs-permissions
+      // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
       await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.ref, AttributeNames: ['All'] }));
       source.start();
       stoppers.push(async () => {
