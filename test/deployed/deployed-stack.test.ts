@@ -34,7 +34,7 @@ const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
  * times (at 0, ≥4, ≥8 s), within MAX_RETRIES=4. With `Retry-After: 2`, or a cap below the Retry-After, the event
  * probing a path is asked 5 times and is dead-lettered as exhausted: by design, a 429 spends budget.
  */
-async function startHeldHost(heldForMs: number) {
+async function startHeldHost(heldForMs: number, retryAfterSeconds = 4) {
   let first: number | undefined;
   const hits: { path: string; status: number }[] = [];
   const server = createServer((req, res) => {
@@ -43,7 +43,7 @@ async function startHeldHost(heldForMs: number) {
       first ??= Date.now();
       const status = Date.now() - first < heldForMs ? 429 : 200;
       hits.push({ path: req.url ?? '/', status });
-      res.writeHead(status, status === 429 ? { 'Retry-After': '4' } : {}).end();
+      res.writeHead(status, status === 429 ? { 'Retry-After': String(retryAfterSeconds) } : {}).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -274,7 +274,8 @@ describe('the same stack without the redeliverer’s sqs:SendMessage grant', () 
   const ids = ['refused-1', 'refused-2'];
 
   beforeAll(async () => {
-    held = await startHeldHost(60_000);
+    // Held for the whole test; a short Retry-After, so the hidden copies come back (and walk to the DLQ) quickly.
+    held = await startHeldHost(120_000, 1);
     emulator = await startGenesysEmulator({
       clients: [CLIENT],
       deliveries: ids.map((id, i) => delivery(id, `${held.url}/${id}`, 600 - i)),

@@ -77,7 +77,12 @@ export interface DeployedStack {
  * templates say (asynchronously, with the function's EventInvokeConfig retries and on-failure destination).
  */
 export async function startDeployedStack(options: DeployedStackOptions): Promise<DeployedStack> {
+  const t0 = Date.now();
+  const timing = (what: string) => {
+    if (process.env.DEPLOYED_TIMING) process.stderr.write(`deployed: ${what} at ${Date.now() - t0} ms\n`);
+  };
   const synth = synthDeployed(options.context);
+  timing('synth');
   options.editTemplate?.(synth.template);
   const { template } = synth;
   const pseudo: Pseudo = { account: DEPLOYED_ACCOUNT, region: DEPLOYED_REGION, stackName: synth.stackName };
@@ -127,6 +132,7 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
       doc.destroy();
     });
     await createResources(template, resources, resolve, { sqs, doc, secrets });
+    timing('resources');
 
     const callerOfRole = new Map(callers.map((c) => [c.roleArn, c]));
     const pools = new Map<string, FunctionPool>();
@@ -183,6 +189,7 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
           }),
       );
       await Promise.all(processes.map((proc) => proc.start()));
+      timing(`${fn.logicalId} ready`);
       const pool = new FunctionPool(processes);
       pools.set(fn.logicalId, pool);
       stoppers.push(() => pool.stop());
