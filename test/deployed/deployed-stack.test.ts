@@ -1,18 +1,20 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type EmulatedDelivery,
-  type GenesysEmulator,
-  startGenesysEmulator,
-} from '../../local/genesys-emulator';
+import { type GenesysEmulator, startGenesysEmulator } from '../../local/genesys-emulator';
 import { eventually } from '../support/queue-contents';
 import { startTargetServer } from '../support/target-server';
-import { DEPLOYED_CONTEXT, DEPLOYED_EVENT_SOURCE, DEPLOYED_WEBHOOK, ROUTE_ORIGIN } from './deployed-context';
+import { DEPLOYED_CONTEXT, ROUTE_ORIGIN } from './deployed-context';
 import { type DeployedStack, startDeployedStack } from './deployed-stack';
 import { checkObservedCalls, observedCalls } from './observed-calls';
+import {
+  delivery,
+  drainRaw,
+  ledger,
+  presenceEvent,
+  startHeldHost,
+  statusOf,
+  withoutRedelivererSendMessage,
+} from './scenario';
 import type { CfnTemplate } from './synth-deployed';
 
 /**
@@ -22,88 +24,8 @@ import type { CfnTemplate } from './synth-deployed';
  * log, EventBridge rules take events from the partner bus.
  */
 const CLIENT = { clientId: 'deployed-client', clientSecret: 'deployed-client-secret-value' };
-const WEBHOOK = DEPLOYED_WEBHOOK;
-const EVENT_SOURCE = DEPLOYED_EVENT_SOURCE;
 const HELD_FOR_MS = 10_000;
 const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
-
-/**
- * A host that answers 429 with `Retry-After: 4` for `heldForMs` from its first request, then 200. A 429 is a real
- * call (docs/reliability.md: it spends the carrying event's budget), and each path waits for its own probe: with
- * 4 s between probes (MAX_RETRY_DELAY_SECONDS=5 lets the Retry-After stand) a 10 s hold asks one path at most 3
- * times (at 0, ≥4, ≥8 s), within MAX_RETRIES=4. With `Retry-After: 2`, or a cap below the Retry-After, the event
- * probing a path is asked 5 times and is dead-lettered as exhausted: by design, a 429 spends budget.
- */
-async function startHeldHost(heldForMs: number, retryAfterSeconds = 4) {
-  let first: number | undefined;
-  const hits: { path: string; status: number }[] = [];
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      first ??= Date.now();
-      const status = Date.now() - first < heldForMs ? 429 : 200;
-      hits.push({ path: req.url ?? '/', status });
-      res.writeHead(status, status === 429 ? { 'Retry-After': String(retryAfterSeconds) } : {}).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    hits,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function delivery(id: string, url: string, secondsAgo: number): EmulatedDelivery {
-  return {
-    id,
-    webhookId: WEBHOOK,
-    status: 'failed',
-    httpStatusCode: 503,
-    body: { eventId: id },
-    headers: { 'User-Agent': 'Genesys' },
-    webhookUrl: url,
-    dateCreated: new Date(Date.now() - secondsAgo * 1000).toISOString(),
-  };
-}
-
-function presenceEvent(id: string, user: string, topicName = `v2.users.${user}.presence`) {
-  return {
-    version: '0' as const,
-    id,
-    'detail-type': 'v2.users.{id}.presence',
-    source: EVENT_SOURCE,
-    account: '111111111111',
-    time: '2026-01-01T00:00:00Z',
-    region: 'us-east-1',
-    resources: [],
-    detail: {
-      topicName,
-      version: '2',
-      eventBody: { id: user, presenceDefinition: { systemPresence: 'Available' } },
-      metadata: { CorrelationId: `correlation-${user}` },
-      timestamp: '2026-01-01T00:00:00.000Z',
-    },
-  };
-}
-
-type LedgerItem = {
-  kind: string;
-  deliveryId: string;
-  status?: string;
-  duplicateDeliveryIds?: Set<string>;
-};
-async function ledger(stack: DeployedStack): Promise<LedgerItem[]> {
-  const table = stack.resources[stack.logicalId('AWS::DynamoDB::Table', 'Ledger')]?.ref;
-  const out = await stack.doc.send(new ScanCommand({ TableName: table }));
-  return (out.Items ?? []) as LedgerItem[];
-}
-const statusOf = (items: LedgerItem[], id: string) =>
-  items.find((i) => i.kind === 'event' && i.deliveryId === id)?.status;
 
 async function startWith(emulator: GenesysEmulator, targetsUrl: string, edit?: (t: CfnTemplate) => void) {
   const stack = await startDeployedStack({
@@ -145,7 +67,7 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       ],
     });
     stack = await startWith(emulator, targets.url);
-  }, 60_000);
+  }, 180_000); // the synth (bin/app.ts, bundling three functions) takes half a minute on a loaded machine
 
   afterAll(async () => {
     await stack?.stop();
@@ -281,7 +203,7 @@ describe('the same stack without the redeliverer’s sqs:SendMessage grant', () 
       deliveries: ids.map((id, i) => delivery(id, `${held.url}/${id}`, 600 - i)),
     });
     stack = await startWith(emulator, 'http://unused.invalid', withoutRedelivererSendMessage);
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await stack?.stop();
@@ -313,42 +235,3 @@ describe('the same stack without the redeliverer’s sqs:SendMessage grant', () 
     expect(held.hits.filter((h) => h.status === 200)).toEqual([]);
   }, 90_000);
 });
-
-/** Removes sqs:SendMessage from the redeliverer role's statements (what main had before commit 08ac3ad). */
-function withoutRedelivererSendMessage(template: CfnTemplate): void {
-  for (const resource of Object.values(template.Resources)) {
-    const p = resource.Properties ?? {};
-    const roles = (p.Roles as { Ref?: string }[] | undefined) ?? [];
-    if (resource.Type !== 'AWS::IAM::Policy' || !roles.some((r) => r.Ref?.startsWith('RedelivererRole')))
-      continue;
-    const document = p.PolicyDocument as { Statement: { Action: string | string[] }[] };
-    document.Statement = document.Statement.map((s) => ({
-      ...s,
-      Action: [s.Action].flat().filter((a) => a !== 'sqs:SendMessage'),
-    })).filter((s) => s.Action.length > 0);
-  }
-}
-
-/** Receives and deletes every message of a queue, each parsed as JSON when it is (raw text otherwise). */
-async function drainRaw(
-  stack: DeployedStack,
-  prefix: string,
-): Promise<{ deliveryId?: string; raw: string }[]> {
-  const out: { deliveryId?: string; raw: string }[] = [];
-  const url = stack.queueUrl(prefix);
-  for (;;) {
-    const got = await stack.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
-    );
-    if (!got.Messages?.length) return out;
-    for (const m of got.Messages) {
-      const raw = m.Body ?? '';
-      let deliveryId: string | undefined;
-      try {
-        deliveryId = (JSON.parse(raw) as { deliveryId?: string }).deliveryId;
-      } catch {}
-      out.push({ ...(deliveryId ? { deliveryId } : {}), raw });
-      await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
-    }
-  }
-}

@@ -1,31 +1,24 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
-import { SqsEventSource } from '../../local/sqs-event-source';
 import { FunctionPool, FunctionProcess, type InvocationResult } from './function-process';
-import { type Caller, type IamProxy, type PolicyDocument, startIamProxy } from './iam-proxy';
+import { type IamProxy, startIamProxy } from './iam-proxy';
 import { type PhysicalResource, type Pseudo, physicalResources, resolveIntrinsics } from './intrinsics';
+import { LambdaService } from './lambda-service';
 import { type RuleDelivery, ruleDelivery } from './rule-delivery';
 import { type SecretsStandIn, startSecretsStandIn } from './secrets-stand-in';
 import {
-  type CfnResource,
   type CfnTemplate,
   DEPLOYED_ACCOUNT,
   DEPLOYED_REGION,
   type DeployedSynth,
   synthDeployed,
 } from './synth-deployed';
+import { createResources, FAUXQS_ACCOUNT, logicalIdOf, queuePolicies, rolesOf } from './template-resources';
 
-/** fauxqs's own account, in the ARNs it makes (and so in a RedrivePolicy it can follow). */
-const FAUXQS_ACCOUNT = '000000000000';
 const ADMIN = { region: DEPLOYED_REGION, credentials: { accessKeyId: 'admin', secretAccessKey: 'admin' } };
 
 export interface DeployedStackOptions {
@@ -194,100 +187,17 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
       pools.set(fn.logicalId, pool);
       stoppers.push(() => pool.stop());
     }
-    const poolOf = (functionRef: unknown): [string, FunctionPool] => {
-      const value = String(resolve(functionRef));
-      const id = synth.functions.find(
-        (f) => resources[f.logicalId]?.ref === value || resources[f.logicalId]?.attributes.Arn === value,
-      )?.logicalId;
-      const pool = id ? pools.get(id) : undefined;
-      if (!id || !pool) throw new Error(`no function ${value} in the template`);
-      return [id, pool];
-    };
-    const callerOf = (functionId: string): Caller => {
-      const roleArn = String(resolve(template.Resources[functionId]?.Properties?.Role));
-      const caller = callerOfRole.get(roleArn);
-      if (!caller) throw new Error(`no role for ${functionId}`);
-      return caller;
-    };
-    const clientAs = (caller: Caller) =>
-      new SQSClient({
-        region: pseudo.region,
-        endpoint: proxy.url,
-        credentials: { accessKeyId: caller.accessKeyId, secretAccessKey: 'deployed-layer-secret' },
-      });
-
-    // Lambda's asynchronous invocation: retried MaximumRetryAttempts times (after a minute, then two; at once
-    // here), then the record goes to the on-failure destination, sent with the function's execution role.
-    const invokeAsync = async (functionRef: unknown, event: unknown): Promise<InvocationResult> => {
-      const [id, pool] = poolOf(functionRef);
-      const config = Object.values(template.Resources).find(
-        (r) => r.Type === 'AWS::Lambda::EventInvokeConfig' && poolOf(r.Properties?.FunctionName)[0] === id,
-      )?.Properties;
-      const retries = Number(config?.MaximumRetryAttempts ?? 2);
-      let result: InvocationResult = await pool.invoke(event);
-      for (let i = 0; i < retries && !result.ok; i += 1) result = await pool.invoke(event);
-      const destination = (config?.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
-        ?.OnFailure?.Destination;
-      if (!result.ok && destination !== undefined) {
-        const arn = String(resolve(destination));
-        const queue = Object.entries(resources).find(([, r]) => r.attributes.Arn === arn)?.[1];
-        const client = clientAs(callerOf(id));
-        try {
-          await client.send(
-            new SendMessageCommand({
-              QueueUrl: queue?.ref ?? arn,
-              MessageBody: JSON.stringify({ requestPayload: event, responsePayload: result.error }),
-            }),
-          );
-        } finally {
-          client.destroy();
-        }
-      }
-      return result;
-    };
-
-    for (const [id, mapping] of Object.entries(template.Resources)) {
-      if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
-      const p = mapping.Properties ?? {};
-      const [functionId, pool] = poolOf(p.FunctionName);
-      const queueArn = String(resolve(p.EventSourceArn));
-      const queue = Object.values(resources).find((r) => r.attributes.Arn === queueArn);
-      if (!queue) throw new Error(`${id}: no queue ${queueArn}`);
-      const reportsFailures = ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
-        'ReportBatchItemFailures',
-      );
-      const client = clientAs(callerOf(functionId));
-      const maximum = Number(
-        (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 1000,
-      );
-      const source = new SqsEventSource({
-        sqs: client,
-        queueUrl: queue.ref,
-        queueArn,
-        batchSize: Number(p.BatchSize ?? 10),
-        // One poller per execution environment, never more than the mapping's MaximumConcurrency.
-        concurrency: Math.min(maximum, pool.processes.length),
-        functionTimeoutSeconds: Number(template.Resources[functionId]?.Properties?.Timeout ?? 3),
-        waitTimeSeconds: 1,
-        handler: async (event) => {
-          const result = await pool.invoke(event);
-          if (!result.ok) throw new Error(`${result.error.errorType}: ${result.error.errorMessage}`);
-          // Without ReportBatchItemFailures, Lambda ignores the response: the whole batch succeeded.
-          return reportsFailures
-            ? (result.result as { batchItemFailures: { itemIdentifier: string }[] })
-            : undefined;
-        },
-      });
-      // Lambda reads the queue's attributes with the function's role when the mapping is created and as it
-      // polls: the role needs sqs:GetQueueAttributes besides ReceiveMessage and DeleteMessage.
-      // https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html
-      await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.ref, AttributeNames: ['All'] }));
-      source.start();
-      stoppers.push(async () => {
-        await source.stop();
-        client.destroy();
-      });
-    }
+    const lambda = new LambdaService({
+      template,
+      resources,
+      resolve,
+      pools,
+      callerOfRole,
+      endpoint: proxy.url,
+      region: pseudo.region,
+    });
+    stoppers.push(await lambda.startEventSourceMappings());
+    const invokeAsync = (functionRef: unknown, event: unknown) => lambda.invokeAsync(functionRef, event);
 
     const rules = ruleDelivery({
       template,
@@ -347,122 +257,4 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
     await stop();
     throw error;
   }
-}
-
-/** Every role of the template as a caller: its AWS::IAM::Policy documents and inline policies, resolved. */
-function rolesOf(
-  template: CfnTemplate,
-  resources: Readonly<Record<string, PhysicalResource>>,
-  resolve: (v: unknown) => unknown,
-): Caller[] {
-  const roles = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
-  return roles.map(([id, role], i) => {
-    if (role.Properties?.ManagedPolicyArns !== undefined) {
-      throw new Error(`${id} has managed policies, which the layer does not read`);
-    }
-    const inline = ((role.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? []).map(
-      (p) => p.PolicyDocument,
-    );
-    const attached = Object.values(template.Resources)
-      .filter(
-        (r) =>
-          r.Type === 'AWS::IAM::Policy' &&
-          ((r.Properties?.Roles as unknown[] | undefined) ?? []).some(
-            (ref) => (ref as { Ref?: string }).Ref === id,
-          ),
-      )
-      .map((r) => r.Properties?.PolicyDocument);
-    return {
-      name: id,
-      accessKeyId: `ASIADEPLOYED${String(i).padStart(8, '0')}`,
-      roleArn: resources[id]?.attributes.Arn ?? id,
-      policies: [...inline, ...attached].map((d) => resolve(d) as PolicyDocument),
-    };
-  });
-}
-
-/** Each queue's AWS::SQS::QueuePolicy, by queue ARN. */
-function queuePolicies(
-  template: CfnTemplate,
-  resolve: (v: unknown) => unknown,
-): Record<string, PolicyDocument> {
-  const out: Record<string, PolicyDocument> = {};
-  for (const r of Object.values(template.Resources)) {
-    if (r.Type !== 'AWS::SQS::QueuePolicy') continue;
-    const document = resolve(r.Properties?.PolicyDocument) as PolicyDocument;
-    for (const queue of (r.Properties?.Queues as unknown[]) ?? []) {
-      const id = (queue as { Ref?: string }).Ref ?? '';
-      const arn = resolve({ 'Fn::GetAtt': [id, 'Arn'] }) as string;
-      out[arn] = document;
-    }
-  }
-  return out;
-}
-
-/** Creates the queues (dead-letter queues first), tables and secrets with the template's properties. */
-async function createResources(
-  template: CfnTemplate,
-  resources: Readonly<Record<string, PhysicalResource>>,
-  resolve: (v: unknown) => unknown,
-  clients: { sqs: SQSClient; doc: DynamoDBDocumentClient; secrets: SecretsStandIn },
-): Promise<void> {
-  const all = Object.entries(template.Resources);
-  const queues = all
-    .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
-    .sort(
-      ([, a], [, b]) =>
-        Number(a.Properties?.RedrivePolicy !== undefined) - Number(b.Properties?.RedrivePolicy !== undefined),
-    );
-  for (const [id, queue] of queues) {
-    const p = resolve(queue.Properties ?? {}) as Record<string, unknown>;
-    const attributes: Record<string, string> = {};
-    for (const key of [
-      'VisibilityTimeout',
-      'MessageRetentionPeriod',
-      'MaximumMessageSize',
-      'DelaySeconds',
-      'ReceiveMessageWaitTimeSeconds',
-    ]) {
-      if (p[key] !== undefined) attributes[key] = String(p[key]);
-    }
-    if (p.RedrivePolicy !== undefined) {
-      const redrive = p.RedrivePolicy as { deadLetterTargetArn: string; maxReceiveCount: number };
-      attributes.RedrivePolicy = JSON.stringify({
-        ...redrive,
-        deadLetterTargetArn: redrive.deadLetterTargetArn.replace(
-          `:${DEPLOYED_ACCOUNT}:`,
-          `:${FAUXQS_ACCOUNT}:`,
-        ),
-      });
-    }
-    await clients.sqs.send(
-      new CreateQueueCommand({ QueueName: resources[id]?.attributes.QueueName, Attributes: attributes }),
-    );
-  }
-  for (const [id, table] of all.filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')) {
-    const p = table.Properties ?? {};
-    await clients.doc.send(
-      new CreateTableCommand({
-        TableName: resources[id]?.ref,
-        KeySchema: p.KeySchema as never,
-        AttributeDefinitions: p.AttributeDefinitions as never,
-        BillingMode: (p.BillingMode as 'PAY_PER_REQUEST' | undefined) ?? 'PROVISIONED',
-        ...(p.BillingMode === 'PAY_PER_REQUEST'
-          ? {}
-          : { ProvisionedThroughput: p.ProvisionedThroughput as never }),
-      }),
-    );
-  }
-  for (const [id, secret] of all.filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')) {
-    const name = String(secret.Properties?.Name ?? id);
-    clients.secrets.create(resources[id]?.ref ?? id, name, secret.Properties ?? {});
-  }
-}
-
-function logicalIdOf(template: CfnTemplate, type: string, prefix: string): string {
-  const ids = Object.entries(template.Resources)
-    .filter(([id, r]: [string, CfnResource]) => r.Type === type && id.startsWith(prefix))
-    .map(([id]) => id);
-  if (ids.length !== 1) throw new Error(`expected one ${type} ${prefix}*, found ${ids.join(', ') || 'none'}`);
-  return ids[0] as string;
 }

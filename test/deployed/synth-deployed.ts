@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,10 @@ export function synthDeployed(context: Readonly<Record<string, unknown>>): Deplo
 }
 
 const synthesised = new Map<string, DeployedSynth>();
+// The temporary cdk.out directories go when the test process does.
+process.once('exit', () => {
+  for (const { outdir } of synthesised.values()) rmSync(outdir, { recursive: true, force: true });
+});
 
 function synthOnce(context: Readonly<Record<string, unknown>>): DeployedSynth {
   const outdir = mkdtempSync(join(tmpdir(), 'deployed-cdk-out-'));
