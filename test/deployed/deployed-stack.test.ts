@@ -1,4 +1,5 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GenesysEmulator, startGenesysEmulator } from '../../local/genesys-emulator';
 import { eventually } from '../support/queue-contents';
@@ -140,8 +141,15 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
     expect(targets.hitsOn('/gone')).toHaveLength(1);
     expect(targets.hitsOn('/ok')).toHaveLength(2);
     expect(targets.hitsOn('/presence')).toHaveLength(1);
-    // Signed with the key the stack generated (GenerateSecretString), read from Secrets Manager.
-    expect(targets.hitsOn('/ok')[0]?.headers['webhook-signature']).toMatch(/^v1,/);
+    // Signed with the key the stack generated (GenerateSecretString), read from Secrets Manager: a target
+    // holding "whsec_" + the secret's value verifies every redelivery (docs/signing.md).
+    const secret =
+      stack.resources[stack.logicalId('AWS::SecretsManager::Secret', 'SigningSecret')]?.ref ?? '';
+    const webhook = new Webhook(`whsec_${stack.secrets.value(secret)}`);
+    for (const hit of [...targets.hitsOn('/ok'), ...targets.hitsOn('/presence')]) {
+      const headers = hit.headers as Record<string, string>;
+      expect(() => webhook.verify(hit.body.toString('utf8'), headers, { jsonParse: false })).not.toThrow();
+    }
   });
 
   it('delivers the held host’s events after its 429s, none dead-lettered', () => {
@@ -232,6 +240,10 @@ describe('the same stack without the redeliverer’s sqs:SendMessage grant', () 
         `RedelivererRole sqs:SendMessage ${stack.resources[stack.logicalId('AWS::SQS::Queue', 'QueuesRetryQueue')]?.attributes.Arn}`,
       ]),
     );
-    expect(held.hits.filter((h) => h.status === 200)).toEqual([]);
+    // As the issue saw in AWS: an event whose copy was refused is dead-lettered with the ledger still saying
+    // "enqueued" (no attempt of its own); one that probed the host spent its budget on 429s ("exhausted").
+    // Which is which depends on the instance each lands on (each holds the host in its own memory).
+    const items = await ledger(stack);
+    for (const id of ids) expect(['enqueued', 'exhausted']).toContain(statusOf(items, id));
   }, 90_000);
 });
