@@ -2,6 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +14,7 @@ import type { PipelineSettings } from '../lambdas/shared/settings';
 import { EventBridgeSource } from './constructs/eventbridge-source';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
+import { OperatorPolicy } from './constructs/operator-policy';
 import { PollerFunction } from './constructs/poller-function';
 import { RecoveryAlarms } from './constructs/recovery-alarms';
 import { RecoveryDashboard } from './constructs/recovery-dashboard';
@@ -20,6 +22,7 @@ import { metricsNamespace } from './constructs/recovery-function';
 import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
 import { SigningSecret } from './constructs/signing-secret';
+import { crossAccountProblems } from './secret-settings';
 import { type STACK_KEYS, type StackConfig, stackConfigFromContext } from './stack-config';
 
 /** One EventBridge route: the Genesys topics whose events go to one HTTP target (the ROUTES setting's items). */
@@ -182,6 +185,13 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly genesysSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key the Genesys credentials secret is encrypted with (secretKmsKeyArn): the
+   * poller and the operator policy get kms:Decrypt on it. Required for a secret in another account; a secret the
+   * stack creates is created under it.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly genesysSecretKmsKeyArn?: string;
+  /**
    * Sign every redelivery (Standard Webhooks) with the signing secret (signRedeliveries).
    * @default true
    */
@@ -196,6 +206,12 @@ export interface GenesysWebhookRecoveryProps {
    * @default - a new secret `<namePrefix>/webhook-signing-secret` with a random key
    */
   readonly signingSecretArn?: string;
+  /**
+   * ARN of the customer-managed KMS key the signing secret is encrypted with (signingSecretKmsKeyArn): the
+   * redeliverer gets kms:Decrypt on it. Required for a signing secret in another account.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly signingSecretKmsKeyArn?: string;
   /**
    * E-mail address subscribed to the alarm topic; the recipient confirms the subscription (alarmEmail).
    * @default - no subscription
@@ -253,6 +269,8 @@ export const PROP_CONTEXT_KEYS: Readonly<
   signRedeliveries: 'signRedeliveries',
   signingSecretName: 'signingSecretName',
   signingSecretArn: 'signingSecretArn',
+  genesysSecretKmsKeyArn: 'secretKmsKeyArn',
+  signingSecretKmsKeyArn: 'signingSecretKmsKeyArn',
   alarmEmail: 'alarmEmail',
   reservePollerConcurrency: 'reservePollerConcurrency',
   reserveRedelivererConcurrency: 'reserveRedelivererConcurrency',
@@ -342,6 +360,25 @@ function refuseSharedPrefix(recovery: GenesysWebhookRecovery, namePrefix: string
   }
 }
 
+/**
+ * A secret ARN in another account than the stack's needs its customer-managed key (secret-settings.ts). The
+ * stack's account when it is known; else the account `cdk deploy` and `cdk synth` run with (CDK_DEFAULT_ACCOUNT,
+ * which the CDK CLI sets from the credentials), since an environment-agnostic stack deploys there. With neither
+ * (a synth without credentials) the check cannot be made and is skipped; `cdk deploy` always has credentials.
+ */
+function refuseForeignSecretsWithoutKey(recovery: GenesysWebhookRecovery, config: StackConfig): void {
+  const stackAccount = Stack.of(recovery).account;
+  const account = Token.isUnresolved(stackAccount) ? process.env.CDK_DEFAULT_ACCOUNT : stackAccount;
+  // No account at all: `cdk synth` without credentials. `cdk deploy` always has them, so it always checks.
+  if (account === undefined || !/^\d{12}$/.test(account)) return;
+  const problems = crossAccountProblems(config, account);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `Invalid GenesysWebhookRecovery settings at ${recovery.node.path}:\n${problems.join('\n')}`,
+    );
+  }
+}
+
 /** Marks props that carry a configuration already validated from context (the stack's path). */
 const VALIDATED = Symbol('validated StackConfig');
 type InternalProps = GenesysWebhookRecoveryProps & { readonly [VALIDATED]?: StackConfig };
@@ -393,6 +430,8 @@ export class GenesysWebhookRecovery extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** What the operator CLI needs on this pipeline, to attach to its users or roles (docs/operations.md). */
+  public readonly operatorPolicy: iam.ManagedPolicy;
 
   /**
    * Builds the construct from a configuration already validated from CDK context (WebhookRecoveryStack's path);
@@ -412,6 +451,7 @@ export class GenesysWebhookRecovery extends Construct {
     const { settings, timing, pipelineEnvironment, secret, signing } = config;
     const namePrefix = config.stackName;
     refuseSharedPrefix(this, namePrefix);
+    refuseForeignSecretsWithoutKey(this, config);
 
     const queues = new RetryQueues(this, 'Queues', {
       maxReceiveCount: settings.MAX_RETRIES,
@@ -430,17 +470,21 @@ export class GenesysWebhookRecovery extends Construct {
             namePrefix,
             ...(signing.kind === 'name' ? { secretName: signing.secretName } : {}),
             ...(signing.kind === 'arn' ? { secretArn: signing.secretArn } : {}),
+            ...(config.signingSecretKmsKeyArn ? { encryptionKeyArn: config.signingSecretKmsKeyArn } : {}),
           });
     this.signingSecret = signingSecret?.secret;
 
     let poller: PollerFunction | undefined;
+    let genesysSecretGrant: { arn: string; keyArn?: string | undefined } | undefined;
     if (settings.WEBHOOK_ID.length > 0) {
       const genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
         namePrefix,
         ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
         ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
+        ...(config.secretKmsKeyArn ? { encryptionKeyArn: config.secretKmsKeyArn } : {}),
       });
       this.genesysSecret = genesysSecret.secret;
+      genesysSecretGrant = { arn: genesysSecret.grantableArn, keyArn: genesysSecret.encryptionKeyArn };
       poller = new PollerFunction(this, 'Poller', {
         pipelineEnvironment,
         metricsNamespace: metricsNamespace(namePrefix),
@@ -452,6 +496,7 @@ export class GenesysWebhookRecovery extends Construct {
         ledger: this.ledgerTable,
         secret: genesysSecret.secret,
         secretId: genesysSecret.secretId,
+        ...(genesysSecret.encryptionKeyArn ? { secretKeyArn: genesysSecret.encryptionKeyArn } : {}),
         reserveConcurrency: config.reservePollerConcurrency,
       });
       this.pollerFunction = poller.function;
@@ -511,5 +556,13 @@ export class GenesysWebhookRecovery extends Construct {
       dashboardName: namePrefix,
       namePrefix,
     }).dashboard;
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      retryQueue: this.retryQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      ledger: this.ledgerTable,
+      namePrefix,
+      ...(genesysSecretGrant ? { genesysSecretArn: genesysSecretGrant.arn } : {}),
+      ...(genesysSecretGrant?.keyArn ? { genesysSecretKeyArn: genesysSecretGrant.keyArn } : {}),
+    }).policy;
   }
 }

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { GENESYS_SECRET_ENV } from '../../lambdas/shared/settings';
 import { LAMBDA_ASYNC_RETRY_DELAY_SECONDS } from '../pipeline-timing';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 
 /** Properties of {@link PollerFunction}. */
 export interface PollerFunctionProps {
@@ -33,6 +34,11 @@ export interface PollerFunctionProps {
   readonly retryQueue: sqs.IQueue;
   readonly ledger: dynamodb.ITable;
   readonly secret: secretsmanager.ISecret;
+  /**
+   * The customer-managed KMS key the secret is encrypted with: the poller gets kms:Decrypt on it.
+   * @default - aws/secretsmanager, which needs no grant
+   */
+  readonly secretKeyArn?: string;
   /** The value of GENESYS_CREDENTIALS_SECRET_ID: the secret's ARN (or name). */
   readonly secretId: string;
   /**
@@ -95,6 +101,8 @@ export class PollerFunction extends Construct {
         resources: [secretArnPattern(props)],
       }),
     );
+    if (props.secretKeyArn)
+      recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, props.secretKeyArn));
 
     this.failedPollsQueue = new sqs.Queue(this, 'FailedPollsQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SIGNING_SECRET_ENV } from '../../lambdas/shared/settings';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 import type { SigningSecret } from './signing-secret';
 
 /** Properties of {@link RedelivererFunction}. */
@@ -103,6 +104,8 @@ export class RedelivererFunction extends Construct {
           resources: [props.signingSecret.grantableArn],
         }),
       );
+      const keyArn = props.signingSecret.encryptionKeyArn;
+      if (keyArn) recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, keyArn));
     }
 
     Validations.of(this.function).acknowledge(
