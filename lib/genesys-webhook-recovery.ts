@@ -22,8 +22,8 @@ import { metricsNamespace } from './constructs/recovery-function';
 import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
 import { SigningSecret } from './constructs/signing-secret';
-import { crossAccountProblems } from './secret-settings';
 import { type STACK_KEYS, type StackConfig, stackConfigFromContext } from './stack-config';
+import { refuseForeignSecretsWithoutKey, refuseSharedPrefix } from './synth-checks';
 
 /** One EventBridge route: the Genesys topics whose events go to one HTTP target (the ROUTES setting's items). */
 export interface GenesysRoute {
@@ -342,43 +342,6 @@ export function stackConfigFromProps(
   return config;
 }
 
-/**
- * Two instances in one stack with one name prefix would try to create the same queues, alarms and secrets (and
- * add into the same metrics): fail the synth in one line naming both.
- */
-function refuseSharedPrefix(recovery: GenesysWebhookRecovery, namePrefix: string): void {
-  const other = Stack.of(recovery)
-    .node.findAll()
-    .find(
-      (c): c is GenesysWebhookRecovery =>
-        c !== recovery && c instanceof GenesysWebhookRecovery && c.config?.stackName === namePrefix,
-    );
-  if (other) {
-    throw new ConfigError(
-      `GenesysWebhookRecovery at ${recovery.node.path}: namePrefix ${JSON.stringify(namePrefix)} is already used by ${other.node.path} in this stack; give each instance its own namePrefix (its queue, alarm, secret and metric names derive from it)`,
-    );
-  }
-}
-
-/**
- * A secret ARN in another account than the stack's needs its customer-managed key (secret-settings.ts). The
- * stack's account when it is known; else the account `cdk deploy` and `cdk synth` run with (CDK_DEFAULT_ACCOUNT,
- * which the CDK CLI sets from the credentials), since an environment-agnostic stack deploys there. With neither
- * (a synth without credentials) the check cannot be made and is skipped; `cdk deploy` always has credentials.
- */
-function refuseForeignSecretsWithoutKey(recovery: GenesysWebhookRecovery, config: StackConfig): void {
-  const stackAccount = Stack.of(recovery).account;
-  const account = Token.isUnresolved(stackAccount) ? process.env.CDK_DEFAULT_ACCOUNT : stackAccount;
-  // No account at all: `cdk synth` without credentials. `cdk deploy` always has them, so it always checks.
-  if (account === undefined || !/^\d{12}$/.test(account)) return;
-  const problems = crossAccountProblems(config, account);
-  if (problems.length > 0) {
-    throw new ConfigError(
-      `Invalid GenesysWebhookRecovery settings at ${recovery.node.path}:\n${problems.join('\n')}`,
-    );
-  }
-}
-
 /** Marks props that carry a configuration already validated from context (the stack's path). */
 const VALIDATED = Symbol('validated StackConfig');
 type InternalProps = GenesysWebhookRecoveryProps & { readonly [VALIDATED]?: StackConfig };
@@ -450,8 +413,8 @@ export class GenesysWebhookRecovery extends Construct {
     this.config = config;
     const { settings, timing, pipelineEnvironment, secret, signing } = config;
     const namePrefix = config.stackName;
-    refuseSharedPrefix(this, namePrefix);
     refuseForeignSecretsWithoutKey(this, config);
+    refuseSharedPrefix(this, namePrefix);
 
     const queues = new RetryQueues(this, 'Queues', {
       maxReceiveCount: settings.MAX_RETRIES,
