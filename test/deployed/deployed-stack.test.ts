@@ -16,7 +16,7 @@ import {
   statusOf,
   withoutRedelivererSendMessage,
 } from './scenario';
-import type { CfnTemplate } from './synth-deployed';
+import { type CfnTemplate, removeSyntheses } from './synth-deployed';
 
 /**
  * The stack as deployed (issue 19): the synthesised template and each function's file from cdk.out, run in their
@@ -27,6 +27,8 @@ import type { CfnTemplate } from './synth-deployed';
 const CLIENT = { clientId: 'deployed-client', clientSecret: 'deployed-client-secret-value' };
 const HELD_FOR_MS = 10_000;
 const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
+
+afterAll(removeSyntheses);
 
 async function startWith(emulator: GenesysEmulator, targetsUrl: string, edit?: (t: CfnTemplate) => void) {
   const stack = await startDeployedStack({

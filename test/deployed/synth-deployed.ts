@@ -58,10 +58,11 @@ export function synthDeployed(context: Readonly<Record<string, unknown>>): Deplo
 }
 
 const synthesised = new Map<string, DeployedSynth>();
-// The temporary cdk.out directories go when the test process does.
-process.once('exit', () => {
+/** Removes the temporary cdk.out directories (a test file's last afterAll; a test worker is killed, not exited). */
+export function removeSyntheses(): void {
   for (const { outdir } of synthesised.values()) rmSync(outdir, { recursive: true, force: true });
-});
+  synthesised.clear();
+}
 
 function synthOnce(context: Readonly<Record<string, unknown>>): DeployedSynth {
   const outdir = mkdtempSync(join(tmpdir(), 'deployed-cdk-out-'));
