@@ -268,7 +268,8 @@ describe('the npm package installed into a fresh CDK app', () => {
     );
     const seen: LambdaHandlerName[] = [];
     for (const fn of functions) {
-      const variables = (fn.Properties?.Environment as { Variables: Record<string, string> }).Variables;
+      const environment = fn.Properties?.Environment as { Variables?: Record<string, string> } | undefined;
+      const variables = environment?.Variables ?? {};
       const name = SERVICE_HANDLERS[variables.POWERTOOLS_SERVICE_NAME ?? ''];
       expect(name, variables.POWERTOOLS_SERVICE_NAME).toBeDefined();
       if (!name) continue;
