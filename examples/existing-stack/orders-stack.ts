@@ -3,7 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-// In your app: from 'genesys-webhook-recovery' (test/scale/package.test.ts runs this file that way).
+// In your app: from 'genesys-webhook-recovery' (test/scale/package-install.test.ts runs this file that way).
 import { GenesysWebhookRecovery } from '../../lib/index';
 
 /**
