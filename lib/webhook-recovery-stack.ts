@@ -86,6 +86,10 @@ export class WebhookRecoveryStack extends Stack {
           }
         : {}),
       AlarmTopicArn: [r.alarmTopic.topicArn, 'SNS topic the alarms notify'],
+      OperatorPolicyArn: [
+        r.operatorPolicy.managedPolicyArn,
+        'Managed policy with what the CLI needs on this stack: attach it to its operators (docs/operations.md)',
+      ],
       DashboardUrl: [
         consoleUrl(
           this,

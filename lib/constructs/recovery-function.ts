@@ -14,6 +14,8 @@ export interface RecoveryFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
+  /** The CloudWatch namespace of the function's custom metrics (see {@link metricsNamespace}). */
+  readonly metricsNamespace: string;
   /** Environment variables besides the Powertools and Node ones this construct sets. */
   readonly environment: Readonly<Record<string, string>>;
   /**
@@ -28,12 +30,21 @@ export interface RecoveryFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-/** The CloudWatch namespace of the custom metrics (Powertools Metrics, EMF). */
-export const METRICS_NAMESPACE = 'GenesysWebhookRecovery';
+/** The first part of every custom metric namespace; the name prefix follows it. */
+export const METRICS_NAMESPACE_ROOT = 'GenesysWebhookRecovery';
 
 /**
- * A Lambda function as this project deploys them: Node.js 24 on arm64, bundled locally by esbuild to minified
- * ESM with source maps, an explicit log group with retention, Powertools environment, and a role that may only
+ * The CloudWatch namespace of one pipeline's custom metrics (Powertools Metrics, EMF):
+ * `GenesysWebhookRecovery/<name prefix>`, so two stacks (or two constructs) in one account and region never add
+ * into each other's metrics, alarms or dashboards.
+ */
+export function metricsNamespace(namePrefix: string): string {
+  return `${METRICS_NAMESPACE_ROOT}/${namePrefix}`;
+}
+
+/**
+ * A Lambda function as this project deploys them: Node.js 24 on arm64, its handler's minified ESM bundle with
+ * source maps (lambda-code.ts: prebuilt in the package, bundled at synth in a checkout), an explicit log group with retention, Powertools environment, and a role that may only
  * write to its own log group. Callers grant everything else, one statement at a time.
  */
 export class RecoveryFunction extends Construct {
@@ -71,7 +82,7 @@ export class RecoveryFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
