@@ -1,8 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ConfigError } from '../lambdas/shared/errors';
-import { stackConfigFromContext } from '../lib/stack-config';
-import { WebhookRecoveryStack } from '../lib/webhook-recovery-stack';
+// The package's public entry point, as in an app that installed it (`from 'genesys-webhook-recovery'`).
+import { ConfigError, stackConfigFromContext, WebhookRecoveryStack } from '../lib/index';
 
 /**
  * The CDK app. Settings come from context (`-c WEBHOOK_ID=… -c GENESYS_CLOUD_REGION=…`, or cdk.json) and are

@@ -3,7 +3,7 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -368,9 +368,9 @@ export class GenesysWebhookRecovery extends Construct {
   /** The DynamoDB ledger: one item per delivery, so each is enqueued and delivered once. */
   public readonly ledgerTable: dynamodb.Table;
   /** The redeliverer Lambda function. */
-  public readonly redelivererFunction: nodejs.NodejsFunction;
+  public readonly redelivererFunction: lambda.Function;
   /** The poller Lambda function; undefined without `webhookIds`. */
-  public readonly pollerFunction?: nodejs.NodejsFunction;
+  public readonly pollerFunction?: lambda.Function;
   /** The EventBridge Scheduler schedule that runs the poller; undefined without `webhookIds`. */
   public readonly pollerSchedule?: scheduler.Schedule;
   /** Poll invocations that failed after retries, for inspection; undefined without `webhookIds`. */
@@ -384,7 +384,7 @@ export class GenesysWebhookRecovery extends Construct {
   /** The EventBridge rules, one per route plus one for unmatched events; empty without the EventBridge source. */
   public readonly eventRules: readonly events.Rule[];
   /** The EventBridge intake Lambda function; undefined without the EventBridge source. */
-  public readonly intakeFunction?: nodejs.NodejsFunction;
+  public readonly intakeFunction?: lambda.Function;
   /** Genesys events that could not reach the retry queue; undefined without the EventBridge source. */
   public readonly intakeFailuresQueue?: sqs.Queue;
   /** The SNS topic every alarm notifies, on alarm and on return to OK. */

@@ -3,7 +3,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -59,7 +58,7 @@ export const POLLER_SERVICE_NAME = 'genesys-webhook-poller';
  * inspection; the watermark does not move past a failed poll, so the next poll covers its window again.
  */
 export class PollerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly schedule: scheduler.Schedule;
   /** Captures failed poll invocations (Scheduler DLQ and Lambda on-failure destination). */
   public readonly failedPollsQueue: sqs.Queue;
@@ -67,7 +66,7 @@ export class PollerFunction extends Construct {
   constructor(scope: Construct, id: string, props: PollerFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Poller', {
-      entry: 'lambdas/poller/handler.ts',
+      handler: 'poller',
       serviceName: POLLER_SERVICE_NAME,
       description:
         'Reads failed deliveries from the Genesys Cloud webhook delivery log and enqueues them for retry',

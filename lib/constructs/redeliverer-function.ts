@@ -1,8 +1,8 @@
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SIGNING_SECRET_ENV } from '../../lambdas/shared/settings';
@@ -51,13 +51,13 @@ export const REDELIVERER_SERVICE_NAME = 'genesys-webhook-redeliverer';
  * given none.
  */
 export class RedelivererFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly eventSource: eventsources.SqsEventSource;
 
   constructor(scope: Construct, id: string, props: RedelivererFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Redeliverer', {
-      entry: 'lambdas/redeliverer/handler.ts',
+      handler: 'redeliverer',
       serviceName: REDELIVERER_SERVICE_NAME,
       description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
       timeout: props.timeout,
