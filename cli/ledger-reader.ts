@@ -139,7 +139,7 @@ export class LedgerReader {
         eventsBySource[source] = (eventsBySource[source] ?? 0) + 1;
         const created = typeof item.createdAt === 'string' ? item.createdAt : undefined;
         const updated = typeof item.updatedAt === 'string' ? item.updatedAt : undefined;
-        if ((status === 'pending' || status === 'enqueued') && created) {
+        if (['pending', 'enqueued', 'held', 'claimed'].includes(status) && created) {
           oldestOpenSince = minIso(oldestOpenSince, created);
         }
         if ((status === 'permanent' || status === 'exhausted') && updated) {
