@@ -233,7 +233,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   // One call at a time per event: the claim is the conditional write that makes the other copies stand down.
-  // (A probe admitted above whose claim is lost settles in the gate when the probe's time runs out.)
+  // A call not made gives its admission back to the gate, so that a probe it carried is not left in flight.
   const claimWrite = claim(
     state,
     current.budget,
@@ -241,7 +241,14 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     at,
     deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
   );
-  if ((await deps.ledger.transition(message.eventKey, claimWrite, identityOf(message))) === 'conflict') {
+  const claimedNow = await deps.ledger
+    .transition(message.eventKey, claimWrite, identityOf(message))
+    .catch((error: unknown) => {
+      deps.gate.release(admission);
+      throw error;
+    });
+  if (claimedNow === 'conflict') {
+    deps.gate.release(admission);
     return {
       ...base,
       result: 'superseded',

@@ -131,7 +131,8 @@ describe('the ledger item stays bounded', () => {
       for (let n = 1; n <= 3; n++) {
         const state = (await ledger.getEvent(m.eventKey)) ?? ABSENT;
         // A redrive is a copy SQS sent after the verdict: a later SentTimestamp.
-        const copy = { messageId: `m-${b}`, sentAtMs: (sent += 1) };
+        sent += 1;
+        const copy = { messageId: `m-${b}`, sentAtMs: sent };
         const at = new Date(sent);
         const d = onReceive(state, copy, at, { maxRetries: 3 });
         if (d.kind !== 'go') throw new Error(`budget ${b}, attempt ${n}: ${d.kind}`);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readRetryRecord } from '../../lambdas/redeliverer/read-retry-record';
 import { redeliver } from '../../lambdas/redeliverer/redeliver';
 import type { TargetGate } from '../../lambdas/redeliverer/target-gate';
+import { RetryableDeliveryError } from '../../lambdas/shared/errors';
 import { FakeSender, fakeDeps, NOW, retryMessage, sqsInput } from './redeliver-fakes';
 
 const on = (path: string) => retryMessage({ targetUrl: `https://gw.example.com${path}` });
@@ -104,6 +105,28 @@ describe('redeliver: copies of one event', () => {
     const outcome = await redeliver(sqsInput(message, 1, 'm-2'), deps);
     expect(outcome).toMatchObject({ result: 'superseded', error: 'another copy claimed it first' });
     expect(sender.requests).toHaveLength(0);
+  });
+
+  it('a probe whose claim is lost gives the probe back to the gate: the next event probes instead', async () => {
+    const refused = () => new RetryableDeliveryError('request to gw.example.com failed: ECONNREFUSED');
+    const sender = new FakeSender(refused);
+    const { deps, ledger, clock } = fakeDeps(sender);
+    for (const path of ['/x', '/y', '/z']) await redeliver(sqsInput(on(path), 1, `m${path}`), deps);
+    clock.now = deps.gate.heldUntil(on('/p').targetUrl);
+    const carrier = on('/p');
+    ledger.seed(carrier.eventKey, 'enqueued');
+    const read = ledger.getEvent.bind(ledger);
+    ledger.getEvent = async (key) => {
+      const seen = await read(key);
+      const e = ledger.events.get(key);
+      if (key === carrier.eventKey && e) ledger.events.set(key, { ...e, version: e.version + 1 });
+      return seen;
+    };
+    const lost = await redeliver(sqsInput(carrier, 1, 'm-p'), deps);
+    expect(lost).toMatchObject({ result: 'superseded', targetCalled: false });
+    const next = await redeliver(sqsInput(on('/q'), 1, 'm-q'), deps);
+    expect(next).toMatchObject({ targetCalled: true });
+    expect(sender.requests).toHaveLength(4);
   });
 
   it('a stale copy of an older budget cannot bring back its hold clock after a redrive', async () => {
