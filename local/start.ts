@@ -394,7 +394,7 @@ function printOutcome(o: RedeliveryOutcome): void {
     case 'invalid-message':
       counts.deadLettering += 1;
       line(
-        `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); SQS moves it to the DLQ on its next receive`,
+        `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); failed fast until SQS moves it to the DLQ`,
       );
       break;
     case 'held':
