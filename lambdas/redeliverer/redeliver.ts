@@ -1,14 +1,20 @@
 import { STATUS_CODES } from 'node:http';
 import { backoffSeconds, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/domain/backoff';
+import { heldDelaySeconds } from '../shared/domain/target-hold';
 import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/classify';
 import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import {
+  DeliveryNotSentError,
+  PermanentDeliveryError,
+  RetryableDeliveryError,
+  TargetUnreachableError,
+} from '../shared/errors';
 import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { readRetryRecord } from './read-retry-record';
-import type { Admission, TargetGate, TargetSignal } from './target-gate';
+import type { Admission, Learnt, TargetGate, TargetSignal } from './target-gate';
 
 /** The parts of an SQS record the use case reads; an `SQSRecord` fits as is. */
 export interface RedeliveryInput {
@@ -65,6 +71,7 @@ export interface RedeliveryOutcome {
     | 'already-delivered'
     | 'failed-fast'
     | 'held'
+    | 'not-sent'
     | 'invalid-message';
   /** True when the message is done with and must be deleted; false when it must be reported failed. */
   readonly acknowledged: boolean;
@@ -89,6 +96,8 @@ interface Attempted {
   readonly retryAfterSeconds?: number | undefined;
   /** What the call told us about the target, for the gate; absent when it was not called. */
   readonly signal?: TargetSignal;
+  /** Set when nothing was sent, for a reason of ours (the signing key could not be read). */
+  readonly notSent?: { readonly retryAfterSeconds: number };
 }
 
 /**
@@ -165,8 +174,8 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   const at = deps.now();
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
-    ? { kind: 'call', probes: [], outageProbe: false }
-    : deps.gate.admit(message.targetUrl);
+    ? { kind: 'call', probes: [], outageProbe: false, id: '' }
+    : await deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
     const heldSince = fresh || event?.heldSince === undefined ? at : new Date(event.heldSince);
     return hold(input, message, base, admission.key, admission.reason, heldSince, at, fresh, deps);
@@ -175,10 +184,13 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   const attempted: Attempted = refusal
     ? { outcome: 'permanent', targetCalled: false, durationMs: 0, error: refusal }
     : await attemptDelivery(message, at, deps);
-  if (!refusal) deps.gate.report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' });
+  const learnt: Learnt = refusal
+    ? { counted: true }
+    : await deps.gate.report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' });
 
-  // A probe of a host held for an outage that finds it still down tests the host, not the event.
-  const counted = !(admission.kind === 'call' && admission.outageProbe && isDownSignal(attempted.signal));
+  // A host that is down, or a target asking for time (429, 503 with Retry-After), is no verdict on the event; nor
+  // is a call never made (the signing key could not be read).
+  const counted = learnt.counted && !attempted.notSent;
   // The number this attempt stands for in the budget; an uncounted probe is marked so and leaves the budget be.
   const attempt = spent + 1;
   if (!counted && attempted.outcome === 'retryable') {
@@ -187,8 +199,16 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     await deps.ledger
       .recordAttempt(message.eventKey, record, 'enqueued', undefined, { counted: false, fresh })
       .catch((e: unknown) => logLedgerError(e, base, deps));
-    const reason = `probe: ${attempted.error ?? 'failed'}`;
-    const key = `outage ${originOf(message.targetUrl)}`;
+    if (attempted.notSent) {
+      // Our failure, not the target's: delayed as the error asks, and counted apart (RedeliveriesNotSent).
+      const until = at.getTime() + attempted.notSent.retryAfterSeconds * 1000;
+      const key = 'not-sent';
+      const reason = attempted.error ?? 'not sent';
+      const held = await hold(input, message, base, key, reason, heldSince, at, false, deps, until);
+      return { ...held, result: held.result === 'held' ? 'not-sent' : held.result };
+    }
+    const reason = `${learnt.reason ?? 'probe'}: ${attempted.error ?? 'failed'}`;
+    const key = learnt.key ?? `outage ${originOf(message.targetUrl)}`;
     const held = await hold(input, message, base, key, reason, heldSince, at, false, deps);
     return { ...held, targetCalled: true, durationMs: attempted.durationMs, ...statusOf(attempted) };
   }
@@ -232,6 +252,7 @@ async function hold(
   at: Date,
   fresh: boolean,
   deps: RedeliverDeps,
+  heldUntilMs = deps.gate.heldUntil(message.targetUrl),
 ): Promise<RedeliveryOutcome> {
   const heldForSeconds = Math.max(0, Math.round((at.getTime() - heldSince.getTime()) / 1000));
   const holdInfo = { hold: { key, heldForSeconds } };
@@ -263,12 +284,8 @@ async function hold(
       durationMs: 0,
     };
   }
-  const untilMs = Math.max(deps.gate.heldUntil(message.targetUrl), at.getTime() + 1000);
-  const remaining = (untilMs - at.getTime()) / 1000;
-  const delay = Math.min(
-    MAX_DELAY_SECONDS,
-    Math.ceil(remaining + deps.random() * Math.max(1, remaining / 2)),
-  );
+  const untilMs = Math.max(heldUntilMs, at.getTime() + 1000);
+  const delay = heldDelaySeconds((untilMs - at.getTime()) / 1000, deps.random, MAX_DELAY_SECONDS);
   const firstHold = fresh || heldForSeconds === 0;
   const noted = firstHold
     ? deps.ledger
@@ -325,10 +342,6 @@ function statusOf(attempted: Attempted): { status?: number; error?: string } {
   };
 }
 
-function isDownSignal(signal: TargetSignal | undefined): boolean {
-  return signal?.kind === 'unreachable' || signal?.kind === 'stalled' || signal?.kind === 'server-error';
-}
-
 async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverDeps): Promise<Attempted> {
   try {
     const sent = await deps.sender.send({
@@ -351,6 +364,18 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       signal: statusSignal(sent.status, retryAfterSeconds),
     };
   } catch (error) {
+    if (error instanceof DeliveryNotSentError) {
+      const notSent = { retryAfterSeconds: error.retryAfterSeconds };
+      const signal: TargetSignal = { kind: 'not-sent' };
+      return {
+        outcome: 'retryable',
+        targetCalled: false,
+        durationMs: 0,
+        error: error.message,
+        signal,
+        notSent,
+      };
+    }
     const durationMs = Math.max(0, deps.now().getTime() - at.getTime());
     // Most of the timeout gone without an answer: the path is stuck, not refusing.
     const stalled = durationMs >= deps.settings.DELIVERY_TIMEOUT_SECONDS * 1000 * 0.8;
@@ -361,7 +386,12 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       durationMs,
       error: error instanceof Error ? error.message : String(error),
       retryAfterSeconds: error instanceof RetryableDeliveryError ? error.retryAfterSeconds : undefined,
-      signal: stalled ? { kind: 'stalled' } : { kind: 'unreachable' },
+      signal:
+        error instanceof TargetUnreachableError
+          ? { kind: 'unreachable', connect: true }
+          : stalled
+            ? { kind: 'stalled' }
+            : { kind: 'unreachable' },
     };
   }
 }

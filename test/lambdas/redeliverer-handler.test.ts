@@ -7,6 +7,7 @@ import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handle
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { RetryableDeliveryError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
+import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import { FakeLedger, FakeQueue, FakeSender, retryMessage } from '../unit/redeliver-fakes';
 
 const context: Context = {
@@ -59,7 +60,12 @@ function setup(options: { metrics?: Metrics } = {}) {
   const outcomes: RedeliveryOutcome[] = [];
   const handler = redelivererHandler({
     sender,
-    gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600 }),
+    gate: new TargetGate({
+      store: new MemoryTargetStateStore(),
+      timeoutSeconds: 10,
+      baseSeconds: 5,
+      capSeconds: 3_600,
+    }),
     queue,
     ledger,
     settings: {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { redeliver } from '../../lambdas/redeliverer/redeliver';
-import { RetryableDeliveryError } from '../../lambdas/shared/errors';
+import { TargetUnreachableError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
 import { FakeSender, fakeDeps, NOW, retryMessage, sqsInput } from './redeliver-fakes';
 
-const refused = () => new RetryableDeliveryError('request to gw.example.com failed: ECONNREFUSED');
+const refused = () => new TargetUnreachableError('request to gw.example.com failed: ECONNREFUSED');
 const on = (path: string) => retryMessage({ targetUrl: `https://gw.example.com${path}` });
 
 describe('redeliver: the retry budget counts real attempts only', () => {
@@ -20,10 +20,11 @@ describe('redeliver: the retry budget counts real attempts only', () => {
 
     expect(held).toMatchObject({ result: 'held', acknowledged: true, targetCalled: false, attempt: 1 });
     expect(sender.requests).toHaveLength(1);
-    expect(queue.requeued).toHaveLength(1);
+    // The 429 held the event that met it too: the target asked for time, no verdict on the event.
+    expect(queue.requeued.map((r) => r.body)).toEqual([JSON.stringify(first), JSON.stringify(second)]);
     // Sent again byte for byte, due when the host's hold ends (30 s) plus a spread of up to half of it.
-    expect(queue.requeued[0]?.body).toBe(JSON.stringify(second));
-    expect(queue.requeued[0]?.delaySeconds).toBe(30 + 8);
+    expect(queue.requeued[1]?.delaySeconds).toBe(30 + 8);
+    expect(ledger.events.get(first.eventKey)?.budgetAttempts ?? 0).toBe(0);
     expect(ledger.events.get(second.eventKey)?.budgetAttempts ?? 0).toBe(0);
     expect(ledger.events.get(second.eventKey)?.heldSince).toBe(NOW.toISOString());
     expect(ledger.attempts.filter((a) => a.eventKey === second.eventKey)).toEqual([]);
@@ -116,7 +117,7 @@ describe('redeliver: MAX_HOLD_SECONDS', () => {
     expect(queue.visibility.filter((v) => v.receiptHandle === 'rh-m-2-1')).toEqual([
       { receiptHandle: 'rh-m-2-1', seconds: 0 },
     ]);
-    expect(queue.requeued).toEqual([]);
+    expect(queue.requeued.filter((r) => r.body === JSON.stringify(message))).toEqual([]);
     expect(ledger.events.get(message.eventKey)).toMatchObject({
       status: 'exhausted',
       decidedForMessageId: 'm-2',
