@@ -1,10 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import { backoffSeconds, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/domain/backoff';
-import { heldDelaySeconds } from '../shared/domain/target-hold';
 import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/classify';
 import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
+import { heldDelaySeconds } from '../shared/domain/target-hold';
 import {
   DeliveryNotSentError,
   PermanentDeliveryError,

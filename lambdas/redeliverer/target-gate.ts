@@ -266,7 +266,11 @@ export class TargetGate {
       before: TargetState | undefined,
       target: string,
       next: Omit<TargetState, 'version' | 'target'>,
-    ) => writes.push([{ ...next, target, version: (before?.version ?? 0) + 1 }, before?.version]);
+    ) => {
+      // A signal that changes nothing (a straggler of a batch on a hold already raised) writes nothing.
+      if (before && sameState(before, next)) return;
+      writes.push([{ ...next, target, version: (before?.version ?? 0) + 1 }, before?.version]);
+    };
     const base = (s: TargetState | undefined) => {
       if (!s) return {};
       const { version: _v, target: _t, ...rest } = withoutProbe(s, id);
@@ -465,7 +469,11 @@ export class TargetGate {
   async #write(next: TargetState, before: number | undefined): Promise<boolean> {
     const ok = await this.#store.write(next, before);
     if (ok) this.#remember(next.target, next, this.#cache.get(next.target)?.atMs ?? this.#now());
-    else this.#cache.delete(next.target);
+    else {
+      // Someone else wrote first: keep what we knew for heldUntil, but read again before deciding on it.
+      const known = this.#cache.get(next.target);
+      if (known) this.#cache.set(next.target, { state: known.state, atMs: Number.NEGATIVE_INFINITY });
+    }
     return ok;
   }
 
@@ -474,6 +482,20 @@ export class TargetGate {
     if (this.#cache.size > 5_000) this.#cache.clear();
     this.#cache.set(target, { state, atMs });
   }
+}
+
+function sameState(before: TargetState, next: Omit<TargetState, 'version' | 'target'>): boolean {
+  const { version: _v, target: _t, ...was } = before;
+  return JSON.stringify(sorted(was)) === JSON.stringify(sorted(next));
+}
+
+function sorted(o: object): object {
+  return Object.fromEntries(
+    Object.entries(o)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, v && typeof v === 'object' ? sorted(v) : v]),
+  );
 }
 
 function answeredLately(host: TargetState | undefined, now: number, recentMs: number): boolean {

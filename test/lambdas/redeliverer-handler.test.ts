@@ -2,12 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handler';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { RetryableDeliveryError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
-import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import { FakeLedger, FakeQueue, FakeSender, retryMessage } from '../unit/redeliver-fakes';
 
 const context: Context = {

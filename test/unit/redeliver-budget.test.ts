@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redeliver } from '../../lambdas/redeliverer/redeliver';
+import { SigningWebhookSender } from '../../lambdas/shared/adapters/signing-webhook-sender';
 import { TargetUnreachableError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
 import { FakeSender, fakeDeps, NOW, retryMessage, sqsInput } from './redeliver-fakes';
@@ -133,5 +134,33 @@ describe('redeliver: MAX_HOLD_SECONDS', () => {
     expect(queue.visibility.filter((v) => v.receiptHandle === 'rh-m-2-1')).toEqual([
       { receiptHandle: 'rh-m-2-1', seconds: outcome.nextAttemptInSeconds },
     ]);
+  });
+});
+
+describe('redeliver: failures that are not the target’s', () => {
+  it('a signing key that cannot be read: nothing sent, no budget spent, the gate told nothing, the event delayed', async () => {
+    const inner = new FakeSender({ status: 200, durationMs: 3 });
+    const signing = new SigningWebhookSender({
+      sender: inner,
+      secret: async () => {
+        throw new Error('AccessDeniedException: not authorised');
+      },
+      secretSource: 'hooks/signing',
+    });
+    const { deps, ledger, queue } = fakeDeps(signing);
+    const message = on('/a');
+    const outcome = await redeliver(sqsInput(message, 1, 'm-1'), deps);
+
+    expect(outcome).toMatchObject({ result: 'not-sent', acknowledged: true, targetCalled: false });
+    expect(outcome.error).toMatch(/signing secret hooks\/signing could not be read/);
+    expect(inner.requests).toHaveLength(0);
+    expect(ledger.events.get(message.eventKey)?.budgetAttempts ?? 0).toBe(0);
+    // Delayed as the sender asks (60 s), spread, as a new copy: the receive count does not grow.
+    expect(queue.requeued).toHaveLength(1);
+    expect(queue.requeued[0]?.delaySeconds).toBeGreaterThanOrEqual(60);
+    expect(queue.visibility).toEqual([]);
+    // The host is not held: the next event (with a key) is sent at once, as the probe the first gave back.
+    const withKey = { ...deps, sender: inner };
+    expect(await redeliver(sqsInput(on('/b'), 1, 'm-2'), withKey)).toMatchObject({ result: 'delivered' });
   });
 });

@@ -1,5 +1,5 @@
-import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
 import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
+import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
