@@ -44,7 +44,7 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('grants the redeliverer queue consumption, re-sending held events to the retry queue, ledger writes and the signing key, nothing on the Genesys secret or the DLQ', () => {
+  it("grants the redeliverer queue consumption, re-sending held events to the retry queue, ledger reads and writes (events and the target gate's shared holds) and the signing key, nothing on the Genesys secret or the DLQ", () => {
     const statements = statementsOf(template, 'RedelivererRole');
     expect(actions(statements)).toEqual([
       'dynamodb:GetItem',

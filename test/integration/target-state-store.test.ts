@@ -1,5 +1,6 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandCounter } from '../../bench/support/command-counter';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import {
   DynamoDbTargetStateStore,
@@ -14,12 +15,17 @@ import { type LocalAws, startLocalAws } from '../../local/local-aws';
  */
 let aws: LocalAws;
 let store: DynamoDbTargetStateStore;
+const commands = new CommandCounter();
 beforeAll(async () => {
   aws = await startLocalAws(parsePipelineSettings({ WEBHOOK_ID: 'wh-1' }));
+  commands.attach(aws.doc.middlewareStack);
   store = new DynamoDbTargetStateStore({ tableName: aws.tableName, client: aws.doc });
 }, 30_000);
 afterAll(async () => {
   await aws?.stop();
+  // The redeliverer's role has dynamodb:GetItem, PutItem and UpdateItem on the table (least-privilege.test.ts):
+  // the gate needs no other call.
+  expect(Object.keys(commands.calls).sort()).toEqual(['GetItem', 'PutItem']);
 });
 
 describe('DynamoDbTargetStateStore', () => {
