@@ -186,7 +186,16 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     : await attemptDelivery(message, at, deps);
   const learnt: Learnt = refusal
     ? { counted: true }
-    : await deps.gate.report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' });
+    : await deps.gate
+        .report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' })
+        .catch((error: unknown): Learnt => {
+          // The call was made: its outcome must still be recorded. The hold is learnt again on the next call.
+          deps.logger.error('the target gate could not record what the call showed', {
+            ...base,
+            error: errorText(error),
+          });
+          return { counted: true };
+        });
 
   // A host that is down, or a target asking for time (429, 503 with Retry-After), is no verdict on the event; nor
   // is a call never made (the signing key could not be read).
