@@ -16,6 +16,7 @@ import { LedgerTable } from './constructs/ledger-table';
 import { PollerFunction } from './constructs/poller-function';
 import { RecoveryAlarms } from './constructs/recovery-alarms';
 import { RecoveryDashboard } from './constructs/recovery-dashboard';
+import { metricsNamespace } from './constructs/recovery-function';
 import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
 import { SigningSecret } from './constructs/signing-secret';
@@ -201,14 +202,16 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly alarmEmail?: string;
   /**
-   * Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time (reservePollerConcurrency).
-   * @default true
+   * Reserve a concurrency of 1 for the poller (reservePollerConcurrency). Not needed for correctness: a lease in
+   * the ledger already lets one poll run at a time. Needs an account concurrency quota above 100 + 1.
+   * @default false
    */
   readonly reservePollerConcurrency?: boolean;
   /**
    * Reserve `maxConcurrency` for the redeliverer, so that throttling cannot spend retry budget
-   * (reserveRedelivererConcurrency). Needs an account concurrency quota above 100 + the reservations.
-   * @default true
+   * (reserveRedelivererConcurrency). Needs an account concurrency quota above 100 + the reservations; a new
+   * account's quota of 10 has none to reserve, and the deploy would fail.
+   * @default false
    */
   readonly reserveRedelivererConcurrency?: boolean;
 }
@@ -321,6 +324,24 @@ export function stackConfigFromProps(
   return config;
 }
 
+/**
+ * Two instances in one stack with one name prefix would try to create the same queues, alarms and secrets (and
+ * add into the same metrics): fail the synth in one line naming both.
+ */
+function refuseSharedPrefix(recovery: GenesysWebhookRecovery, namePrefix: string): void {
+  const other = Stack.of(recovery)
+    .node.findAll()
+    .find(
+      (c): c is GenesysWebhookRecovery =>
+        c !== recovery && c instanceof GenesysWebhookRecovery && c.config?.stackName === namePrefix,
+    );
+  if (other) {
+    throw new ConfigError(
+      `GenesysWebhookRecovery at ${recovery.node.path}: namePrefix ${JSON.stringify(namePrefix)} is already used by ${other.node.path} in this stack; give each instance its own namePrefix (its queue, alarm, secret and metric names derive from it)`,
+    );
+  }
+}
+
 /** Marks props that carry a configuration already validated from context (the stack's path). */
 const VALIDATED = Symbol('validated StackConfig');
 type InternalProps = GenesysWebhookRecoveryProps & { readonly [VALIDATED]?: StackConfig };
@@ -390,6 +411,7 @@ export class GenesysWebhookRecovery extends Construct {
     this.config = config;
     const { settings, timing, pipelineEnvironment, secret, signing } = config;
     const namePrefix = config.stackName;
+    refuseSharedPrefix(this, namePrefix);
 
     const queues = new RetryQueues(this, 'Queues', {
       maxReceiveCount: settings.MAX_RETRIES,
@@ -421,6 +443,7 @@ export class GenesysWebhookRecovery extends Construct {
       this.genesysSecret = genesysSecret.secret;
       poller = new PollerFunction(this, 'Poller', {
         pipelineEnvironment,
+        metricsNamespace: metricsNamespace(namePrefix),
         pollInterval: timing.pollInterval,
         timeout: timing.pollerTimeout,
         asyncEventAge: timing.pollerAsyncEventAge,
@@ -437,6 +460,7 @@ export class GenesysWebhookRecovery extends Construct {
     }
     this.redelivererFunction = new RedelivererFunction(this, 'Redeliverer', {
       pipelineEnvironment,
+      metricsNamespace: metricsNamespace(namePrefix),
       timeout: timing.redelivererTimeout,
       retryQueue: this.retryQueue,
       ledger: this.ledgerTable,
@@ -485,6 +509,7 @@ export class GenesysWebhookRecovery extends Construct {
       redeliverer: this.redelivererFunction,
       alarms: this.alarms,
       dashboardName: namePrefix,
+      namePrefix,
     }).dashboard;
   }
 }

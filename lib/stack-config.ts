@@ -8,6 +8,7 @@ import {
   pipelineSettingsSchema,
 } from '../lambdas/shared/settings';
 import type { GenesysEventBus } from './constructs/eventbridge-source';
+import { nameLengthProblems, physicalNames } from './physical-names';
 import { MAX_RETRY_RETENTION_SECONDS, type PipelineTiming, pipelineTiming } from './pipeline-timing';
 
 /** Where the Genesys credentials secret comes from. */
@@ -33,9 +34,9 @@ export interface StackConfig {
   /** @default - no e-mail subscription on the alarm topic */
   readonly alarmEmail?: string;
   readonly stackName: string;
-  /** Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time. */
+  /** Reserve a concurrency of 1 for the poller (opt-in; the poll lease already keeps polls from overlapping). */
   readonly reservePollerConcurrency: boolean;
-  /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget. */
+  /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget (opt-in). */
   readonly reserveRedelivererConcurrency: boolean;
   /**
    * The EventBridge source: the bus Genesys events arrive on (settings.ROUTES holds the routes).
@@ -68,7 +69,8 @@ export const DEFAULT_STACK_NAME = 'GenesysWebhookRecovery';
 /** Credentials must never travel through context: they would be written into the template in clear text. */
 const FORBIDDEN_KEYS = ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET'];
 
-// Queue names are derived from the stack name (see RetryQueues) and SQS allows 80 characters.
+// Physical names are derived from the stack name (lib/physical-names.ts); each is checked against its own limit
+// too, so 60 is the most any name takes (SQS queue names hold 80, and `-eventbridge-failures` is 21 long).
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,59}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
@@ -213,16 +215,22 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     problems.push(`  - alarmEmail must be an e-mail address (got ${JSON.stringify(stack.alarmEmail)})`);
   }
   problems.push(...signingProblems(stack));
-  const reserve = { reservePollerConcurrency: true, reserveRedelivererConcurrency: true };
+  // Off by default: a new account's concurrency quota of 10 leaves nothing to reserve, and any reservation would
+  // fail its first deploy. The poll lease keeps polls from overlapping without one.
+  const reserve = { reservePollerConcurrency: false, reserveRedelivererConcurrency: false };
   for (const key of ['reservePollerConcurrency', 'reserveRedelivererConcurrency'] as const) {
-    const value = (stack[key] ?? 'true').toLowerCase();
+    const value = (stack[key] ?? 'false').toLowerCase();
     if (value !== 'true' && value !== 'false') {
       problems.push(`  - ${key} must be true or false (got ${JSON.stringify(value)})`);
     }
-    reserve[key] = value !== 'false';
+    reserve[key] = value === 'true';
   }
 
   const eventBus = eventBusFromContext(stack.eventSource, stack.eventBusName, hasRoutes, problems);
+  if (STACK_NAME.test(stackName)) {
+    const names = physicalNames(stackName, { eventBridge: eventBus !== undefined, deliveryLog: hasWebhooks });
+    problems.push(...nameLengthProblems('stackName', stackName, names));
+  }
 
   if (problems.length > 0 || !settings || !timing) {
     throw new ConfigError(`Invalid stack configuration:\n${problems.join('\n')}`);

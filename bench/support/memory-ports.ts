@@ -7,6 +7,7 @@ import type {
   EventRecord,
   EventStatus,
   Ledger,
+  PollLease,
   RetryQueue,
   TargetStateStore,
   Watermark,
@@ -145,5 +146,21 @@ export class MemoryTargetStateStore implements TargetStateStore {
     if (this.states.get(next.target)?.version !== expectedVersion) return false;
     this.states.set(next.target, next);
     return true;
+  }
+}
+
+/** The poll lease in memory: one holder until its time runs out, as DynamoDbPollLease's conditional writes. */
+export class MemoryPollLease implements PollLease {
+  holder: string | undefined;
+  until = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+  async acquire(holder: string, until: Date): Promise<boolean> {
+    if (this.holder !== undefined && this.holder !== holder && this.until > this.now()) return false;
+    this.holder = holder;
+    this.until = until.getTime();
+    return true;
+  }
+  async release(holder: string): Promise<void> {
+    if (this.holder === holder) this.until = this.now();
   }
 }

@@ -1,6 +1,7 @@
 import { RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { secretNames } from '../physical-names';
 
 /** Properties of {@link GenesysSecret}. Give at most one of `secretName` and `secretArn`. */
 export interface GenesysSecretProps {
@@ -56,7 +57,7 @@ export class GenesysSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `${props.namePrefix ?? Stack.of(this).stackName}/genesys-credentials`,
+        secretName: secretNames.genesys(props.namePrefix ?? Stack.of(this).stackName),
         description:
           'Genesys Cloud OAuth client credentials for the webhook recovery poller, as JSON {"clientId":"…","clientSecret":"…"}',
         // Placeholders with the right shape: the poller reports a clear login error until they are replaced.
@@ -65,8 +66,9 @@ export class GenesysSecret extends Construct {
           clientId: SecretValue.unsafePlainText('REPLACE_WITH_CLIENT_ID'),
           clientSecret: SecretValue.unsafePlainText('REPLACE_WITH_CLIENT_SECRET'),
         },
-        // Keep the credentials when the stack is removed; redeploy with -c secretName=… to reuse them.
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Keep the credentials when the stack is removed (redeploy with -c secretName=… to reuse them), but not
+        // after a failed first create: its rollback deletes the secret, so the retry does not find the name taken.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       this.secret = secret;
       this.secretId = secret.secretArn;

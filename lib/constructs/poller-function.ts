@@ -17,6 +17,8 @@ import { RecoveryFunction } from './recovery-function';
 export interface PollerFunctionProps {
   /** The pipeline settings as environment variables. */
   readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** The namespace of the poller's custom metrics (metricsNamespace of the name prefix). */
+  readonly metricsNamespace: string;
   /** How often to poll; whole minutes, at least one. */
   readonly pollInterval: Duration;
   /** Must end before the next poll is due. */
@@ -34,10 +36,10 @@ export interface PollerFunctionProps {
   /** The value of GENESYS_CREDENTIALS_SECRET_ID: the secret's ARN (or name). */
   readonly secretId: string;
   /**
-   * Reserve a concurrency of 1, so that at most one poll runs at a time (a late or retried poll waits instead of
-   * overlapping). Accounts whose concurrency quota is still 10 cannot reserve any; there, turn this off: polls
-   * are idempotent through the ledger, so an overlap costs API calls, not correctness.
-   * @default true
+   * Reserve a concurrency of 1. Without it, polls still run one at a time: each takes the poll lease in the ledger
+   * first, and one that finds it taken skips (PollsSkipped). Accounts whose concurrency quota is still 10 cannot
+   * reserve any, and a reservation would fail the deploy there.
+   * @default false
    */
   readonly reserveConcurrency?: boolean;
 }
@@ -66,13 +68,14 @@ export class PollerFunction extends Construct {
       timeout: props.timeout,
       // The Genesys SDK alone takes ~40 MB; more memory also means more CPU for its ~95 ms initialisation.
       memorySize: 512,
+      metricsNamespace: props.metricsNamespace,
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledger.tableName,
         [GENESYS_SECRET_ENV]: props.secretId,
       },
-      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
+      ...(props.reserveConcurrency === true ? { reservedConcurrentExecutions: 1 } : {}),
     });
     this.function = recovery.function;
 

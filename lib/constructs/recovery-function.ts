@@ -15,6 +15,8 @@ export interface RecoveryFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize: number;
+  /** The CloudWatch namespace of the function's custom metrics (see {@link metricsNamespace}). */
+  readonly metricsNamespace: string;
   /** Environment variables besides the Powertools and Node ones this construct sets. */
   readonly environment: Readonly<Record<string, string>>;
   /**
@@ -29,7 +31,6 @@ export interface RecoveryFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-/** The CloudWatch namespace of the custom metrics (Powertools Metrics, EMF). */
 /** Modules the SDK's default credential chain imports only when the environment holds no credentials. */
 export const LAZY_CREDENTIAL_PROVIDERS = [
   '@aws-sdk/credential-provider-ini',
@@ -41,7 +42,17 @@ export const LAZY_CREDENTIAL_PROVIDERS = [
   '@aws-sdk/token-providers',
 ];
 
-export const METRICS_NAMESPACE = 'GenesysWebhookRecovery';
+/** The first part of every custom metric namespace; the name prefix follows it. */
+export const METRICS_NAMESPACE_ROOT = 'GenesysWebhookRecovery';
+
+/**
+ * The CloudWatch namespace of one pipeline's custom metrics (Powertools Metrics, EMF):
+ * `GenesysWebhookRecovery/<name prefix>`, so two stacks (or two constructs) in one account and region never add
+ * into each other's metrics, alarms or dashboards.
+ */
+export function metricsNamespace(namePrefix: string): string {
+  return `${METRICS_NAMESPACE_ROOT}/${namePrefix}`;
+}
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -87,7 +98,7 @@ export class RecoveryFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {

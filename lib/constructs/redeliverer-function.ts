@@ -13,6 +13,8 @@ import type { SigningSecret } from './signing-secret';
 export interface RedelivererFunctionProps {
   /** The pipeline settings as environment variables. */
   readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** The namespace of the redeliverer's custom metrics (metricsNamespace of the name prefix). */
+  readonly metricsNamespace: string;
   /** DELIVERY_TIMEOUT_SECONDS + overhead; the retry queue's visibility timeout must be at least 6 times this. */
   readonly timeout: Duration;
   readonly retryQueue: sqs.IQueue;
@@ -27,8 +29,9 @@ export interface RedelivererFunctionProps {
    * Reserve `maxConcurrency` for the function. Without a reservation, other functions can use up the account's
    * concurrency; Lambda then throttles the redeliverer, and each throttled batch goes back to the queue with its
    * receive count raised, spending retry budget without calling any target. Reserving needs an account
-   * concurrency quota of at least 100 + this reservation + the poller's; turn it off on accounts below that.
-   * @default true
+   * concurrency quota of at least 100 + this reservation + the poller's: a new account's quota of 10 has none,
+   * so it is an opt-in.
+   * @default false
    */
   readonly reserveConcurrency?: boolean;
   /**
@@ -58,9 +61,10 @@ export class RedelivererFunction extends Construct {
       description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
       timeout: props.timeout,
       memorySize: 256,
+      metricsNamespace: props.metricsNamespace,
       // Equal to the event source's maximum concurrency: the mapping never runs more, and AWS advises against a
       // maximum concurrency above the reserved one, which would throttle.
-      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: props.maxConcurrency }),
+      ...(props.reserveConcurrency === true ? { reservedConcurrentExecutions: props.maxConcurrency } : {}),
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,

@@ -1,6 +1,7 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { secretNames } from '../physical-names';
 
 /** Properties of {@link SigningSecret}. Give at most one of `secretName` and `secretArn`. */
 export interface SigningSecretProps {
@@ -56,12 +57,13 @@ export class SigningSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `${props.namePrefix ?? Stack.of(this).stackName}/webhook-signing-secret`,
+        secretName: secretNames.signing(props.namePrefix ?? Stack.of(this).stackName),
         description:
           'Key(s) the webhook redeliverer signs with (Standard Webhooks); targets verify with "whsec_" + the key. See docs/signing.md.',
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
-        // Targets hold a copy of the key: keep it when the stack is removed; redeploy with -c signingSecretName=….
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Targets hold a copy of the key: keep it when the stack is removed (redeploy with -c signingSecretName=…);
+        // a failed first create deletes it on rollback, when no target can have it yet.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       this.secret = secret;
       this.secretId = secret.secretArn;
