@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { type HoldSchedule, nextHold, type TargetState, withoutProbe } from '../shared/domain/target-hold';
 import type { TargetStateStore } from '../shared/ports';
 
@@ -70,14 +71,26 @@ export interface TargetGateOptions {
   readonly rampStepSeconds?: number;
   /** How long a clear state read from the store is trusted without reading again. @default 1 */
   readonly cacheSeconds?: number;
+  /**
+   * How long a call waits, in its invocation, for a probe in flight (this instance's, or any instance's of a host
+   * not seen lately) before it is held instead; at most the delivery timeout, so an invocation stays within its
+   * own timeout (one delivery timeout + 15 s). @default 5
+   */
+  readonly probeWaitSeconds?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
 
 /** Doublings of a ramp: 1, 2, 4 … 128 calls at once per instance, then no limit. */
 const RAMP_STEPS = 7;
-/** How long calls in this instance wait for a probe another of its calls is making, before holding instead. */
-const MAX_WAIT_FOR_PROBE_MS = 5_000;
+/** How often a call waiting for another instance's probe reads the target's state again. */
+const PROBE_POLL_MS = 200;
+
+interface Probe {
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+  readonly targets: readonly string[];
+}
 
 interface Cached {
   /** Undefined: the store holds nothing for the target. */
@@ -107,11 +120,14 @@ export class TargetGate {
   readonly #recentMs: number;
   readonly #rampStepMs: number;
   readonly #cacheMs: number;
+  readonly #probeWaitMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, Cached>();
   readonly #reading = new Map<string, Promise<ReadonlyMap<string, TargetState>>>();
   /** Probes this instance has in flight, by lease id: its other calls to the target wait for them. */
-  readonly #probes = new Map<string, { done: Promise<void>; resolve: () => void }>();
+  readonly #probes = new Map<string, Probe>();
+  /** Targets this instance is taking or holds a probe of: its other calls to them wait instead of racing it. */
+  readonly #leasing = new Map<string, { readonly done: Promise<void>; readonly unknown: boolean }>();
   /** Calls in flight per host, for the ramp after a hold. */
   readonly #inFlight = new Map<string, number>();
   /** The last hold answered per path: what `heldUntil` reports for holds not kept in the store (probe, ramp). */
@@ -125,6 +141,7 @@ export class TargetGate {
     this.#recentMs = (options.recentSeconds ?? 60) * 1000;
     this.#rampStepMs = (options.rampStepSeconds ?? 1) * 1000;
     this.#cacheMs = (options.cacheSeconds ?? 1) * 1000;
+    this.#probeWaitMs = Math.min(this.#timeoutMs, (options.probeWaitSeconds ?? 5) * 1000);
     this.#now = options.now ?? Date.now;
   }
 
@@ -132,21 +149,18 @@ export class TargetGate {
   async admit(url: string): Promise<Admission> {
     const { origin, path } = keysOf(url);
     const id = randomUUID();
-    // A clear state from the cache lets the call go; any hold or probe is decided on a fresh read.
+    // A state from the cache decides a call or a live hold; a probe is decided on a fresh read.
     let fromCache = this.#isCached(origin, path);
     let states = await this.#read(origin, path, false);
-    for (let round = 0; round < 6; round += 1) {
+    const started = performance.now();
+    for (let round = 0; round < 100; round += 1) {
       const now = this.#now();
       const host = states.get(origin);
       const route = states.get(path);
       const live = [host, route].filter((s) => s?.hold && s.hold.untilMs > now) as TargetState[];
       if (live.length > 0) {
+        // A live hold seen within the last second stands: only a probe lifts a hold, and none runs before it ends.
         const latest = live.reduce((a, b) => ((b.hold?.untilMs ?? 0) > (a.hold?.untilMs ?? 0) ? b : a));
-        if (fromCache) {
-          fromCache = false;
-          states = await this.#read(origin, path, true);
-          continue;
-        }
         return this.#held(
           path,
           latest.hold?.untilMs ?? now,
@@ -166,18 +180,40 @@ export class TargetGate {
         states = await this.#read(origin, path, true);
         continue;
       }
+      // This instance is taking, or has, a probe of one of these targets: wait for it rather than race it.
+      const taking = toProbe.map((p) => this.#leasing.get(p.target)).find((t) => t !== undefined);
+      if (taking) {
+        const left = this.#probeWaitMs - (performance.now() - started);
+        if (left > 0 && taking.unknown) {
+          await Promise.race([taking.done, sleep(left)]);
+          states = await this.#read(origin, path, true);
+          continue;
+        }
+        const until = now + Math.max(1000, this.#timeoutMs / 4);
+        return this.#held(path, until, toProbe[0]?.key ?? `probe ${origin}`, 'waiting for a probe');
+      }
       const busy = toProbe.find((p) => (p.state?.probeUntilMs ?? 0) > now && p.state?.probeId !== id);
       if (busy) {
         const mine = busy.state?.probeId ? this.#probes.get(busy.state.probeId) : undefined;
-        if (mine && round < 4) {
-          // Our own instance is probing: wait for its answer rather than send this event back to the queue.
-          await Promise.race([mine.done, sleep(Math.min(MAX_WAIT_FOR_PROBE_MS, this.#timeoutMs))]);
+        const left = this.#probeWaitMs - (performance.now() - started);
+        // A probe of a host nobody has seen lately is most often a healthy host's first answer: wait for it (a few
+        // seconds at most) rather than send the event back to the queue. A probe of a held host is most often one
+        // more failure: hold at once.
+        if (left > 0 && busy.key.startsWith('unknown ')) {
+          await (mine ? Promise.race([mine.done, sleep(left)]) : sleep(Math.min(left, PROBE_POLL_MS)));
           states = await this.#read(origin, path, true);
           continue;
         }
         const until = Math.min(busy.state?.probeUntilMs ?? now, now + Math.max(1000, this.#timeoutMs / 4));
         return this.#held(path, until, busy.key, `waiting for a probe of ${busy.target}`);
       }
+      let resolve = () => {};
+      const done = new Promise<void>((r) => {
+        resolve = r;
+      });
+      const targets = toProbe.map((p) => p.target);
+      const unknownProbe = toProbe.every((p) => p.key.startsWith('unknown '));
+      for (const t of targets) this.#leasing.set(t, { done, unknown: unknownProbe });
       let lost = false;
       for (const p of toProbe) {
         if (p.state?.probeId === id) continue;
@@ -192,14 +228,11 @@ export class TargetGate {
         break;
       }
       if (lost) {
+        this.#settle({ done, resolve, targets });
         states = await this.#read(origin, path, true);
         continue;
       }
-      let resolve = () => {};
-      const done = new Promise<void>((r) => {
-        resolve = r;
-      });
-      this.#probes.set(id, { done, resolve });
+      this.#probes.set(id, { done, resolve, targets });
       this.#begin(origin);
       return {
         kind: 'call',
@@ -235,11 +268,17 @@ export class TargetGate {
       // Raced five times: another instance is writing the same target; its write carries the news.
       return { counted: true };
     } finally {
-      if (id) {
-        this.#probes.get(id)?.resolve();
+      const probe = id ? this.#probes.get(id) : undefined;
+      if (id && probe) {
         this.#probes.delete(id);
+        this.#settle(probe);
       }
     }
+  }
+
+  #settle(probe: Probe): void {
+    for (const t of probe.targets) if (this.#leasing.get(t)?.done === probe.done) this.#leasing.delete(t);
+    probe.resolve();
   }
 
   /** Epoch ms until which `url` is held as far as this instance last saw, or 0. No I/O. */
@@ -378,7 +417,8 @@ export class TargetGate {
 
   /** True when the cached state shows a report of `signal` would write nothing (a healthy host's answer). */
   #clearFor(origin: string, path: string, signal: TargetSignal): boolean {
-    if (!this.#isCached(origin, path) || signal.kind !== 'answered') return false;
+    // An answer that would change nothing needs no read: a state seen within the answer-refresh period will do.
+    if (!this.#isCached(origin, path, this.#recentMs / 4) || signal.kind !== 'answered') return false;
     const host = this.#cached(origin);
     const route = this.#cached(path);
     const now = this.#now();
@@ -426,11 +466,11 @@ export class TargetGate {
     else this.#inFlight.delete(origin);
   }
 
-  #isCached(origin: string, path: string): boolean {
+  #isCached(origin: string, path: string, maxAgeMs = this.#cacheMs): boolean {
     const now = this.#now();
     return [origin, path].every((t) => {
       const c = this.#cache.get(t);
-      return c !== undefined && now - c.atMs < this.#cacheMs;
+      return c !== undefined && now - c.atMs < maxAgeMs;
     });
   }
 

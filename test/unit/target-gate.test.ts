@@ -8,7 +8,15 @@ function gates(n = 1) {
   const clock = { now: 1_000_000 };
   const store = new MemoryTargetStateStore();
   const make = () =>
-    new TargetGate({ store, timeoutSeconds: 10, baseSeconds: 5, capSeconds: 60, now: () => clock.now });
+    new TargetGate({
+      store,
+      timeoutSeconds: 10,
+      baseSeconds: 5,
+      capSeconds: 60,
+      // Real time, kept short: how long a call waits for another instance's probe of an unknown host.
+      probeWaitSeconds: 0.3,
+      now: () => clock.now,
+    });
   return { all: Array.from({ length: n }, make), make, clock, store };
 }
 
@@ -91,19 +99,46 @@ describe('TargetGate: keys', () => {
 });
 
 describe('TargetGate: a host not known to be up', () => {
-  it('lets one call through and holds the others in other instances until it answers', async () => {
-    const { all, clock } = gates(4);
+  it('lets one call through; the others, in any instance, wait for its answer and then go', async () => {
+    const { all } = gates(4);
     const [first, ...others] = all as [TargetGate, ...TargetGate[]];
     const probe = await call(first, A);
     expect(probe).toMatchObject({ probes: [`unknown ${HOST}`], outageProbe: true });
-    for (const g of others) {
-      const held = await g.admit(B);
-      // Look again a quarter of the timeout later, not after the whole of it.
-      expect(held).toMatchObject({ kind: 'hold', key: `unknown ${HOST}`, untilMs: clock.now + 2_500 });
-    }
+    const waiting = Promise.all(others.map((g) => g.admit(B)));
     await first.report(A, probe, { kind: 'answered' });
-    for (const g of others) expect((await g.admit(B)).kind).toBe('call');
+    expect((await waiting).map((a) => a.kind)).toEqual(['call', 'call', 'call']);
   });
+
+  it('holds the others when the probe does not answer within the wait, looking again a quarter of the timeout later', async () => {
+    const { all, clock } = gates(2);
+    const [first, other] = all as [TargetGate, TargetGate];
+    await call(first, A);
+    expect(await other.admit(B)).toMatchObject({
+      kind: 'hold',
+      key: `unknown ${HOST}`,
+      untilMs: clock.now + 2_500,
+    });
+  });
+
+  it('holds the others at once while a held host is being probed: it is most likely still down', async () => {
+    const { store, clock } = gates(0);
+    // Calls would wait a minute for an unknown host's probe: the test's 5 s limit shows this one did not wait.
+    const make = () =>
+      new TargetGate({
+        store,
+        timeoutSeconds: 60,
+        baseSeconds: 5,
+        capSeconds: 60,
+        probeWaitSeconds: 60,
+        now: () => clock.now,
+      });
+    const [first, other] = [make(), make()];
+    await hit(first, A, { kind: 'unreachable', connect: true });
+    clock.now += 5_000;
+    const probe = await call(first, A);
+    expect(probe.probes).toEqual([`outage ${HOST}`]);
+    expect(await other.admit(B)).toMatchObject({ kind: 'hold', key: `outage ${HOST}` });
+  }, 5_000);
 
   it("the instance's own calls wait for its probe and then go, with no trip through the queue", async () => {
     const { all } = gates(1);
