@@ -1,28 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { type HoldSchedule, nextHold, type TargetState, withoutProbe } from '../shared/domain/target-hold';
+import {
+  answeredLately,
+  type HoldSchedule,
+  type Learnt,
+  learn,
+  type TargetSignal,
+  type TargetState,
+} from '../shared/domain/target-hold';
 import type { TargetStateStore } from '../shared/ports';
 
-/**
- * What one call to a target told us about the target (not about the event): fed back to the gate after every
- * admitted call.
- */
-export type TargetSignal =
-  /** Any answer that says the target is up and taking requests: 2xx, 3xx, 4xx other than 429. */
-  | { readonly kind: 'answered' }
-  /** 429: the target (usually its gateway, so the whole host) asks us to slow down. */
-  | { readonly kind: 'rate-limited'; readonly retryAfterSeconds?: number | undefined }
-  /** 5xx. With a Retry-After, the path asked for a pause; without one, it is the event's failure. */
-  | { readonly kind: 'server-error'; readonly retryAfterSeconds?: number | undefined }
-  /** Connected, but no answer within the delivery timeout: the path is stuck. */
-  | { readonly kind: 'stalled' }
-  /**
-   * The host did not take the call. `connect`: it took no connection at all (refused, no such name, connect
-   * timeout): never the event's failure. Otherwise reset, TLS failure and the like.
-   */
-  | { readonly kind: 'unreachable'; readonly connect?: boolean }
-  /** The call was never made (the signing key could not be read): the gate learns nothing, a probe is given back. */
-  | { readonly kind: 'not-sent' };
+export type { Learnt, TargetSignal } from '../shared/domain/target-hold';
 
 /** The gate's answer for one event about to be sent. */
 export type Admission =
@@ -43,18 +31,6 @@ export type Admission =
       readonly key: string;
       readonly reason: string;
     };
-
-/** What a call's signal means for the event that carried it. */
-export interface Learnt {
-  /**
-   * False when the failure was not the event's: the host is down (or has not answered lately and did not take
-   * the call), or the target asked for time (429, 503 with Retry-After). The event is held, its budget untouched.
-   */
-  readonly counted: boolean;
-  /** For an uncounted failure: the hold that now keeps the event back, and why. */
-  readonly key?: string;
-  readonly reason?: string;
-}
 
 export interface TargetGateOptions {
   /** Where holds are shared with the other instances (the ledger table in AWS). */
@@ -255,7 +231,10 @@ export class TargetGate {
       for (let round = 0; round < 5; round += 1) {
         const states = await this.#read(origin, path, round > 0 || !this.#clearFor(origin, path, signal));
         const now = this.#now();
-        const outcome = this.#learn(states.get(origin), states.get(path), origin, path, signal, id, now);
+        const outcome = learn(states.get(origin), states.get(path), origin, path, signal, id, now, {
+          recentMs: this.#recentMs,
+          schedule: this.#schedule,
+        });
         let ok = true;
         for (const [next, before] of outcome.writes) {
           if (!(await this.#write(next, before))) {
@@ -288,131 +267,6 @@ export class TargetGate {
     const holds = [this.#cached(origin)?.hold?.untilMs ?? 0, this.#cached(path)?.hold?.untilMs ?? 0];
     const last = this.#lastHold.get(path) ?? 0;
     return Math.max(0, ...holds, last > now ? last : 0);
-  }
-
-  /** The writes a signal makes, and what it means for the event. Pure but for the clock read by the caller. */
-  #learn(
-    host: TargetState | undefined,
-    route: TargetState | undefined,
-    origin: string,
-    path: string,
-    signal: TargetSignal,
-    id: string | undefined,
-    now: number,
-  ): { writes: [TargetState, number | undefined][]; learnt: Learnt } {
-    const writes: [TargetState, number | undefined][] = [];
-    const put = (
-      before: TargetState | undefined,
-      target: string,
-      next: Omit<TargetState, 'version' | 'target'>,
-    ) => {
-      // A signal that changes nothing (a straggler of a batch on a hold already raised) writes nothing.
-      if (before && sameState(before, next)) return;
-      writes.push([{ ...next, target, version: (before?.version ?? 0) + 1 }, before?.version]);
-    };
-    const base = (s: TargetState | undefined) => {
-      if (!s) return {};
-      const { version: _v, target: _t, ...rest } = withoutProbe(s, id);
-      return rest;
-    };
-    const probedHost = id !== undefined && host?.probeId === id;
-    const probedPath = id !== undefined && route?.probeId === id;
-    const mineOnly = (s: TargetState | undefined, target: string) => {
-      if (s && id !== undefined && s.probeId === id) put(s, target, base(s));
-    };
-    switch (signal.kind) {
-      case 'not-sent':
-        mineOnly(host, origin);
-        mineOnly(route, path);
-        return { writes, learnt: { counted: false } };
-      case 'answered': {
-        // The host answers and this path works: lift what held them, note the answer (every few seconds at most).
-        const { hold, probeId: _p, probeUntilMs: _u, ...rest } = base(host);
-        const stale = !host?.answeredAtMs || now - host.answeredAtMs > this.#recentMs / 4;
-        if (hold || host?.probeId !== undefined || stale) {
-          put(host, origin, { ...rest, answeredAtMs: now, ...(hold ? { rampFromMs: now } : {}) });
-        }
-        if (route?.hold || route?.probeId !== undefined) {
-          const { hold: _h, probeId: _q, probeUntilMs: _w, ...r } = base(route);
-          put(route, path, r);
-        }
-        return { writes, learnt: { counted: true } };
-      }
-      case 'rate-limited': {
-        const reason = `${origin} answered 429 Too Many Requests`;
-        const given = signal.retryAfterSeconds;
-        const rate = nextHold(
-          host?.hold,
-          { kind: 'rate', reason, givenSeconds: given },
-          now,
-          probedHost,
-          this.#schedule,
-        );
-        put(host, origin, { ...base(host), hold: rate, answeredAtMs: now });
-        const pathReason = `${path} answered 429 Too Many Requests`;
-        const own = nextHold(
-          route?.hold,
-          { kind: 'path', reason: pathReason, givenSeconds: given },
-          now,
-          probedPath,
-          this.#schedule,
-        );
-        put(route, path, { ...base(route), hold: own });
-        return { writes, learnt: { counted: false, key: `rate ${origin}`, reason } };
-      }
-      case 'server-error':
-      case 'stalled':
-      case 'unreachable': {
-        const connect = signal.kind === 'unreachable' && signal.connect === true;
-        // A refused or timed-out connection is the host's, and so is a stall of a host not known to be up.
-        const down =
-          connect ||
-          (signal.kind === 'stalled' &&
-            (host?.hold?.kind === 'outage' || !answeredLately(host, now, this.#recentMs)));
-        if (down) {
-          const reason = connect
-            ? `${origin} took no connection`
-            : `${origin} has not answered lately and did not answer within the timeout`;
-          const hold = nextHold(
-            host?.hold?.kind === 'rate' ? undefined : host?.hold,
-            { kind: 'outage', reason },
-            now,
-            probedHost,
-            this.#schedule,
-          );
-          put(host, origin, { ...base(host), hold });
-          mineOnly(route, path);
-          return { writes, learnt: { counted: false, key: `outage ${origin}`, reason } };
-        }
-        if (signal.kind === 'server-error') {
-          // An answer, if a bad one: the host takes calls.
-          const stale = !host?.answeredAtMs || now - host.answeredAtMs > this.#recentMs / 4;
-          if (stale || probedHost) put(host, origin, { ...base(host), answeredAtMs: now });
-        } else mineOnly(host, origin);
-        const asked = signal.kind === 'server-error' && signal.retryAfterSeconds !== undefined;
-        if (signal.kind === 'stalled' || asked) {
-          const reason = asked
-            ? `${path} answered 5xx with Retry-After`
-            : `${path} did not answer within the timeout`;
-          const given = signal.kind === 'server-error' ? signal.retryAfterSeconds : undefined;
-          const hold = nextHold(
-            route?.hold,
-            { kind: 'path', reason, givenSeconds: given },
-            now,
-            probedPath,
-            this.#schedule,
-          );
-          put(route, path, { ...base(route), hold });
-          // A 503 with Retry-After is the target asking for time; a stall is the event's failure.
-          return {
-            writes,
-            learnt: asked ? { counted: false, key: `path ${path}`, reason } : { counted: true },
-          };
-        }
-        mineOnly(route, path);
-        return { writes, learnt: { counted: true } };
-      }
-    }
   }
 
   /** True when the cached state shows a report of `signal` would write nothing (a healthy host's answer). */
@@ -522,24 +376,6 @@ export class TargetGate {
     if (this.#cache.size > 5_000) this.#cache.clear();
     this.#cache.set(target, { state, atMs });
   }
-}
-
-function sameState(before: TargetState, next: Omit<TargetState, 'version' | 'target'>): boolean {
-  const { version: _v, target: _t, ...was } = before;
-  return JSON.stringify(sorted(was)) === JSON.stringify(sorted(next));
-}
-
-function sorted(o: object): object {
-  return Object.fromEntries(
-    Object.entries(o)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => [k, v && typeof v === 'object' ? sorted(v) : v]),
-  );
-}
-
-function answeredLately(host: TargetState | undefined, now: number, recentMs: number): boolean {
-  return host?.answeredAtMs !== undefined && now - host.answeredAtMs <= recentMs;
 }
 
 function sleep(ms: number): Promise<void> {
