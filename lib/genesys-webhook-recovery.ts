@@ -2,7 +2,8 @@ import { Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,6 +14,7 @@ import type { PipelineSettings } from '../lambdas/shared/settings';
 import { EventBridgeSource } from './constructs/eventbridge-source';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
+import { OperatorPolicy } from './constructs/operator-policy';
 import { PollerFunction } from './constructs/poller-function';
 import { RecoveryAlarms } from './constructs/recovery-alarms';
 import { RecoveryDashboard } from './constructs/recovery-dashboard';
@@ -21,6 +23,7 @@ import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
 import { SigningSecret } from './constructs/signing-secret';
 import { type STACK_KEYS, type StackConfig, stackConfigFromContext } from './stack-config';
+import { refuseForeignSecretsWithoutKey, refuseSharedPrefix } from './synth-checks';
 
 /** One EventBridge route: the Genesys topics whose events go to one HTTP target (the ROUTES setting's items). */
 export interface GenesysRoute {
@@ -182,6 +185,13 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly genesysSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key the Genesys credentials secret is encrypted with (secretKmsKeyArn): the
+   * poller and the operator policy get kms:Decrypt on it. Required for a secret in another account; a secret the
+   * stack creates is created under it.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly genesysSecretKmsKeyArn?: string;
+  /**
    * Sign every redelivery (Standard Webhooks) with the signing secret (signRedeliveries).
    * @default true
    */
@@ -196,6 +206,12 @@ export interface GenesysWebhookRecoveryProps {
    * @default - a new secret `<namePrefix>/webhook-signing-secret` with a random key
    */
   readonly signingSecretArn?: string;
+  /**
+   * ARN of the customer-managed KMS key the signing secret is encrypted with (signingSecretKmsKeyArn): the
+   * redeliverer gets kms:Decrypt on it. Required for a signing secret in another account.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly signingSecretKmsKeyArn?: string;
   /**
    * E-mail address subscribed to the alarm topic; the recipient confirms the subscription (alarmEmail).
    * @default - no subscription
@@ -253,6 +269,8 @@ export const PROP_CONTEXT_KEYS: Readonly<
   signRedeliveries: 'signRedeliveries',
   signingSecretName: 'signingSecretName',
   signingSecretArn: 'signingSecretArn',
+  genesysSecretKmsKeyArn: 'secretKmsKeyArn',
+  signingSecretKmsKeyArn: 'signingSecretKmsKeyArn',
   alarmEmail: 'alarmEmail',
   reservePollerConcurrency: 'reservePollerConcurrency',
   reserveRedelivererConcurrency: 'reserveRedelivererConcurrency',
@@ -324,24 +342,6 @@ export function stackConfigFromProps(
   return config;
 }
 
-/**
- * Two instances in one stack with one name prefix would try to create the same queues, alarms and secrets (and
- * add into the same metrics): fail the synth in one line naming both.
- */
-function refuseSharedPrefix(recovery: GenesysWebhookRecovery, namePrefix: string): void {
-  const other = Stack.of(recovery)
-    .node.findAll()
-    .find(
-      (c): c is GenesysWebhookRecovery =>
-        c !== recovery && c instanceof GenesysWebhookRecovery && c.config?.stackName === namePrefix,
-    );
-  if (other) {
-    throw new ConfigError(
-      `GenesysWebhookRecovery at ${recovery.node.path}: namePrefix ${JSON.stringify(namePrefix)} is already used by ${other.node.path} in this stack; give each instance its own namePrefix (its queue, alarm, secret and metric names derive from it)`,
-    );
-  }
-}
-
 /** Marks props that carry a configuration already validated from context (the stack's path). */
 const VALIDATED = Symbol('validated StackConfig');
 type InternalProps = GenesysWebhookRecoveryProps & { readonly [VALIDATED]?: StackConfig };
@@ -368,9 +368,9 @@ export class GenesysWebhookRecovery extends Construct {
   /** The DynamoDB ledger: one item per delivery, so each is enqueued and delivered once. */
   public readonly ledgerTable: dynamodb.Table;
   /** The redeliverer Lambda function. */
-  public readonly redelivererFunction: nodejs.NodejsFunction;
+  public readonly redelivererFunction: lambda.Function;
   /** The poller Lambda function; undefined without `webhookIds`. */
-  public readonly pollerFunction?: nodejs.NodejsFunction;
+  public readonly pollerFunction?: lambda.Function;
   /** The EventBridge Scheduler schedule that runs the poller; undefined without `webhookIds`. */
   public readonly pollerSchedule?: scheduler.Schedule;
   /** Poll invocations that failed after retries, for inspection; undefined without `webhookIds`. */
@@ -384,7 +384,7 @@ export class GenesysWebhookRecovery extends Construct {
   /** The EventBridge rules, one per route plus one for unmatched events; empty without the EventBridge source. */
   public readonly eventRules: readonly events.Rule[];
   /** The EventBridge intake Lambda function; undefined without the EventBridge source. */
-  public readonly intakeFunction?: nodejs.NodejsFunction;
+  public readonly intakeFunction?: lambda.Function;
   /** Genesys events that could not reach the retry queue; undefined without the EventBridge source. */
   public readonly intakeFailuresQueue?: sqs.Queue;
   /** The SNS topic every alarm notifies, on alarm and on return to OK. */
@@ -393,6 +393,8 @@ export class GenesysWebhookRecovery extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** What the operator CLI needs on this pipeline, to attach to its users or roles (docs/operations.md). */
+  public readonly operatorPolicy: iam.ManagedPolicy;
 
   /**
    * Builds the construct from a configuration already validated from CDK context (WebhookRecoveryStack's path);
@@ -411,6 +413,7 @@ export class GenesysWebhookRecovery extends Construct {
     this.config = config;
     const { settings, timing, pipelineEnvironment, secret, signing } = config;
     const namePrefix = config.stackName;
+    refuseForeignSecretsWithoutKey(this, config);
     refuseSharedPrefix(this, namePrefix);
 
     const queues = new RetryQueues(this, 'Queues', {
@@ -430,17 +433,21 @@ export class GenesysWebhookRecovery extends Construct {
             namePrefix,
             ...(signing.kind === 'name' ? { secretName: signing.secretName } : {}),
             ...(signing.kind === 'arn' ? { secretArn: signing.secretArn } : {}),
+            ...(config.signingSecretKmsKeyArn ? { encryptionKeyArn: config.signingSecretKmsKeyArn } : {}),
           });
     this.signingSecret = signingSecret?.secret;
 
     let poller: PollerFunction | undefined;
+    let genesysSecretGrant: { arn: string; keyArn?: string | undefined } | undefined;
     if (settings.WEBHOOK_ID.length > 0) {
       const genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
         namePrefix,
         ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
         ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
+        ...(config.secretKmsKeyArn ? { encryptionKeyArn: config.secretKmsKeyArn } : {}),
       });
       this.genesysSecret = genesysSecret.secret;
+      genesysSecretGrant = { arn: genesysSecret.grantableArn, keyArn: genesysSecret.encryptionKeyArn };
       poller = new PollerFunction(this, 'Poller', {
         pipelineEnvironment,
         metricsNamespace: metricsNamespace(namePrefix),
@@ -452,6 +459,7 @@ export class GenesysWebhookRecovery extends Construct {
         ledger: this.ledgerTable,
         secret: genesysSecret.secret,
         secretId: genesysSecret.secretId,
+        ...(genesysSecret.encryptionKeyArn ? { secretKeyArn: genesysSecret.encryptionKeyArn } : {}),
         reserveConcurrency: config.reservePollerConcurrency,
       });
       this.pollerFunction = poller.function;
@@ -511,5 +519,13 @@ export class GenesysWebhookRecovery extends Construct {
       dashboardName: namePrefix,
       namePrefix,
     }).dashboard;
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      retryQueue: this.retryQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      ledger: this.ledgerTable,
+      namePrefix,
+      ...(genesysSecretGrant ? { genesysSecretArn: genesysSecretGrant.arn } : {}),
+      ...(genesysSecretGrant?.keyArn ? { genesysSecretKeyArn: genesysSecretGrant.keyArn } : {}),
+    }).policy;
   }
 }

@@ -5,8 +5,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -93,7 +93,7 @@ function partnerEventBus(scope: Construct, eventSource: string): events.EventBus
 export class EventBridgeSource extends Construct {
   public readonly eventBus: events.IEventBus;
   public readonly rules: readonly events.Rule[];
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Events that could not reach the retry queue, with the error: EventBridge target DLQ and Lambda on-failure. */
   public readonly failuresQueue: sqs.Queue;
   public readonly alarms: readonly cloudwatch.Alarm[];
@@ -113,7 +113,7 @@ export class EventBridgeSource extends Construct {
       props.bus.kind === 'source' ? { eventSource: props.bus.eventSource } : { anyGenesysSource: true };
 
     const recovery = new RecoveryFunction(this, 'Intake', {
-      entry: 'lambdas/intake/handler.ts',
+      handler: 'intake',
       serviceName: INTAKE_SERVICE_NAME,
       description: 'Puts Genesys Cloud events from EventBridge on the retry queue, once per route',
       timeout: Duration.seconds(30),

@@ -3,7 +3,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -12,6 +11,7 @@ import { Construct } from 'constructs';
 import { GENESYS_SECRET_ENV } from '../../lambdas/shared/settings';
 import { LAMBDA_ASYNC_RETRY_DELAY_SECONDS } from '../pipeline-timing';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 
 /** Properties of {@link PollerFunction}. */
 export interface PollerFunctionProps {
@@ -33,6 +33,11 @@ export interface PollerFunctionProps {
   readonly retryQueue: sqs.IQueue;
   readonly ledger: dynamodb.ITable;
   readonly secret: secretsmanager.ISecret;
+  /**
+   * The customer-managed KMS key the secret is encrypted with: the poller gets kms:Decrypt on it.
+   * @default - aws/secretsmanager, which needs no grant
+   */
+  readonly secretKeyArn?: string;
   /** The value of GENESYS_CREDENTIALS_SECRET_ID: the secret's ARN (or name). */
   readonly secretId: string;
   /**
@@ -53,7 +58,7 @@ export const POLLER_SERVICE_NAME = 'genesys-webhook-poller';
  * inspection; the watermark does not move past a failed poll, so the next poll covers its window again.
  */
 export class PollerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly schedule: scheduler.Schedule;
   /** Captures failed poll invocations (Scheduler DLQ and Lambda on-failure destination). */
   public readonly failedPollsQueue: sqs.Queue;
@@ -61,7 +66,7 @@ export class PollerFunction extends Construct {
   constructor(scope: Construct, id: string, props: PollerFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Poller', {
-      entry: 'lambdas/poller/handler.ts',
+      handler: 'poller',
       serviceName: POLLER_SERVICE_NAME,
       description:
         'Reads failed deliveries from the Genesys Cloud webhook delivery log and enqueues them for retry',
@@ -95,6 +100,8 @@ export class PollerFunction extends Construct {
         resources: [secretArnPattern(props)],
       }),
     );
+    if (props.secretKeyArn)
+      recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, props.secretKeyArn));
 
     this.failedPollsQueue = new sqs.Queue(this, 'FailedPollsQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -1,12 +1,13 @@
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SIGNING_SECRET_ENV } from '../../lambdas/shared/settings';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 import type { SigningSecret } from './signing-secret';
 
 /** Properties of {@link RedelivererFunction}. */
@@ -50,13 +51,13 @@ export const REDELIVERER_SERVICE_NAME = 'genesys-webhook-redeliverer';
  * given none.
  */
 export class RedelivererFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly eventSource: eventsources.SqsEventSource;
 
   constructor(scope: Construct, id: string, props: RedelivererFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Redeliverer', {
-      entry: 'lambdas/redeliverer/handler.ts',
+      handler: 'redeliverer',
       serviceName: REDELIVERER_SERVICE_NAME,
       description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
       timeout: props.timeout,
@@ -105,6 +106,8 @@ export class RedelivererFunction extends Construct {
           resources: [props.signingSecret.grantableArn],
         }),
       );
+      const keyArn = props.signingSecret.encryptionKeyArn;
+      if (keyArn) recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, keyArn));
     }
 
     Validations.of(this.function).acknowledge(

@@ -1,4 +1,5 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { secretNames } from '../physical-names';
@@ -20,6 +21,11 @@ export interface SigningSecretProps {
    * @default - the stack name
    */
   readonly namePrefix?: string;
+  /**
+   * ARN of the customer-managed KMS key the secret is encrypted with; a new secret is created under it.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly encryptionKeyArn?: string;
 }
 
 /**
@@ -35,6 +41,8 @@ export interface SigningSecretProps {
 export class SigningSecret extends Construct {
   /** The secret. */
   public readonly secret: secretsmanager.ISecret;
+  /** The customer-managed key it is encrypted with; its readers need kms:Decrypt on it. */
+  public readonly encryptionKeyArn?: string;
   /** What the redeliverer passes to GetSecretValue as SecretId: the ARN, or the name for a by-name reference. */
   public readonly secretId: string;
   /** The ARN to grant GetSecretValue on: for a name or partial ARN, with the wildcard of the random suffix. */
@@ -42,6 +50,7 @@ export class SigningSecret extends Construct {
 
   constructor(scope: Construct, id: string, props: SigningSecretProps = {}) {
     super(scope, id);
+    if (props.encryptionKeyArn) this.encryptionKeyArn = props.encryptionKeyArn;
     if (props.secretName && props.secretArn) {
       throw new Error('SigningSecret: give secretName or secretArn, not both');
     }
@@ -57,6 +66,9 @@ export class SigningSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
+        ...(props.encryptionKeyArn
+          ? { encryptionKey: kms.Key.fromKeyArn(this, 'EncryptionKey', props.encryptionKeyArn) }
+          : {}),
         secretName: secretNames.signing(props.namePrefix ?? Stack.of(this).stackName),
         description:
           'Key(s) the webhook redeliverer signs with (Standard Webhooks); targets verify with "whsec_" + the key. See docs/signing.md.',

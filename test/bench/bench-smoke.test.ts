@@ -28,10 +28,10 @@ describe('npm run bench at smoke size', () => {
     expect(genesys.logins).toBe(1);
     for (const p of genesys.polls) expect(p.logRequests).toBeLessThanOrEqual(p.goal);
     expect(report.economy.sqsPerEnqueued.SendMessageBatch).toBe(0.1);
-    // Three ledger writes per delivery, plus the target gate's few per host (4 instances racing for the first
-    // probe of a host nobody has seen, its answer), and the poll lease's per poll: a few in 200.
+    // 3 per delivery, plus the poll lease's 2 writes a poll (taken and released) and the target gate's few per
+    // host (4 instances racing for the first probe of a host nobody has seen, its answer), spread over the run.
     expect(report.economy.dynamoDbWritesPerDelivery).toBeGreaterThanOrEqual(3);
-    expect(report.economy.dynamoDbWritesPerDelivery).toBeLessThanOrEqual(3.05);
+    expect(report.economy.dynamoDbWritesPerDelivery).toBeLessThan(3.1);
     expect(report.economy.idlePoll.genesysRequests).toBe(1);
 
     expect(report.cost.perMillion.thisStack.every((l) => Number.isFinite(l.dollars) && l.dollars >= 0)).toBe(
