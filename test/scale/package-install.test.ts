@@ -317,6 +317,6 @@ try {
       env: cleanEnv(),
     });
     expect(stdout).toMatch(/^true\nInvalid GenesysWebhookRecovery props at S\/R/);
-    expect(stdout).toMatch(/^ {2}- MAX_RETRIES must be a whole number of attempts from 1 to 1000/m);
+    expect(stdout).toMatch(/^ {2}- MAX_RETRIES must be a whole number of attempts from 1 to 995/m);
   });
 });
