@@ -5,6 +5,7 @@ import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
+import { targetId } from '../lambdas/shared/domain/target-id';
 import { ConfigError } from '../lambdas/shared/errors';
 import { localEnvironment, readDotenv } from '../lambdas/shared/local-environment';
 import {
@@ -342,7 +343,7 @@ function printPollEvent(event: PollEvent): void {
   if (event.kind === 'enqueued') {
     counts.enqueued += 1;
     line(
-      `enqueued     ${event.message.deliveryId} (${event.message.webhookId}) → ${event.message.targetUrl}`,
+      `enqueued     ${event.message.deliveryId} (${event.message.webhookId}) → ${targetId(event.message.targetUrl)}`,
     );
   } else if (event.kind === 'duplicate') {
     counts.duplicates += 1;
@@ -358,7 +359,7 @@ function printIntakeEvent(event: IntakeEvent): void {
   if (event.kind === 'enqueued') {
     counts.eventBridgeEnqueued += 1;
     line(
-      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${event.message.targetUrl}`,
+      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${targetId(event.message.targetUrl)}`,
     );
   } else if (event.kind === 'duplicate') {
     counts.eventBridgeDuplicates += 1;
@@ -377,7 +378,7 @@ function printIntakeEvent(event: IntakeEvent): void {
 }
 
 function printOutcome(o: RedeliveryOutcome): void {
-  const who = `${o.deliveryId ?? '?'} → ${o.targetUrl ?? '?'}`;
+  const who = `${o.deliveryId ?? '?'} → ${o.target ?? '?'}`;
   const status = o.status !== undefined ? `HTTP ${o.status}` : (o.error ?? '');
   switch (o.result) {
     case 'delivered':

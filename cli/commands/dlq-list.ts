@@ -1,3 +1,4 @@
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import type { CliContext } from '../cli-context';
 import { type DeadLetterRow, joinWithLedger, toRow } from '../dead-letter';
 import { DlqReader } from '../dlq-reader';
@@ -44,6 +45,11 @@ const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
   ['deadLetteredAt', 'DEAD-LETTERED AT', 24],
 ];
 
+/** A row's value as the table shows it: a target by its id, since a URL's path or query may hold a token. */
+function columnValue(row: DeadLetterRow, key: keyof DeadLetterRow | 'host'): unknown {
+  return key === 'targetUrl' ? targetId(row.targetUrl) : row[key as keyof DeadLetterRow];
+}
+
 /** A padded column; other columns are cut to their width, an id never is: `dlq show` needs all of it. */
 function cell(value: unknown, width: number, whole = false): string {
   const text = value === null || value === undefined ? '-' : String(value);
@@ -86,7 +92,7 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
       if (options.json) ctx.out.write(`${shown === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
       else
         ctx.out.write(
-          `${COLUMNS.map(([key, , width]) => cell(row[key as keyof DeadLetterRow], width, key === 'deliveryId')).join(' ')} ${row.reason}\n`,
+          `${COLUMNS.map(([key, , width]) => cell(columnValue(row, key), width, key === 'deliveryId' || key === 'targetUrl')).join(' ')} ${row.reason}\n`,
         );
       shown += 1;
     }

@@ -4,6 +4,7 @@ import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/
 import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
+import { targetId } from '../shared/domain/target-id';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
@@ -51,7 +52,8 @@ export interface RedeliveryOutcome {
   readonly eventKey?: string;
   readonly deliveryId?: string;
   readonly webhookId?: string;
-  readonly targetUrl?: string;
+  /** The target's id (origin and a hash of its path: see targetId), never its URL, which may hold a token. */
+  readonly target?: string;
   /**
    * Which attempt of the event's retry budget this was, from 1: real calls to the target only (a held event
    * or a probe of a host that is still down spends none).
@@ -141,7 +143,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     eventKey: message.eventKey,
     deliveryId: message.deliveryId,
     webhookId: message.webhookId,
-    targetUrl: message.targetUrl,
+    target: targetId(message.targetUrl),
     attempt: spent + 1,
   };
   if (event?.status === 'delivered') {

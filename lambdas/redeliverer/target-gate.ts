@@ -1,3 +1,5 @@
+import { targetId } from '../shared/domain/target-id';
+
 /**
  * What one call to a target told us about the target (not about the event): fed back to the gate after every
  * real attempt.
@@ -62,7 +64,7 @@ interface Hold {
  * of each spending its own retry budget on it, and probes it with one call at a time.
  *
  * Three holds, each keyed where the signal belongs (most orgs point every webhook at one host, many paths):
- * - `path` (the URL without its query): a path that stalls past the timeout, or answers 5xx with a Retry-After. A
+ * - `path` (the target id: origin and a hash of path and query): a path that stalls past the timeout, or answers 5xx with a Retry-After. A
  *   stuck path must not starve the healthy paths beside it on the same host.
  * - `rate` (the origin): a 429. Rate limits are usually a gateway's, i.e. the host's: one probe per Retry-After
  *   for the whole host instead of one 429 per queued event. The path that answered 429 is held too, so a healthy
@@ -220,11 +222,12 @@ export class TargetGate {
   }
 }
 
+/** The path key is the target id: hold keys and reasons reach logs, metric dimensions and the ledger. */
 function keysOf(url: string): { origin: string; path: string } {
+  const path = targetId(url);
   try {
-    const u = new URL(url);
-    return { origin: u.origin, path: `${u.origin}${u.pathname}` };
+    return { origin: new URL(url).origin, path };
   } catch {
-    return { origin: url, path: url };
+    return { origin: path, path };
   }
 }

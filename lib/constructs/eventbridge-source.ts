@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Route } from '../../lambdas/shared/domain/routes';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import {
   type GenesysEventPattern,
   routeEventPattern,
@@ -166,7 +167,8 @@ export class EventBridgeSource extends Construct {
       ...props.routes.map((route) =>
         rule(
           `Route-${route.name}`,
-          `Genesys topics of route ${route.name} → ${route.url}`.slice(0, 512),
+          // The target by id: a rule's description is listed in the console, and a URL path may hold a token.
+          `Genesys topics of route ${route.name} → ${targetId(route.url)}`.slice(0, 512),
           routeEventPattern(route, filter),
           route,
         ),

@@ -5,6 +5,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from '../../lambdas/shared/domain/routes';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import {
   matchingRoutes,
   routeEventPattern,
@@ -131,6 +132,14 @@ describe('EventBridge source: stack', () => {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: arnOf(failures) } },
     });
+  });
+
+  it('names each route’s target in its rule description by target id, never by path', () => {
+    const described = byType(template, 'AWS::Events::Rule').map(([, r]) => String(r.Properties?.Description));
+    for (const route of ROUTES) {
+      expect(described).toContain(`Genesys topics of route ${route.name} → ${targetId(route.url)}`);
+    }
+    for (const d of described) expect(d).not.toMatch(/\/(ends|acd|audits)\b/);
   });
 
   it('alarms on the failures queue and on unmatched events, with explicit names', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Admission, TargetGate } from '../../lambdas/redeliverer/target-gate';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 
 function gate() {
   const clock = { now: 1_000_000 };
@@ -21,7 +22,8 @@ describe('TargetGate: keys', () => {
   it('a stalled path holds that path only, not the healthy paths beside it on the same host', () => {
     const { g } = gate();
     g.report(A, call(g, A), { kind: 'stalled' });
-    expect(g.admit(A)).toMatchObject({ kind: 'hold', key: `path ${A}` });
+    // Keyed by the target id: hold keys reach logs and a metric dimension, and a path may hold a token.
+    expect(g.admit(A)).toMatchObject({ kind: 'hold', key: `path ${targetId(A)}` });
     expect(g.admit(B).kind).toBe('call');
     expect(g.admit(OTHER).kind).toBe('call');
   });
