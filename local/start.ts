@@ -220,6 +220,11 @@ async function main(): Promise<void> {
     if (rebaseNote) console.log(`  note                    ${rebaseNote}`);
     console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
     console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
+    // Lines below name a target by its id, never its path (a real one may hold a token): the key to this demo's.
+    const ids = ['healthy', 'flaky', 'gone', 'down'].map(
+      (p) => `${p} ~${targetId(`${targets.url}/${p}`).split('/~')[1]}`,
+    );
+    console.log(`                          (named by target id below: ${ids.join(', ')})`);
     demoReplay = { emulatorUrl: emulator.url, webhookId: settings.WEBHOOK_ID[0] ?? '' };
   } else if (credentials) {
     console.log(
