@@ -53,6 +53,18 @@ const LOCAL_CLIENT = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
+/** True when the CLI is pointed at local mode: `--local`, or an AWS_ENDPOINT_URL* variable without `--stack`. */
+export function pointsAtLocal(
+  options: Pick<ResourceOptions, 'local' | 'stack'>,
+  env: CliEnvironment,
+): boolean {
+  return (
+    options.local === true ||
+    (options.stack === undefined &&
+      (env.AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL_DYNAMODB) !== undefined)
+  );
+}
+
 /**
  * Finds the queues and the ledger table. Local mode (`--local`, or an AWS_ENDPOINT_URL* variable) uses the names
  * local mode creates on the emulators' endpoints; otherwise the stack's CloudFormation outputs are read with the
@@ -63,10 +75,7 @@ export async function resolveResources(
   env: CliEnvironment,
   localSettings: LocalSettings,
 ): Promise<CliResources> {
-  const local =
-    options.local === true ||
-    (options.stack === undefined &&
-      (env.AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL_DYNAMODB) !== undefined);
+  const local = pointsAtLocal(options, env);
   const sqsConfig: SQSClientConfig = local
     ? {
         ...LOCAL_CLIENT,
@@ -192,7 +201,11 @@ function tagErrors(
   );
 }
 
-async function stackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {
+/** A stack's CloudFormation outputs by key; a missing stack is an OperatorError naming the region. */
+export async function stackOutputs(
+  stackName: string,
+  region: string | undefined,
+): Promise<Record<string, string>> {
   const cfn = new CloudFormationClient(region ? { region } : {});
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));

@@ -6,6 +6,7 @@ import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import { targetId } from '../lambdas/shared/domain/target-id';
+import { signingTargetOf, targetKeys } from '../lambdas/shared/domain/target-signing-key';
 import { ConfigError } from '../lambdas/shared/errors';
 import { localEnvironment, readDotenv } from '../lambdas/shared/local-environment';
 import {
@@ -263,9 +264,18 @@ async function main(): Promise<void> {
     console.log(
       '  signing                 Standard Webhooks, with SIGNING_SECRET from the environment or .env',
     );
+    console.log(
+      '                          (a target’s key: npm run -s cli -- signing-key --local --webhook ID)',
+    );
   } else {
     console.log(`  signing                 Standard Webhooks, with the generated key ${signingSecret}`);
     console.log('                          (set SIGNING_SECRET in .env to keep a key across runs)');
+    // Each target verifies with its own key, derived from that one (docs/signing.md).
+    for (const target of signingTargets(settings)) {
+      console.log(
+        `                          ${target.padEnd(24)}${targetKeys(parseSigningSecret(signingSecret, 'generated'), target, {})[0]}`,
+      );
+    }
   }
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
   if (pipeline.eventBridge) {
@@ -468,3 +478,14 @@ main().catch(async (error: unknown) => {
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   process.exit(1);
 });
+
+/** The signing targets of this run: each webhook of the delivery log and each route. */
+function signingTargets(settings: {
+  WEBHOOK_ID: readonly string[];
+  ROUTES: readonly { name: string }[];
+}): string[] {
+  return [
+    ...settings.WEBHOOK_ID.map((id) => signingTargetOf({ webhookId: id })),
+    ...settings.ROUTES.map((r) => signingTargetOf({ route: r.name, webhookId: '' })),
+  ];
+}

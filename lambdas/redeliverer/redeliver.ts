@@ -5,6 +5,7 @@ import { headerValue } from '../shared/domain/headers';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
+import { signingTargetOf } from '../shared/domain/target-signing-key';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
@@ -337,6 +338,7 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       url: message.targetUrl,
       headers: outgoingHeaders(message),
       body: message.body,
+      signingTarget: signingTargetOf(message),
     });
     const outcome = classifyStatus(sent.status);
     const redirect = sent.status >= 300 && sent.status < 400 ? ' (redirects are not followed)' : '';

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetId } from '../../lambdas/shared/domain/target-id';
+import { deriveTargetKey } from '../../lambdas/shared/domain/target-signing-key';
 import { loadDeliveriesFile, rebaseDeliveries } from '../../local/genesys-emulator/emulated-delivery';
 import { ROOT, startLocalMode } from '../cli/demo-process';
 import { startTargetServer } from '../support/target-server';
@@ -209,7 +210,14 @@ describe('npm start (demo mode)', () => {
       for (const hit of hits) {
         const headers = hit.headers as Record<string, string>;
         expect(() =>
-          new Webhook(key).verify(hit.body.toString('utf8'), headers, { jsonParse: false }),
+          // The webhook's own key, derived from the secret (signing-key --webhook signed-webhook prints it).
+          new Webhook(deriveTargetKey(key, 'webhook:signed-webhook')).verify(
+            hit.body.toString('utf8'),
+            headers,
+            {
+              jsonParse: false,
+            },
+          ),
         ).not.toThrow();
         expect(headers['webhook-id']).toBe(headers['idempotency-key']);
       }
