@@ -21,6 +21,7 @@ import { genesysSourceFor } from './genesys-source-for';
 import { parseTime } from './parse-time';
 import { type CliResources, DEFAULT_STACK_NAME, pointsAtLocal, resolveResources } from './resolve-resources';
 import { stoppableInProgress } from './stoppable';
+import { terminalText } from './terminal-text';
 
 export const USAGE = `Usage: genesys-webhook-recovery <command> [options]
 
@@ -383,7 +384,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const usage =
       error instanceof UsageError ||
       (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    io.stderr.write(`error: ${describeError(error)}\n`);
+    // An error may quote a Genesys answer or an AWS one: escaped, its own line breaks kept.
+    io.stderr.write(`error: ${terminalText(describeError(error), { multiline: true })}\n`);
     return usage ? 2 : 1;
   } finally {
     resources?.destroy();

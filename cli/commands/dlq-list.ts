@@ -3,6 +3,7 @@ import type { CliContext } from '../cli-context';
 import { type DeadLetterRow, joinWithLedger, toRow } from '../dead-letter';
 import { DlqReader } from '../dlq-reader';
 import { LedgerReader } from '../ledger-reader';
+import { terminalText } from '../terminal-text';
 import { scanOutcome } from './scan-outcome';
 
 /** How a command reads the DLQ; see DlqReader. */
@@ -52,7 +53,7 @@ function columnValue(row: DeadLetterRow, key: keyof DeadLetterRow | 'host'): unk
 
 /** A padded column; other columns are cut to their width, an id never is: `dlq show` needs all of it. */
 function cell(value: unknown, width: number, whole = false): string {
-  const text = value === null || value === undefined ? '-' : String(value);
+  const text = value === null || value === undefined ? '-' : terminalText(String(value));
   return text.length > width && !whole ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 }
 
@@ -92,7 +93,7 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
       if (options.json) ctx.out.write(`${shown === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
       else
         ctx.out.write(
-          `${COLUMNS.map(([key, , width]) => cell(columnValue(row, key), width, key === 'deliveryId' || key === 'targetUrl')).join(' ')} ${row.reason}\n`,
+          `${COLUMNS.map(([key, , width]) => cell(columnValue(row, key), width, key === 'deliveryId' || key === 'targetUrl')).join(' ')} ${terminalText(row.reason ?? '-')}\n`,
         );
       shown += 1;
     }

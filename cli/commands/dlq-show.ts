@@ -3,6 +3,7 @@ import { isCredentialHeader } from '../../lambdas/shared/domain/headers';
 import type { CliContext } from '../cli-context';
 import { concerns, type DeadLetter, joinWithLedger, toExportEntry } from '../dead-letter';
 import { type LedgerEvent, type LedgerInvalidEntry, LedgerReader } from '../ledger-reader';
+import { terminalText } from '../terminal-text';
 import { type DlqScanOptions, openDlqReader } from './dlq-list';
 import { scanOutcome } from './scan-outcome';
 
@@ -82,16 +83,24 @@ export async function dlqShowCommand(
 
 const LABEL_WIDTH = 18;
 
-/** One `label  value` line; the label column is wider than the longest label, so they never run together. */
-function field(name: string, value: unknown): string {
+/**
+ * One `label  value` line; the label column is wider than the longest label, so they never run together. Control
+ * characters are escaped (terminalText); a multiline value (a body) keeps its line feeds and tabs, its further
+ * lines indented to the value column, so that no line of it can pass for a label.
+ */
+function field(name: string, value: unknown, multiline = false): string {
   const text = value === undefined || value === null || value === '' ? '-' : String(value);
-  return `  ${name.padEnd(LABEL_WIDTH)}${text}\n`;
+  const safe = terminalText(text, { multiline }).replaceAll('\n', `\n${' '.repeat(LABEL_WIDTH + 2)}`);
+  return `  ${name.padEnd(LABEL_WIDTH)}${safe}\n`;
 }
+
+/** A heading line's untrusted parts (ids from the message or the ledger), escaped. */
+const t = (value: unknown) => terminalText(String(value));
 
 function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   const e = toExportEntry(d);
   const m = d.message;
-  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId}): in the dead-letter queue\n`;
+  let text = `Delivery ${t(e.deliveryId)} (webhook ${t(e.webhookId)}): in the dead-letter queue\n`;
   text += field('source', e.source);
   text += field('route', e.route);
   text += field('target', e.targetUrl);
@@ -119,14 +128,14 @@ function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   text += field('content type', m?.contentType);
   text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal)));
   text += field('stripped', m?.strippedHeaders.join(', '));
-  text += field('body', m ? m.body : d.raw.body);
+  text += field('body', m ? m.body : d.raw.body, true);
   text += describeAttempts(e.attempts);
   return `${text}\n`;
 }
 
 function describeLedgerOnly(e: LedgerEvent, asked: string): string {
-  const repeat = e.deliveryId !== asked ? ` (${asked} is a repeat of it, folded into this event)` : '';
-  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId})${repeat}: not in the DLQ; the ledger says ${e.status}\n`;
+  const repeat = e.deliveryId !== asked ? ` (${t(asked)} is a repeat of it, folded into this event)` : '';
+  let text = `Delivery ${t(e.deliveryId)} (webhook ${t(e.webhookId)})${repeat}: not in the DLQ; the ledger says ${t(e.status)}\n`;
   text += field('target', e.targetUrl);
   text += field('reason', e.finalReason);
   text += field('failed at', e.failedAt);
@@ -160,8 +169,8 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
 function describeInvalid(i: LedgerInvalidEntry, reveal: boolean): string {
   let text =
     i.webhookId === EVENTBRIDGE_LEDGER_ID
-      ? `Event ${i.deliveryId} (EventBridge): refused by the intake, never enqueued\n`
-      : `Delivery ${i.deliveryId} (webhook ${i.webhookId}): refused by the poller, never enqueued\n`;
+      ? `Event ${t(i.deliveryId)} (EventBridge): refused by the intake, never enqueued\n`
+      : `Delivery ${t(i.deliveryId)} (webhook ${t(i.webhookId)}): refused by the poller, never enqueued\n`;
   text += field('reason', i.reason);
   text += field('recorded at', i.recordedAt);
   text += field('entry', `${maskRaw(i, reveal) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
@@ -182,7 +191,10 @@ function describeAttempts(attempts: LedgerEvent['attempts']): string {
     const redriven = previous !== undefined && a.messageId !== previous ? ' (after a redrive)' : '';
     const own = a.attempt !== i + 1 ? `, its try ${a.attempt}` : '';
     previous = a.messageId;
-    text += `    #${i + 1}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${own}${redriven}${a.error ? `\n        ${a.error}` : ''}\n`;
+    text += terminalText(
+      `    #${i + 1}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${own}${redriven}`,
+    );
+    text += `${a.error ? `\n        ${terminalText(a.error)}` : ''}\n`;
   });
   return text;
 }

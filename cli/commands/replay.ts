@@ -9,6 +9,7 @@ import type { PipelineSettings } from '../../lambdas/shared/settings';
 import type { CliContext } from '../cli-context';
 import { LedgerReader } from '../ledger-reader';
 import { createProgressBar } from '../progress-bar';
+import { terminalText } from '../terminal-text';
 
 /** Windows asked of the delivery log at once; one too big for the source is halved until it fits. */
 const REPLAY_WINDOW_MS = 60 * 60 * 1000;
@@ -130,7 +131,9 @@ export async function replayCommand(
   const verb = options.dryRun ? 'would enqueue' : 'enqueue';
   for (const m of toEnqueue) {
     const status = events.get(m.eventKey)?.status ?? 'not in ledger';
-    ctx.out.write(`${verb}  ${m.deliveryId}  ${m.failedAt}  ${targetId(m.targetUrl)}  (ledger: ${status})\n`);
+    ctx.out.write(
+      `${terminalText(`${verb}  ${m.deliveryId}  ${m.failedAt}  ${targetId(m.targetUrl)}  (ledger: ${status})`)}\n`,
+    );
   }
   if (options.dryRun || toEnqueue.length === 0) {
     ctx.err.write(
