@@ -68,7 +68,7 @@ export class WebhookRecoveryStack extends Stack {
         ? {
             SigningSecretArn: [
               r.signingSecret.secretArn,
-              'The key(s) redeliveries are signed with; targets verify with "whsec_" + the key (docs/signing.md)',
+              "The key(s) each target's own signing key is derived from; signing-key prints one (docs/signing.md)",
             ] as [string, string],
           }
         : {}),
