@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
+import { extraCredentialHeadersFromOutput } from '../lambdas/shared/domain/headers';
 import { OperatorError } from '../lambdas/shared/errors';
 import { type CliEnvironment, type LocalSettings, pipelineSettingsSchema } from '../lambdas/shared/settings';
 
@@ -27,6 +28,11 @@ export interface CliResources {
   readonly retryQueue: QueueRef;
   readonly dlq: QueueRef;
   readonly tableName: string;
+  /**
+   * EXTRA_CREDENTIAL_HEADERS: the names masked beside the built-in ones. The stack's (its ExtraCredentialHeaders
+   * output) plus the environment's; in local mode, the environment's or `.env`'s, as `npm start` reads them.
+   */
+  readonly extraCredentialHeaders: readonly string[];
   /** The Genesys credentials secret of a deployed stack; undefined in local mode. */
   readonly genesysSecretArn?: string;
   readonly local: boolean;
@@ -116,6 +122,7 @@ export async function resolveResources(
     let retryArn: string | undefined;
     let dlqArn: string | undefined;
     let genesysSecretArn: string | undefined = env.GENESYS_SECRET_ARN;
+    const extra = new Set(env.EXTRA_CREDENTIAL_HEADERS);
     let where: string;
     const complete = retryUrl !== undefined && dlqUrl !== undefined && tableName !== undefined;
     if (local) {
@@ -143,6 +150,7 @@ export async function resolveResources(
       retryArn = options.retryQueueUrl ? undefined : outputs.RetryQueueArn;
       dlqArn = options.dlqUrl ? undefined : outputs.DeadLetterQueueArn;
       genesysSecretArn ??= outputs.GenesysSecretArn;
+      for (const name of extraCredentialHeadersFromOutput(outputs.ExtraCredentialHeaders)) extra.add(name);
       where = `stack ${stackName}`;
     } else {
       where = 'the queues and table given';
@@ -157,6 +165,7 @@ export async function resolveResources(
       retryQueue: { url: retryUrl, arn: retryArn ?? (await queueArn(sqs, retryUrl)) },
       dlq: { url: dlqUrl, arn: dlqArn ?? (await queueArn(sqs, dlqUrl)) },
       tableName,
+      extraCredentialHeaders: [...extra],
       ...(genesysSecretArn !== undefined && !local ? { genesysSecretArn } : {}),
       local,
       region: resolvedRegion,

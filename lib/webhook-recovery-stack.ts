@@ -1,5 +1,6 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { NO_EXTRA_CREDENTIAL_HEADERS } from '../lambdas/shared/domain/headers';
 import { consoleUrl } from './console-links';
 import { GenesysWebhookRecovery } from './genesys-webhook-recovery';
 import type { StackConfig } from './stack-config';
@@ -84,6 +85,11 @@ export class WebhookRecoveryStack extends Stack {
             ] as [string, string],
           }
         : {}),
+      // For the CLI, which masks these names too; "(none)" cannot be a header name, so an empty list is told apart.
+      ExtraCredentialHeaders: [
+        r.config.settings.EXTRA_CREDENTIAL_HEADERS.join(',') || NO_EXTRA_CREDENTIAL_HEADERS,
+        'Header names counted as credentials on top of the built-in list (EXTRA_CREDENTIAL_HEADERS)',
+      ],
       AlarmTopicArn: [r.alarmTopic.topicArn, 'SNS topic the alarms notify'],
       DashboardUrl: [
         consoleUrl(

@@ -21,10 +21,11 @@ export interface DlqShowOptions extends DlqScanOptions {
 export function maskCredentials(
   headers: Readonly<Record<string, string>>,
   reveal: boolean,
+  extra: readonly string[] = [],
 ): Record<string, string> {
   if (reveal) return { ...headers };
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? MASK : value]),
+    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name, extra) ? MASK : value]),
   );
 }
 
@@ -41,6 +42,8 @@ export async function dlqShowCommand(
   options: DlqShowOptions,
 ): Promise<number> {
   const reveal = options.revealCredentials === true;
+  // EXTRA_CREDENTIAL_HEADERS of the stack (its output) or of local mode: masked like the built-in names.
+  const extra = ctx.resources.extraCredentialHeaders;
   const reader = openDlqReader(ctx, options);
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   const found: DeadLetter[] = [];
@@ -57,19 +60,19 @@ export async function dlqShowCommand(
         const entry = toExportEntry(d);
         return {
           ...entry,
-          originalHeaders: maskCredentials(entry.originalHeaders, reveal),
+          originalHeaders: maskCredentials(entry.originalHeaders, reveal, extra),
           sqs: reveal ? d.raw : { ...d.raw, body: '(the retry message; see the fields above)' },
           ledger: d.event ?? null,
         };
       }),
       ledgerOnly,
-      invalid: invalid.map((i) => ({ ...i, raw: maskRaw(i, reveal) })),
+      invalid: invalid.map((i) => ({ ...i, raw: maskRaw(i, reveal, extra) })),
     };
     ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const d of found) ctx.out.write(describeDeadLetter(d, reveal));
+    for (const d of found) ctx.out.write(describeDeadLetter(d, reveal, extra));
     for (const e of ledgerOnly) ctx.out.write(describeLedgerOnly(e, deliveryId));
-    for (const i of invalid) ctx.out.write(describeInvalid(i, reveal));
+    for (const i of invalid) ctx.out.write(describeInvalid(i, reveal, extra));
   }
   if (found.length === 0 && ledgerOnly.length === 0 && invalid.length === 0) {
     const cut = deliveryId.endsWith('…') ? ' (the id ends in "…": it was cut short; give all of it)' : '';
@@ -97,7 +100,7 @@ function field(name: string, value: unknown, multiline = false): string {
 /** A heading line's untrusted parts (ids from the message or the ledger), escaped. */
 const t = (value: unknown) => terminalText(String(value));
 
-function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
+function describeDeadLetter(d: DeadLetter, reveal: boolean, extra: readonly string[]): string {
   const e = toExportEntry(d);
   const m = d.message;
   let text = `Delivery ${t(e.deliveryId)} (webhook ${t(e.webhookId)}): in the dead-letter queue\n`;
@@ -126,7 +129,7 @@ function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   );
   text += field('from queue', d.raw.sourceArn);
   text += field('content type', m?.contentType);
-  text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal)));
+  text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal, extra)));
   text += field('stripped', m?.strippedHeaders.join(', '));
   text += field('body', m ? m.body : d.raw.body, true);
   text += describeAttempts(e.attempts);
@@ -147,7 +150,7 @@ function describeLedgerOnly(e: LedgerEvent, asked: string): string {
 }
 
 /** The stored copy of a refused entry, with credential header values masked when it can be read as JSON. */
-function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
+function maskRaw(i: LedgerInvalidEntry, reveal: boolean, extra: readonly string[]): string | undefined {
   if (reveal || i.raw === undefined) return i.raw;
   try {
     const entry = JSON.parse(i.raw) as unknown;
@@ -155,7 +158,7 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
       const headers = (entry as { headers: unknown }).headers;
       if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
         const masked = Object.fromEntries(
-          Object.entries(headers).map(([k, v]) => [k, isCredentialHeader(k) ? MASK : v]),
+          Object.entries(headers).map(([k, v]) => [k, isCredentialHeader(k, extra) ? MASK : v]),
         );
         return JSON.stringify({ ...entry, headers: masked });
       }
@@ -166,14 +169,14 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
   }
 }
 
-function describeInvalid(i: LedgerInvalidEntry, reveal: boolean): string {
+function describeInvalid(i: LedgerInvalidEntry, reveal: boolean, extra: readonly string[]): string {
   let text =
     i.webhookId === EVENTBRIDGE_LEDGER_ID
       ? `Event ${t(i.deliveryId)} (EventBridge): refused by the intake, never enqueued\n`
       : `Delivery ${t(i.deliveryId)} (webhook ${t(i.webhookId)}): refused by the poller, never enqueued\n`;
   text += field('reason', i.reason);
   text += field('recorded at', i.recordedAt);
-  text += field('entry', `${maskRaw(i, reveal) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
+  text += field('entry', `${maskRaw(i, reveal, extra) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
   return `${text}\n`;
 }
 

@@ -128,7 +128,7 @@ export const pipelineSettingsSchema = z
         .check(
           z.regex(
             /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
-            'EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names such as X-Partner-Key',
+            'EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names such as X-Tenant-Ref',
           ),
         ),
     ),
@@ -358,6 +358,8 @@ const cliSchema = z.object({
   DLQ_URL: optionalText(z.url()),
   LEDGER_TABLE_NAME: optionalText(z.string()),
   GENESYS_SECRET_ARN: optionalText(z.string()),
+  /** Masked by the CLI too; against a stack, added to the stack's own (its ExtraCredentialHeaders output). */
+  EXTRA_CREDENTIAL_HEADERS: pipelineSettingsSchema.shape.EXTRA_CREDENTIAL_HEADERS,
 });
 export type CliEnvironment = z.output<typeof cliSchema>;
 
