@@ -174,6 +174,17 @@ export type PipelineSettings = z.output<typeof pipelineSettingsSchema>;
 /** Where the running code finds its resources (set by the stack, or by local mode). */
 const runtimeSchema = z.object({
   RETRY_QUEUE_URL: z.url('RETRY_QUEUE_URL must be the URL of the SQS retry queue'),
+  /** The intake: the one partner event source it takes events from (the stack sets it). */
+  GENESYS_EVENT_SOURCE: optionalText(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^aws\.partner\/genesys\.com\/cloud\/\S+$/,
+          'GENESYS_EVENT_SOURCE must be a Genesys partner event source, aws.partner/genesys.com/cloud/<orgId>/<suffix>',
+        ),
+      ),
+  ),
   LEDGER_TABLE_NAME: z
     .string()
     .check(

@@ -20,11 +20,15 @@ import {
 } from '../../lambdas/shared/domain/topic-match';
 import { METRICS_NAMESPACE, RecoveryFunction } from './recovery-function';
 
-/** Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus. */
+/**
+ * Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus (by
+ * name or as an object) with the partner source whose events it carries. The rules take that source only, and
+ * events of this account only: a bus's policy may let other sources and accounts put events on it.
+ */
 export type GenesysEventBus =
   | { readonly kind: 'source'; readonly eventSource: string }
-  | { readonly kind: 'name'; readonly eventBusName: string }
-  | { readonly kind: 'bus'; readonly eventBus: events.IEventBus };
+  | { readonly kind: 'name'; readonly eventBusName: string; readonly eventSource: string }
+  | { readonly kind: 'bus'; readonly eventBus: events.IEventBus; readonly eventSource: string };
 
 /** Properties of {@link EventBridgeSource}. */
 export interface EventBridgeSourceProps {
@@ -98,8 +102,7 @@ export class EventBridgeSource extends Construct {
         : props.bus.kind === 'name'
           ? events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName)
           : props.bus.eventBus;
-    const filter: SourceFilter =
-      props.bus.kind === 'source' ? { eventSource: props.bus.eventSource } : { anyGenesysSource: true };
+    const filter: SourceFilter = { eventSource: props.bus.eventSource, account: Stack.of(this).account };
 
     const recovery = new RecoveryFunction(this, 'Intake', {
       entry: 'lambdas/intake/handler.ts',
@@ -111,6 +114,8 @@ export class EventBridgeSource extends Construct {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledger.tableName,
+        // The intake checks it too, and the account (its own): an event from elsewhere is refused, not taken.
+        GENESYS_EVENT_SOURCE: props.bus.eventSource,
       },
     });
     this.function = recovery.function;
