@@ -1,5 +1,8 @@
 import { genesysRegionHosts } from '../lambdas/shared/adapters/genesys-delivery-source';
-import { resolveGenesysEnvironment } from '../lambdas/shared/adapters/genesys-region';
+import {
+  cleartextGatewayProblem,
+  resolveGenesysEnvironment,
+} from '../lambdas/shared/adapters/genesys-region';
 import { closestName } from '../lambdas/shared/closest-name';
 import { ConfigError } from '../lambdas/shared/errors';
 import {
@@ -152,7 +155,9 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   } else if (env.GENESYS_CLOUD_REGION?.trim()) {
     // Resolved against the SDK's own region table, so a typo fails the synth rather than every poll.
     try {
-      resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
+      const environment = resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
+      const cleartext = cleartextGatewayProblem(environment);
+      if (cleartext) problems.push(`  - ${cleartext}`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(`  - ${error.message.replace(/\n\s*/g, ' ')}`);

@@ -48,7 +48,8 @@ export function redelivererHandler(deps: RedelivererHandlerDeps) {
       : new PermanentDeliveryError(summary);
   };
 
-  const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger)];
+  // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its bodies may carry credential headers.
+  const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger, { logEvent: false })];
   if (deps.metrics) middlewares.push(logMetrics(deps.metrics));
 
   return middy<SQSEvent, SQSBatchResponse>()
