@@ -9,7 +9,7 @@ import { lambdaContext } from '../local/lambda-context';
 import { startLocalAws } from '../local/local-aws';
 import { CommandCounter } from './support/command-counter';
 import { failedDeliveries } from './support/deliveries';
-import { MemoryLedger, MemoryRetryQueue } from './support/memory-ports';
+import { MemoryLedger, MemoryPollLease, MemoryRetryQueue } from './support/memory-ports';
 import { silenced } from './support/silence';
 
 const CLIENT = { clientId: 'economy-client', clientSecret: 'economy-client-secret' };
@@ -61,6 +61,7 @@ export async function measureGenesysEconomy(sizes: readonly number[]): Promise<G
       source,
       queue,
       ledger,
+      lease: new MemoryPollLease(),
       settings: parsePipelineSettings({ GENESYS_CLOUD_REGION: emulator.url, WEBHOOK_ID: webhookId }),
       logger: new Logger({ serviceName: 'poller', logLevel: 'INFO' }),
       metrics: new Metrics({ namespace: 'Bench', serviceName: 'poller' }),
@@ -139,6 +140,7 @@ export async function measureSteadyStateWrites(deliveries: number): Promise<Stea
         source,
         queue,
         ledger,
+        lease: new MemoryPollLease(),
         settings,
         now: () => new Date(at),
         logger: new Logger({ serviceName: 'poller', logLevel: 'ERROR' }),

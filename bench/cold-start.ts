@@ -5,29 +5,18 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { LAZY_CREDENTIAL_PROVIDERS } from '../lib/constructs/recovery-function';
+import { LAMBDA_BUNDLING } from '../lib/constructs/lambda-code';
 import { type Sampled, sampled } from './support/stats';
 
 const run = promisify(execFile);
 const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SDK_PACKAGE = 'node_modules/purecloud-platform-client-v2/';
 
-/**
- * The esbuild options of lib/constructs/recovery-function.ts, as NodejsFunction passes them to esbuild. The
- * construct states them inline (the external list is shared), so they are restated here: keep the two in step.
- */
+/** The esbuild options the package's prebuilt assets and a synth from a checkout both use (lambda-code.ts). */
 export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'esm',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  external: [...LAZY_CREDENTIAL_PROVIDERS],
-  logLevel: 'error',
+  ...LAMBDA_BUNDLING,
+  mainFields: [...LAMBDA_BUNDLING.mainFields],
+  external: [...LAMBDA_BUNDLING.external],
 };
 
 /** The environment a deployed function sees, minus secrets: what the handlers read at init. */

@@ -99,7 +99,7 @@ export function renderMarkdown(r: BenchReport): string {
     ),
   );
   out.push(
-    '\n**3. Cold start** (bundled with the options of lib/constructs/recovery-function.ts; `await import()` in a fresh Node process, env as deployed):\n',
+    '\n**3. Cold start** (bundled with the options of lib/constructs/lambda-code.ts; `await import()` in a fresh Node process, env as deployed):\n',
   );
   out.push(
     table(

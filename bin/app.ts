@@ -1,8 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { ConfigError } from '../lambdas/shared/errors';
-import { stackConfigFromContext } from '../lib/stack-config';
-import { WebhookRecoveryStack } from '../lib/webhook-recovery-stack';
+// The package's public entry point, as in an app that installed it (`from 'genesys-webhook-recovery'`).
+import { ConfigError, stackConfigFromContext, WebhookRecoveryStack } from '../lib/index';
 
 /**
  * The CDK app. Settings come from context (`-c WEBHOOK_ID=… -c GENESYS_CLOUD_REGION=…`, or cdk.json) and are
@@ -12,23 +11,22 @@ import { WebhookRecoveryStack } from '../lib/webhook-recovery-stack';
  */
 const app = new App();
 
-let config: ReturnType<typeof stackConfigFromContext>;
 try {
-  config = stackConfigFromContext(app.node.getAllContext());
+  const config = stackConfigFromContext(app.node.getAllContext());
+  new WebhookRecoveryStack(app, config.stackName, {
+    config,
+    description:
+      'Recovers failed Genesys Cloud webhook deliveries: poller, SQS retry queue with backoff, redeliverer, DLQ',
+  });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  // One clear message, no stack trace: these are the operator's inputs, not a bug.
+  // One clear message, no stack trace: these are the operator's inputs, not a bug (some, like a secret in
+  // another account, are known only once the stack's account is).
   process.stderr.write(
     `${error.message}\nEvery setting, its default and its range: docs/configuration.md; how to pass them: docs/deploy.md ("Settings").\n`,
   );
   process.exit(1);
 }
-
-new WebhookRecoveryStack(app, config.stackName, {
-  config,
-  description:
-    'Recovers failed Genesys Cloud webhook deliveries: poller, SQS retry queue with backoff, redeliverer, DLQ',
-});
 
 Validations.of(app).addPlugins(
   new AwsSolutionsChecks(app, { verbose: true }),

@@ -2,7 +2,8 @@ import { Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,13 +14,16 @@ import type { PipelineSettings } from '../lambdas/shared/settings';
 import { EventBridgeSource } from './constructs/eventbridge-source';
 import { GenesysSecret } from './constructs/genesys-secret';
 import { LedgerTable } from './constructs/ledger-table';
+import { OperatorPolicy } from './constructs/operator-policy';
 import { PollerFunction } from './constructs/poller-function';
 import { RecoveryAlarms } from './constructs/recovery-alarms';
 import { RecoveryDashboard } from './constructs/recovery-dashboard';
+import { metricsNamespace } from './constructs/recovery-function';
 import { RedelivererFunction } from './constructs/redeliverer-function';
 import { RetryQueues } from './constructs/retry-queues';
 import { SigningSecret } from './constructs/signing-secret';
 import { type STACK_KEYS, type StackConfig, stackConfigFromContext } from './stack-config';
+import { refuseForeignSecretsWithoutKey, refuseSharedPrefix } from './synth-checks';
 
 /** One EventBridge route: the Genesys topics whose events go to one HTTP target (the ROUTES setting's items). */
 export interface GenesysRoute {
@@ -183,6 +187,13 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly genesysSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key the Genesys credentials secret is encrypted with (secretKmsKeyArn): the
+   * poller and the operator policy get kms:Decrypt on it. Required for a secret in another account; a secret the
+   * stack creates is created under it.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly genesysSecretKmsKeyArn?: string;
+  /**
    * Sign every redelivery (Standard Webhooks) with the signing secret (signRedeliveries).
    * @default true
    */
@@ -198,19 +209,27 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly signingSecretArn?: string;
   /**
+   * ARN of the customer-managed KMS key the signing secret is encrypted with (signingSecretKmsKeyArn): the
+   * redeliverer gets kms:Decrypt on it. Required for a signing secret in another account.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly signingSecretKmsKeyArn?: string;
+  /**
    * E-mail address subscribed to the alarm topic; the recipient confirms the subscription (alarmEmail).
    * @default - no subscription
    */
   readonly alarmEmail?: string;
   /**
-   * Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time (reservePollerConcurrency).
-   * @default true
+   * Reserve a concurrency of 1 for the poller (reservePollerConcurrency). Not needed for correctness: a lease in
+   * the ledger already lets one poll run at a time. Needs an account concurrency quota above 100 + 1.
+   * @default false
    */
   readonly reservePollerConcurrency?: boolean;
   /**
    * Reserve `maxConcurrency` for the redeliverer, so that throttling cannot spend retry budget
-   * (reserveRedelivererConcurrency). Needs an account concurrency quota above 100 + the reservations.
-   * @default true
+   * (reserveRedelivererConcurrency). Needs an account concurrency quota above 100 + the reservations; a new
+   * account's quota of 10 has none to reserve, and the deploy would fail.
+   * @default false
    */
   readonly reserveRedelivererConcurrency?: boolean;
 }
@@ -252,6 +271,8 @@ export const PROP_CONTEXT_KEYS: Readonly<
   signRedeliveries: 'signRedeliveries',
   signingSecretName: 'signingSecretName',
   signingSecretArn: 'signingSecretArn',
+  genesysSecretKmsKeyArn: 'secretKmsKeyArn',
+  signingSecretKmsKeyArn: 'signingSecretKmsKeyArn',
   alarmEmail: 'alarmEmail',
   reservePollerConcurrency: 'reservePollerConcurrency',
   reserveRedelivererConcurrency: 'reserveRedelivererConcurrency',
@@ -352,9 +373,9 @@ export class GenesysWebhookRecovery extends Construct {
   /** The DynamoDB ledger: one item per delivery, so each is enqueued and delivered once. */
   public readonly ledgerTable: dynamodb.Table;
   /** The redeliverer Lambda function. */
-  public readonly redelivererFunction: nodejs.NodejsFunction;
+  public readonly redelivererFunction: lambda.Function;
   /** The poller Lambda function; undefined without `webhookIds`. */
-  public readonly pollerFunction?: nodejs.NodejsFunction;
+  public readonly pollerFunction?: lambda.Function;
   /** The EventBridge Scheduler schedule that runs the poller; undefined without `webhookIds`. */
   public readonly pollerSchedule?: scheduler.Schedule;
   /** Poll invocations that failed after retries, for inspection; undefined without `webhookIds`. */
@@ -368,7 +389,7 @@ export class GenesysWebhookRecovery extends Construct {
   /** The EventBridge rules, one per route plus one for unmatched events; empty without the EventBridge source. */
   public readonly eventRules: readonly events.Rule[];
   /** The EventBridge intake Lambda function; undefined without the EventBridge source. */
-  public readonly intakeFunction?: nodejs.NodejsFunction;
+  public readonly intakeFunction?: lambda.Function;
   /** Genesys events that could not reach the retry queue; undefined without the EventBridge source. */
   public readonly intakeFailuresQueue?: sqs.Queue;
   /** The SNS topic every alarm notifies, on alarm and on return to OK. */
@@ -377,6 +398,8 @@ export class GenesysWebhookRecovery extends Construct {
   public readonly alarms: readonly cloudwatch.Alarm[];
   /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** What the operator CLI needs on this pipeline, to attach to its users or roles (docs/operations.md). */
+  public readonly operatorPolicy: iam.ManagedPolicy;
 
   /**
    * Builds the construct from a configuration already validated from CDK context (WebhookRecoveryStack's path);
@@ -395,6 +418,8 @@ export class GenesysWebhookRecovery extends Construct {
     this.config = config;
     const { settings, timing, pipelineEnvironment, secret, signing } = config;
     const namePrefix = config.stackName;
+    refuseForeignSecretsWithoutKey(this, config);
+    refuseSharedPrefix(this, namePrefix);
 
     const queues = new RetryQueues(this, 'Queues', {
       maxReceiveCount: settings.MAX_RETRIES,
@@ -413,19 +438,24 @@ export class GenesysWebhookRecovery extends Construct {
             namePrefix,
             ...(signing.kind === 'name' ? { secretName: signing.secretName } : {}),
             ...(signing.kind === 'arn' ? { secretArn: signing.secretArn } : {}),
+            ...(config.signingSecretKmsKeyArn ? { encryptionKeyArn: config.signingSecretKmsKeyArn } : {}),
           });
     this.signingSecret = signingSecret?.secret;
 
     let poller: PollerFunction | undefined;
+    let genesysSecretGrant: { arn: string; keyArn?: string | undefined } | undefined;
     if (settings.WEBHOOK_ID.length > 0) {
       const genesysSecret = new GenesysSecret(this, 'GenesysCredentials', {
         namePrefix,
         ...(secret.kind === 'name' ? { secretName: secret.secretName } : {}),
         ...(secret.kind === 'arn' ? { secretArn: secret.secretArn } : {}),
+        ...(config.secretKmsKeyArn ? { encryptionKeyArn: config.secretKmsKeyArn } : {}),
       });
       this.genesysSecret = genesysSecret.secret;
+      genesysSecretGrant = { arn: genesysSecret.grantableArn, keyArn: genesysSecret.encryptionKeyArn };
       poller = new PollerFunction(this, 'Poller', {
         pipelineEnvironment,
+        metricsNamespace: metricsNamespace(namePrefix),
         pollInterval: timing.pollInterval,
         timeout: timing.pollerTimeout,
         asyncEventAge: timing.pollerAsyncEventAge,
@@ -434,6 +464,7 @@ export class GenesysWebhookRecovery extends Construct {
         ledger: this.ledgerTable,
         secret: genesysSecret.secret,
         secretId: genesysSecret.secretId,
+        ...(genesysSecret.encryptionKeyArn ? { secretKeyArn: genesysSecret.encryptionKeyArn } : {}),
         reserveConcurrency: config.reservePollerConcurrency,
       });
       this.pollerFunction = poller.function;
@@ -442,6 +473,7 @@ export class GenesysWebhookRecovery extends Construct {
     }
     this.redelivererFunction = new RedelivererFunction(this, 'Redeliverer', {
       pipelineEnvironment,
+      metricsNamespace: metricsNamespace(namePrefix),
       timeout: timing.redelivererTimeout,
       retryQueue: this.retryQueue,
       ledger: this.ledgerTable,
@@ -490,6 +522,15 @@ export class GenesysWebhookRecovery extends Construct {
       redeliverer: this.redelivererFunction,
       alarms: this.alarms,
       dashboardName: namePrefix,
+      namePrefix,
     }).dashboard;
+    this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
+      retryQueue: this.retryQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      ledger: this.ledgerTable,
+      namePrefix,
+      ...(genesysSecretGrant ? { genesysSecretArn: genesysSecretGrant.arn } : {}),
+      ...(genesysSecretGrant?.keyArn ? { genesysSecretKeyArn: genesysSecretGrant.keyArn } : {}),
+    }).policy;
   }
 }

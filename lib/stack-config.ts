@@ -11,7 +11,9 @@ import {
   pipelineSettingsSchema,
 } from '../lambdas/shared/settings';
 import type { GenesysEventBus } from './constructs/eventbridge-source';
+import { nameLengthProblems, physicalNames } from './physical-names';
 import { MAX_RETRY_RETENTION_SECONDS, type PipelineTiming, pipelineTiming } from './pipeline-timing';
+import { kmsKeyProblems, SECRET_ARN, SECRET_NAME, signingProblems } from './secret-settings';
 
 /** Where the Genesys credentials secret comes from. */
 export type SecretSource =
@@ -33,12 +35,19 @@ export interface StackConfig {
   readonly secret: SecretSource;
   /** Where the redeliverer's signing secret comes from, or `off` (`-c signRedeliveries=false`). */
   readonly signing: SecretSource | { readonly kind: 'off' };
+  /**
+   * The customer-managed KMS key the Genesys credentials secret is encrypted with (secretKmsKeyArn); its readers
+   * get kms:Decrypt on it. @default - the secret uses the AWS-managed key aws/secretsmanager
+   */
+  readonly secretKmsKeyArn?: string;
+  /** The same for the signing secret (signingSecretKmsKeyArn). @default - aws/secretsmanager */
+  readonly signingSecretKmsKeyArn?: string;
   /** @default - no e-mail subscription on the alarm topic */
   readonly alarmEmail?: string;
   readonly stackName: string;
-  /** Reserve a concurrency of 1 for the poller, so that at most one poll runs at a time. */
+  /** Reserve a concurrency of 1 for the poller (opt-in; the poll lease already keeps polls from overlapping). */
   readonly reservePollerConcurrency: boolean;
-  /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget. */
+  /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget (opt-in). */
   readonly reserveRedelivererConcurrency: boolean;
   /**
    * The EventBridge source: the bus Genesys events arrive on (settings.ROUTES holds the routes).
@@ -61,6 +70,8 @@ export const STACK_KEYS = [
   'signRedeliveries',
   'signingSecretName',
   'signingSecretArn',
+  'secretKmsKeyArn',
+  'signingSecretKmsKeyArn',
   'eventSource',
   'eventBusName',
 ] as const;
@@ -71,10 +82,9 @@ export const DEFAULT_STACK_NAME = 'GenesysWebhookRecovery';
 /** Credentials must never travel through context: they would be written into the template in clear text. */
 const FORBIDDEN_KEYS = ['GENESYS_CLOUD_CLIENT_ID', 'GENESYS_CLOUD_CLIENT_SECRET'];
 
-// Queue names are derived from the stack name (see RetryQueues) and SQS allows 80 characters.
+// Physical names are derived from the stack name (lib/physical-names.ts); each is checked against its own limit
+// too, so 60 is the most any name takes (SQS queue names hold 80, and `-eventbridge-failures` is 21 long).
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,59}$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // EventBridge source: the partner event source Genesys creates, and event bus names.
 const GENESYS_EVENT_SOURCE = /^aws\.partner\/genesys\.com\/cloud\/[A-Za-z0-9-]+\/[A-Za-z0-9._-]{1,64}$/;
@@ -201,6 +211,11 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
       `  - stackName must start with a letter and hold at most 60 letters, digits or hyphens (got ${JSON.stringify(stackName)})`,
     );
   }
+  if (stack.secretKmsKeyArn && !hasWebhooks) {
+    problems.push(
+      '  - secretKmsKeyArn is the key of the Genesys credentials secret, which only the delivery log (WEBHOOK_ID) uses: drop it',
+    );
+  }
   if (stack.secretName && stack.secretArn) {
     problems.push('  - secretName and secretArn: give one of them, not both');
   }
@@ -217,17 +232,23 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   if (stack.alarmEmail && !EMAIL.test(stack.alarmEmail)) {
     problems.push(`  - alarmEmail must be an e-mail address (got ${JSON.stringify(stack.alarmEmail)})`);
   }
-  problems.push(...signingProblems(stack));
-  const reserve = { reservePollerConcurrency: true, reserveRedelivererConcurrency: true };
+  problems.push(...signingProblems(stack), ...kmsKeyProblems(stack));
+  // Off by default: a new account's concurrency quota of 10 leaves nothing to reserve, and any reservation would
+  // fail its first deploy. The poll lease keeps polls from overlapping without one.
+  const reserve = { reservePollerConcurrency: false, reserveRedelivererConcurrency: false };
   for (const key of ['reservePollerConcurrency', 'reserveRedelivererConcurrency'] as const) {
-    const value = (stack[key] ?? 'true').toLowerCase();
+    const value = (stack[key] ?? 'false').toLowerCase();
     if (value !== 'true' && value !== 'false') {
       problems.push(`  - ${key} must be true or false (got ${JSON.stringify(value)})`);
     }
-    reserve[key] = value !== 'false';
+    reserve[key] = value === 'true';
   }
 
   const eventBus = eventBusFromContext(stack.eventSource, stack.eventBusName, hasRoutes, problems);
+  if (STACK_NAME.test(stackName)) {
+    const names = physicalNames(stackName, { eventBridge: eventBus !== undefined, deliveryLog: hasWebhooks });
+    problems.push(...nameLengthProblems('stackName', stackName, names));
+  }
 
   if (problems.length > 0 || !settings || !timing) {
     throw new ConfigError(`Invalid stack configuration:\n${problems.join('\n')}`);
@@ -261,41 +282,15 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     pipelineEnvironment,
     secret,
     signing,
+    ...(stack.secretKmsKeyArn ? { secretKmsKeyArn: stack.secretKmsKeyArn } : {}),
+    ...(stack.signingSecretKmsKeyArn && signing.kind !== 'off'
+      ? { signingSecretKmsKeyArn: stack.signingSecretKmsKeyArn }
+      : {}),
     ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
     stackName,
     ...reserve,
     ...(eventBus ? { eventBus } : {}),
   };
-}
-
-/** The signing keys: signRedeliveries is a boolean; one secret at most, checked as the Genesys one is. */
-function signingProblems(stack: Partial<Record<(typeof STACK_KEYS)[number], string>>): string[] {
-  const problems: string[] = [];
-  const sign = (stack.signRedeliveries ?? 'true').toLowerCase();
-  if (sign !== 'true' && sign !== 'false') {
-    problems.push(
-      `  - signRedeliveries must be true or false (got ${JSON.stringify(stack.signRedeliveries)})`,
-    );
-  }
-  if (stack.signingSecretName && stack.signingSecretArn) {
-    problems.push('  - signingSecretName and signingSecretArn: give one of them, not both');
-  }
-  if (sign === 'false' && (stack.signingSecretName || stack.signingSecretArn)) {
-    problems.push(
-      '  - signingSecretName/signingSecretArn name a signing secret, but signRedeliveries=false turns signing off: drop one',
-    );
-  }
-  if (stack.signingSecretName && !SECRET_NAME.test(stack.signingSecretName)) {
-    problems.push(
-      `  - signingSecretName must be a Secrets Manager secret name (letters, digits, / _ + = . @ -) (got ${JSON.stringify(stack.signingSecretName)})`,
-    );
-  }
-  if (stack.signingSecretArn && !SECRET_ARN.test(stack.signingSecretArn)) {
-    problems.push(
-      `  - signingSecretArn must be a Secrets Manager secret ARN, arn:aws:secretsmanager:<region>:<account>:secret:<name> (got ${JSON.stringify(stack.signingSecretArn)})`,
-    );
-  }
-  return problems;
 }
 
 /**

@@ -2,8 +2,9 @@ import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { NO_EXTRA_CREDENTIAL_HEADERS } from '../lambdas/shared/domain/headers';
 import { consoleUrl } from './console-links';
-import { GenesysWebhookRecovery } from './genesys-webhook-recovery';
-import type { StackConfig } from './stack-config';
+// The construct through the package's public entry point only, as any app uses it (the import cycle is safe:
+// the construct is used when the stack is built, long after both modules have loaded).
+import { GenesysWebhookRecovery, type StackConfig } from './index';
 
 /** Properties of {@link WebhookRecoveryStack}. */
 export interface WebhookRecoveryStackProps extends StackProps {
@@ -91,6 +92,10 @@ export class WebhookRecoveryStack extends Stack {
         'Header names counted as credentials on top of the built-in list (EXTRA_CREDENTIAL_HEADERS)',
       ],
       AlarmTopicArn: [r.alarmTopic.topicArn, 'SNS topic the alarms notify'],
+      OperatorPolicyArn: [
+        r.operatorPolicy.managedPolicyArn,
+        'Managed policy with what the CLI needs on this stack: attach it to its operators (docs/operations.md)',
+      ],
       DashboardUrl: [
         consoleUrl(
           this,

@@ -8,6 +8,7 @@ import { createTargetGate, createWebhookSender } from '../lambdas/redeliverer/cr
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
+import { DynamoDbPollLease } from '../lambdas/shared/adapters/dynamodb-poll-lease';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
 import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
@@ -114,6 +115,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     source,
     queue,
     ledger,
+    // The same lease as in Lambda, on the emulated table: a poll that would overlap the running one skips.
+    lease: new DynamoDbPollLease({ tableName: aws.tableName, client: aws.doc }),
     settings,
     logger: new Logger({ serviceName: 'genesys-webhook-poller', logLevel }),
     ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),

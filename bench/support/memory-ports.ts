@@ -6,6 +6,7 @@ import type {
   EventRecord,
   EventStatus,
   Ledger,
+  PollLease,
   RetryQueue,
   Watermark,
 } from '../../lambdas/shared/ports';
@@ -116,5 +117,21 @@ export class MemoryRetryQueue implements RetryQueue {
   requeued = 0;
   async requeue(): Promise<void> {
     this.requeued += 1;
+  }
+}
+
+/** The poll lease in memory: one holder until its time runs out, as DynamoDbPollLease's conditional writes. */
+export class MemoryPollLease implements PollLease {
+  holder: string | undefined;
+  until = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+  async acquire(holder: string, until: Date): Promise<boolean> {
+    if (this.holder !== undefined && this.holder !== holder && this.until > this.now()) return false;
+    this.holder = holder;
+    this.until = until.getTime();
+    return true;
+  }
+  async release(holder: string): Promise<void> {
+    if (this.holder === holder) this.until = this.now();
   }
 }

@@ -3,7 +3,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { GenesysWebhookRecovery } from '../../lib';
+// In your app: from 'genesys-webhook-recovery' (test/scale/package-install.test.ts runs this file that way).
+import { GenesysWebhookRecovery } from '../../lib/index';
 
 /**
  * An application stack that existed before: its own EventBridge bus, on which the Genesys Cloud integration

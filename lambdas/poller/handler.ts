@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
+import { DynamoDbPollLease } from '../shared/adapters/dynamodb-poll-lease';
 import { GenesysDeliverySource } from '../shared/adapters/genesys-delivery-source';
 import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
 import { ConfigError } from '../shared/errors';
@@ -38,6 +39,7 @@ export const handler = pollerHandler({
   }),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  lease: new DynamoDbPollLease({ tableName: runtime.LEDGER_TABLE_NAME }),
   logger: new Logger(),
   metrics: new Metrics(),
 });

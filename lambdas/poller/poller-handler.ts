@@ -4,17 +4,24 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { FailedDeliverySource, Ledger, RetryQueue } from '../shared/ports';
+import type { FailedDeliverySource, Ledger, PollLease, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { type PollEvent, pollFailedDeliveries, type WebhookPollResult } from './poll-failed-deliveries';
 
 /** Stop starting new work this long before the Lambda's own timeout, so the watermark write always lands. */
 const SAFETY_MS = 5_000;
+/**
+ * The lease outlives the invocation's timeout by this much: a poll that dies holding it (a timeout, a crash)
+ * blocks the next ones for at most its timeout and this margin, and a live poll's lease never runs out under it.
+ */
+export const LEASE_MARGIN_MS = 30_000;
 
 export interface PollerHandlerDeps {
   readonly source: FailedDeliverySource;
   readonly queue: RetryQueue;
   readonly ledger: Ledger;
+  /** At most one poll at a time: one that finds the lease taken skips (PollsSkipped) instead of overlapping. */
+  readonly lease: PollLease;
   readonly settings: PipelineSettings;
   readonly logger: Logger;
   readonly metrics?: Metrics;
@@ -25,6 +32,8 @@ export interface PollerHandlerDeps {
 /** Summary returned by one poll; the Lambda's result, and what local mode prints. */
 export interface PollSummary {
   readonly webhooks: readonly WebhookPollResult[];
+  /** True when another poll held the lease, so this one read nothing. */
+  readonly skipped?: true;
 }
 
 /** How far each webhook's watermark is behind the end of the poll, in seconds (the lag alarm's metric; the
@@ -36,7 +45,7 @@ export class PollFailedError extends Error {}
 
 /** The poller's middy handler: the same code runs in Lambda (EventBridge Scheduler) and in local mode. */
 export function pollerHandler(deps: PollerHandlerDeps) {
-  const base = async (_event: unknown, context: Context): Promise<PollSummary> => {
+  const poll = async (_event: unknown, context: Context): Promise<PollSummary> => {
     const webhooks = await pollFailedDeliveries({
       source: deps.source,
       queue: deps.queue,
@@ -74,6 +83,27 @@ export function pollerHandler(deps: PollerHandlerDeps) {
       throw new PollFailedError(`poll failed for ${failed.length} webhook(s): ${detail}`);
     }
     return { webhooks };
+  };
+  const base = async (event: unknown, context: Context): Promise<PollSummary> => {
+    // The request id: a retried asynchronous invocation keeps it, so a retry of a poll that died may re-enter.
+    const holder = context.awsRequestId;
+    const until = new Date(Date.now() + context.getRemainingTimeInMillis() + LEASE_MARGIN_MS);
+    if (!(await deps.lease.acquire(holder, until))) {
+      deps.logger.info('poll skipped: another poll holds the lease', { holder });
+      deps.metrics?.addMetric('PollsSkipped', MetricUnit.Count, 1);
+      return { webhooks: [], skipped: true };
+    }
+    try {
+      return await poll(event, context);
+    } finally {
+      // A failed release is logged, not thrown: it must not hide the poll's own outcome, and the lease expires.
+      await deps.lease.release(holder).catch((error: unknown) => {
+        deps.logger.warn('poll lease not released; it expires by itself', {
+          holder,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+    }
   };
   // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries bodies and may carry credentials.
   const handler = middy(base).use(injectLambdaContext(deps.logger, { logEvent: false }));

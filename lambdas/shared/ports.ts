@@ -198,3 +198,17 @@ export interface WebhookSender {
     signingTarget?: string;
   }): Promise<SendResult>;
 }
+
+/**
+ * A time-limited claim that one poll holds while it runs, so that overlapping polls (a late schedule tick, a
+ * Lambda retry) do not read and enqueue the same window twice, even with no concurrency reserved.
+ */
+export interface PollLease {
+  /**
+   * Takes the lease until `until` when it is free, expired, or already `holder`'s (a retried invocation keeps its
+   * request id). Resolves false, without waiting, when another holder has it.
+   */
+  acquire(holder: string, until: Date): Promise<boolean>;
+  /** Gives the lease back, if `holder` still has it; a lease taken over after its expiry is left alone. */
+  release(holder: string): Promise<void>;
+}

@@ -5,8 +5,8 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -18,7 +18,9 @@ import {
   type SourceFilter,
   unmatchedEventPattern,
 } from '../../lambdas/shared/domain/topic-match';
-import { METRICS_NAMESPACE, RecoveryFunction } from './recovery-function';
+import { type EVENTBRIDGE_ALARM_NAMES, queueNames } from '../physical-names';
+import { deployedAlarmName } from './recovery-alarms';
+import { metricsNamespace, RecoveryFunction } from './recovery-function';
 
 /**
  * Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus (by
@@ -74,6 +76,18 @@ class RouteInput extends events.RuleTargetInput {
 }
 
 /**
+ * The partner event bus, associated with the Genesys source: the bus must bear the source's name. CDK sets Name
+ * from eventSourceName (and refuses both), so the template has both set to it, as the Genesys blueprint's. Kept
+ * when the stack is deleted: deleting it unlinks the Genesys integration, and a partner source left pending for
+ * two weeks is deleted by AWS. A failed first create still removes it, so the retry can create it again.
+ */
+function partnerEventBus(scope: Construct, eventSource: string): events.EventBus {
+  const bus = new events.EventBus(scope, 'PartnerEventBus', { eventSourceName: eventSource });
+  bus.applyRemovalPolicy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+  return bus;
+}
+
+/**
  * The second source: Genesys Cloud's Amazon EventBridge integration. A partner event bus (or a bus that exists),
  * one rule per route matching `detail.topicName` with the patterns the domain matcher is compiled from, and one
  * rule for the events no route takes; every rule invokes the intake, which claims each event in the ledger and
@@ -84,7 +98,7 @@ class RouteInput extends events.RuleTargetInput {
 export class EventBridgeSource extends Construct {
   public readonly eventBus: events.IEventBus;
   public readonly rules: readonly events.Rule[];
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** Events that could not reach the retry queue, with the error: EventBridge target DLQ and Lambda on-failure. */
   public readonly failuresQueue: sqs.Queue;
   public readonly alarms: readonly cloudwatch.Alarm[];
@@ -96,20 +110,19 @@ export class EventBridgeSource extends Construct {
 
     this.eventBus =
       props.bus.kind === 'source'
-        ? // Associating a partner event source: the bus must bear the source's name. CDK sets Name from
-          // eventSourceName (and refuses both), so the template has both set to it, as the Genesys blueprint's.
-          new events.EventBus(this, 'PartnerEventBus', { eventSourceName: props.bus.eventSource })
+        ? partnerEventBus(this, props.bus.eventSource)
         : props.bus.kind === 'name'
           ? events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName)
           : props.bus.eventBus;
     const filter: SourceFilter = { eventSource: props.bus.eventSource, account: Stack.of(this).account };
 
     const recovery = new RecoveryFunction(this, 'Intake', {
-      entry: 'lambdas/intake/handler.ts',
+      handler: 'intake',
       serviceName: INTAKE_SERVICE_NAME,
       description: 'Puts Genesys Cloud events from EventBridge on the retry queue, once per route',
       timeout: Duration.seconds(30),
       memorySize: 256,
+      metricsNamespace: metricsNamespace(prefix),
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
@@ -130,7 +143,7 @@ export class EventBridgeSource extends Construct {
     );
 
     this.failuresQueue = new sqs.Queue(this, 'IntakeFailuresQueue', {
-      queueName: `${prefix}-eventbridge-failures`,
+      queueName: queueNames.eventBridgeFailures(prefix),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -193,13 +206,13 @@ export class EventBridgeSource extends Construct {
     const period = Duration.minutes(5);
     const custom = (metricName: string) =>
       new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace: metricsNamespace(prefix),
         metricName,
         dimensionsMap: { service: INTAKE_SERVICE_NAME },
         statistic: 'Sum',
         period,
       });
-    const definitions: [string, string, cloudwatch.IMetric][] = [
+    const definitions: [(typeof EVENTBRIDGE_ALARM_NAMES)[number], string, cloudwatch.IMetric][] = [
       [
         'EventBridgeIntakeFailures',
         'A Genesys event from EventBridge could not be put on the retry queue after retries; it is kept, with the error, in the intake-failures queue. Fix the cause, then send its event again (or redrive it).',
@@ -218,7 +231,7 @@ export class EventBridgeSource extends Construct {
     const action = new actions.SnsAction(topic);
     return definitions.map(([name, description, metric]) => {
       const alarm = new cloudwatch.Alarm(this, name, {
-        alarmName: `${prefix}-${name}`,
+        alarmName: deployedAlarmName(prefix, name),
         alarmDescription: description,
         metric,
         threshold: 1,

@@ -6,8 +6,8 @@ import { Construct } from 'constructs';
 export interface LedgerTableProps {
   /**
    * What happens to the table when the stack is deleted. The ledger holds the history of every redelivery,
-   * which an operator may still want after removing the pipeline.
-   * @default RemovalPolicy.RETAIN
+   * which an operator may still want after removing the pipeline; a failed first create rolls it back.
+   * @default RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -32,7 +32,7 @@ export class LedgerTable extends Construct {
       timeToLiveAttribute: LEDGER_TTL_ATTRIBUTE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
   }
 }

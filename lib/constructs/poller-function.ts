@@ -3,7 +3,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -12,11 +11,14 @@ import { Construct } from 'constructs';
 import { GENESYS_SECRET_ENV } from '../../lambdas/shared/settings';
 import { LAMBDA_ASYNC_RETRY_DELAY_SECONDS } from '../pipeline-timing';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 
 /** Properties of {@link PollerFunction}. */
 export interface PollerFunctionProps {
   /** The pipeline settings as environment variables. */
   readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** The namespace of the poller's custom metrics (metricsNamespace of the name prefix). */
+  readonly metricsNamespace: string;
   /** How often to poll; whole minutes, at least one. */
   readonly pollInterval: Duration;
   /** Must end before the next poll is due. */
@@ -31,13 +33,18 @@ export interface PollerFunctionProps {
   readonly retryQueue: sqs.IQueue;
   readonly ledger: dynamodb.ITable;
   readonly secret: secretsmanager.ISecret;
+  /**
+   * The customer-managed KMS key the secret is encrypted with: the poller gets kms:Decrypt on it.
+   * @default - aws/secretsmanager, which needs no grant
+   */
+  readonly secretKeyArn?: string;
   /** The value of GENESYS_CREDENTIALS_SECRET_ID: the secret's ARN (or name). */
   readonly secretId: string;
   /**
-   * Reserve a concurrency of 1, so that at most one poll runs at a time (a late or retried poll waits instead of
-   * overlapping). Accounts whose concurrency quota is still 10 cannot reserve any; there, turn this off: polls
-   * are idempotent through the ledger, so an overlap costs API calls, not correctness.
-   * @default true
+   * Reserve a concurrency of 1. Without it, polls still run one at a time: each takes the poll lease in the ledger
+   * first, and one that finds it taken skips (PollsSkipped). Accounts whose concurrency quota is still 10 cannot
+   * reserve any, and a reservation would fail the deploy there.
+   * @default false
    */
   readonly reserveConcurrency?: boolean;
 }
@@ -51,7 +58,7 @@ export const POLLER_SERVICE_NAME = 'genesys-webhook-poller';
  * inspection; the watermark does not move past a failed poll, so the next poll covers its window again.
  */
 export class PollerFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly schedule: scheduler.Schedule;
   /** Captures failed poll invocations (Scheduler DLQ and Lambda on-failure destination). */
   public readonly failedPollsQueue: sqs.Queue;
@@ -59,20 +66,21 @@ export class PollerFunction extends Construct {
   constructor(scope: Construct, id: string, props: PollerFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Poller', {
-      entry: 'lambdas/poller/handler.ts',
+      handler: 'poller',
       serviceName: POLLER_SERVICE_NAME,
       description:
         'Reads failed deliveries from the Genesys Cloud webhook delivery log and enqueues them for retry',
       timeout: props.timeout,
       // The Genesys SDK alone takes ~40 MB; more memory also means more CPU for its ~95 ms initialisation.
       memorySize: 512,
+      metricsNamespace: props.metricsNamespace,
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledger.tableName,
         [GENESYS_SECRET_ENV]: props.secretId,
       },
-      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: 1 }),
+      ...(props.reserveConcurrency === true ? { reservedConcurrentExecutions: 1 } : {}),
     });
     this.function = recovery.function;
 
@@ -92,6 +100,8 @@ export class PollerFunction extends Construct {
         resources: [secretArnPattern(props)],
       }),
     );
+    if (props.secretKeyArn)
+      recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, props.secretKeyArn));
 
     this.failedPollsQueue = new sqs.Queue(this, 'FailedPollsQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

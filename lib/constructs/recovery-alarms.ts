@@ -7,7 +7,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLLER_SERVICE_NAME } from './poller-function';
-import { METRICS_NAMESPACE } from './recovery-function';
+import { metricsNamespace } from './recovery-function';
 import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 
 /** Properties of {@link RecoveryAlarms}. */
@@ -87,6 +87,7 @@ export class RecoveryAlarms extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const prefix = props.namePrefix ?? stack.stackName;
+    const namespace = metricsNamespace(prefix);
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'Genesys webhook recovery alarms',
       enforceSSL: true,
@@ -135,7 +136,7 @@ export class RecoveryAlarms extends Construct {
         usingMetrics: {
           errors: poller.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
           pollErrors: new cloudwatch.Metric({
-            namespace: METRICS_NAMESPACE,
+            namespace,
             metricName: 'PollErrors',
             dimensionsMap: { service: POLLER_SERVICE_NAME },
             statistic: 'Sum',
@@ -226,7 +227,7 @@ export class RecoveryAlarms extends Construct {
               'InvalidDeliveryLogEntries',
               'The poller found delivery-log entries it could not enqueue (no or refused URL, over the SQS size limit, bad fields). Each is recorded in the ledger as invalid#<webhookId>#<deliveryId> with its reason: read it and decide.',
               new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
+                namespace,
                 metricName: 'InvalidEntries',
                 dimensionsMap: { service: POLLER_SERVICE_NAME },
                 statistic: 'Sum',
@@ -240,7 +241,7 @@ export class RecoveryAlarms extends Construct {
         'TargetHeldBack',
         `A target has been held back for more than ${props.targetHeldThreshold.toHumanString()} (it answers 429, stalls or is down): its events wait, spending no retries, until it answers or MAX_HOLD_SECONDS passes. The dashboard's "Held targets" widget and the redeliverer's log lines with result "held" name it.`,
         new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
+          namespace,
           metricName: 'LongestHoldSeconds',
           dimensionsMap: { service: REDELIVERER_SERVICE_NAME },
           statistic: 'Maximum',
@@ -282,7 +283,7 @@ export class RecoveryAlarms extends Construct {
     if (poller) {
       const lagThreshold = props.watermarkLagThreshold ?? Duration.minutes(3);
       const lag = new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace,
         metricName: WATERMARK_LAG_METRIC,
         dimensionsMap: { service: POLLER_SERVICE_NAME },
         statistic: 'Minimum',

@@ -5,7 +5,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { POLLER_SERVICE_NAME } from './poller-function';
 import { WATERMARK_LAG_METRIC } from './recovery-alarms';
-import { METRICS_NAMESPACE } from './recovery-function';
+import { metricsNamespace } from './recovery-function';
 import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 
 /** Properties of {@link RecoveryDashboard}. */
@@ -22,14 +22,24 @@ export interface RecoveryDashboardProps {
    * @default - the stack name
    */
   readonly dashboardName?: string;
+  /**
+   * Prefix of the physical names; the custom metrics are read from its namespace (metricsNamespace).
+   * @default - the stack name
+   */
+  readonly namePrefix?: string;
 }
 
 const PERIOD = Duration.minutes(5);
 
-function custom(service: string, metricName: string, label: string): cloudwatch.Metric {
+function customMetric(
+  namespace: string,
+  service: string,
+  metricName: string,
+  label: string,
+): cloudwatch.Metric {
   // Powertools Metrics adds the `service` dimension (POWERTOOLS_SERVICE_NAME) to every metric it emits.
   return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
+    namespace,
     metricName,
     dimensionsMap: { service },
     statistic: 'Sum',
@@ -47,6 +57,9 @@ export class RecoveryDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: RecoveryDashboardProps) {
     super(scope, id);
+    const namespace = metricsNamespace(props.namePrefix ?? Stack.of(this).stackName);
+    const custom = (service: string, metricName: string, label: string) =>
+      customMetric(namespace, service, metricName, label);
     const found = custom(POLLER_SERVICE_NAME, 'FailedDeliveriesFound', 'Found');
     const enqueued = custom(POLLER_SERVICE_NAME, 'Enqueued', 'Enqueued');
     const delivered = custom(REDELIVERER_SERVICE_NAME, 'Delivered', 'Delivered');
@@ -93,7 +106,7 @@ export class RecoveryDashboard extends Construct {
             left: [
               new cloudwatch.MathExpression({
                 // One line per held target (the redeliverer's Target dimension: "rate|outage <origin>" or "path <target id>").
-                expression: `SEARCH('{${METRICS_NAMESPACE},Target,service} MetricName="TargetHeldSeconds"', 'Maximum', ${PERIOD.toSeconds()})`,
+                expression: `SEARCH('{"${namespace}",Target,service} MetricName="TargetHeldSeconds"', 'Maximum', ${PERIOD.toSeconds()})`,
                 label: '',
                 period: PERIOD,
               }),
@@ -107,7 +120,7 @@ export class RecoveryDashboard extends Construct {
             title: 'Delivery log read up to: watermark lag (s), and pages read',
             left: [
               new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
+                namespace,
                 metricName: WATERMARK_LAG_METRIC,
                 dimensionsMap: { service: POLLER_SERVICE_NAME },
                 statistic: 'Maximum',
@@ -148,6 +161,7 @@ export class RecoveryDashboard extends Construct {
                     props.poller.metricInvocations({ period: PERIOD }),
                     props.poller.metricErrors({ period: PERIOD }),
                     custom(POLLER_SERVICE_NAME, 'PollErrors', 'Poll errors'),
+                    custom(POLLER_SERVICE_NAME, 'PollsSkipped', 'Polls skipped (lease held)'),
                     custom(POLLER_SERVICE_NAME, 'Duplicates', 'Duplicates'),
                     custom(POLLER_SERVICE_NAME, 'InvalidEntries', 'Invalid entries'),
                   ],
@@ -165,7 +179,7 @@ export class RecoveryDashboard extends Construct {
             ],
             right: [
               new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
+                namespace,
                 metricName: 'DeliveryDurationMs',
                 dimensionsMap: { service: REDELIVERER_SERVICE_NAME },
                 statistic: 'p90',

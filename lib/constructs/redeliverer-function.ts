@@ -1,18 +1,21 @@
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SIGNING_SECRET_ENV } from '../../lambdas/shared/settings';
 import { RecoveryFunction } from './recovery-function';
+import { secretDecryptStatement } from './secret-decrypt';
 import type { SigningSecret } from './signing-secret';
 
 /** Properties of {@link RedelivererFunction}. */
 export interface RedelivererFunctionProps {
   /** The pipeline settings as environment variables. */
   readonly pipelineEnvironment: Readonly<Record<string, string>>;
+  /** The namespace of the redeliverer's custom metrics (metricsNamespace of the name prefix). */
+  readonly metricsNamespace: string;
   /** DELIVERY_TIMEOUT_SECONDS + overhead; the retry queue's visibility timeout must be at least 6 times this. */
   readonly timeout: Duration;
   readonly retryQueue: sqs.IQueue;
@@ -27,8 +30,9 @@ export interface RedelivererFunctionProps {
    * Reserve `maxConcurrency` for the function. Without a reservation, other functions can use up the account's
    * concurrency; Lambda then throttles the redeliverer, and each throttled batch goes back to the queue with its
    * receive count raised, spending retry budget without calling any target. Reserving needs an account
-   * concurrency quota of at least 100 + this reservation + the poller's; turn it off on accounts below that.
-   * @default true
+   * concurrency quota of at least 100 + this reservation + the poller's: a new account's quota of 10 has none,
+   * so it is an opt-in.
+   * @default false
    */
   readonly reserveConcurrency?: boolean;
   /**
@@ -47,20 +51,21 @@ export const REDELIVERER_SERVICE_NAME = 'genesys-webhook-redeliverer';
  * given none.
  */
 export class RedelivererFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly eventSource: eventsources.SqsEventSource;
 
   constructor(scope: Construct, id: string, props: RedelivererFunctionProps) {
     super(scope, id);
     const recovery = new RecoveryFunction(this, 'Redeliverer', {
-      entry: 'lambdas/redeliverer/handler.ts',
+      handler: 'redeliverer',
       serviceName: REDELIVERER_SERVICE_NAME,
       description: 'Redelivers failed Genesys Cloud webhook deliveries from the retry queue to their targets',
       timeout: props.timeout,
       memorySize: 256,
+      metricsNamespace: props.metricsNamespace,
       // Equal to the event source's maximum concurrency: the mapping never runs more, and AWS advises against a
       // maximum concurrency above the reserved one, which would throttle.
-      ...(props.reserveConcurrency === false ? {} : { reservedConcurrentExecutions: props.maxConcurrency }),
+      ...(props.reserveConcurrency === true ? { reservedConcurrentExecutions: props.maxConcurrency } : {}),
       environment: {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
@@ -99,6 +104,8 @@ export class RedelivererFunction extends Construct {
           resources: [props.signingSecret.grantableArn],
         }),
       );
+      const keyArn = props.signingSecret.encryptionKeyArn;
+      if (keyArn) recovery.role.addToPrincipalPolicy(secretDecryptStatement(this, keyArn));
     }
 
     Validations.of(this.function).acknowledge(

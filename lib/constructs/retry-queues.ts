@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { queueNames } from '../physical-names';
 
 /** Properties of {@link RetryQueues}. */
 export interface RetryQueuesProps {
@@ -62,11 +63,11 @@ export class RetryQueues extends Construct {
     // the name prefix and the DLQ refers to that ARN.
     const stack = Stack.of(this);
     const prefix = props.namePrefix ?? stack.stackName;
-    const queueName = `${prefix}-retry`;
+    const queueName = queueNames.retry(prefix);
     const queueArn = stack.formatArn({ service: 'sqs', resource: queueName });
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      queueName: `${prefix}-retry-dlq`,
+      queueName: queueNames.deadLetter(prefix),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       maxMessageSizeBytes: MAX_MESSAGE_SIZE_BYTES,

@@ -1,6 +1,8 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { secretNames } from '../physical-names';
 
 /** Properties of {@link SigningSecret}. Give at most one of `secretName` and `secretArn`. */
 export interface SigningSecretProps {
@@ -19,6 +21,11 @@ export interface SigningSecretProps {
    * @default - the stack name
    */
   readonly namePrefix?: string;
+  /**
+   * ARN of the customer-managed KMS key the secret is encrypted with; a new secret is created under it.
+   * @default - the AWS-managed key aws/secretsmanager
+   */
+  readonly encryptionKeyArn?: string;
 }
 
 /**
@@ -35,6 +42,8 @@ export interface SigningSecretProps {
 export class SigningSecret extends Construct {
   /** The secret. */
   public readonly secret: secretsmanager.ISecret;
+  /** The customer-managed key it is encrypted with; its readers need kms:Decrypt on it. */
+  public readonly encryptionKeyArn?: string;
   /** What the redeliverer passes to GetSecretValue as SecretId: the ARN, or the name for a by-name reference. */
   public readonly secretId: string;
   /** The ARN to grant GetSecretValue on: for a name or partial ARN, with the wildcard of the random suffix. */
@@ -42,6 +51,7 @@ export class SigningSecret extends Construct {
 
   constructor(scope: Construct, id: string, props: SigningSecretProps = {}) {
     super(scope, id);
+    if (props.encryptionKeyArn) this.encryptionKeyArn = props.encryptionKeyArn;
     if (props.secretName && props.secretArn) {
       throw new Error('SigningSecret: give secretName or secretArn, not both');
     }
@@ -57,12 +67,16 @@ export class SigningSecret extends Construct {
       this.secretId = props.secretName;
     } else {
       const secret = new secretsmanager.Secret(this, 'Secret', {
-        secretName: `${props.namePrefix ?? Stack.of(this).stackName}/webhook-signing-secret`,
+        ...(props.encryptionKeyArn
+          ? { encryptionKey: kms.Key.fromKeyArn(this, 'EncryptionKey', props.encryptionKeyArn) }
+          : {}),
+        secretName: secretNames.signing(props.namePrefix ?? Stack.of(this).stackName),
         description:
           "Key(s) the webhook redeliverer derives each target's signing key from (Standard Webhooks); the CLI's signing-key prints one. See docs/signing.md.",
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
-        // Targets hold a copy of the key: keep it when the stack is removed; redeploy with -c signingSecretName=….
-        removalPolicy: RemovalPolicy.RETAIN,
+        // Targets hold a copy of the key: keep it when the stack is removed (redeploy with -c signingSecretName=…);
+        // a failed first create deletes it on rollback, when no target can have it yet.
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       this.secret = secret;
       this.secretId = secret.secretArn;

@@ -21,7 +21,7 @@ afterAll(async () => {
  * Runs bin/app.ts as `cdk synth` runs it (context in CDK_CONTEXT_JSON, output to CDK_OUTDIR), with bundling
  * skipped and no AWS credentials, and returns its exit code, output and template.
  */
-async function synthApp(context: Record<string, string>) {
+async function synthApp(context: Record<string, string>, extraEnv: Record<string, string> = {}) {
   const outdir = await mkdtemp(join(tmpdir(), 'app-entry-'));
   outdirs.push(outdir);
   const env = Object.fromEntries(
@@ -34,6 +34,7 @@ async function synthApp(context: Record<string, string>) {
       cwd: projectRoot,
       env: {
         ...env,
+        ...extraEnv,
         CDK_OUTDIR: outdir,
         CDK_CONTEXT_JSON: JSON.stringify({
           ...cdkJson.context,
@@ -104,4 +105,25 @@ describe('bin/app.ts with a bad setting (issue 23)', () => {
     expect(result.code).toBe(1);
     expect(result.output).toContain('MAX_RETRY is not a known setting (did you mean MAX_RETRIES?)');
   }, 60_000);
+});
+
+describe('bin/app.ts with a secret in another account (issue 19)', () => {
+  const foreign = 'arn:aws:secretsmanager:us-east-1:222222222222:secret:genesys-AbC123';
+  it("is refused in one line under cdk deploy's account (CDK_DEFAULT_ACCOUNT) unless its KMS key is given", async () => {
+    const refused = await synthApp({ secretArn: foreign }, { CDK_DEFAULT_ACCOUNT: '111111111111' });
+    expect(refused.code).toBe(1);
+    expect(refused.output).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
+    const lines = refused.output.trim().split('\n');
+    expect(lines).toEqual([
+      'Invalid GenesysWebhookRecovery settings at GenesysWebhookRecovery/Default:',
+      '  - secretArn is in account 222222222222, not this stack\'s (111111111111): a secret shared across accounts must be encrypted with a customer-managed KMS key; give that key\'s ARN as secretKmsKeyArn (docs/deploy.md, "Secrets in another account")',
+      'Every setting, its default and its range: docs/configuration.md; how to pass them: docs/deploy.md ("Settings").',
+    ]);
+    const key = 'arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const accepted = await synthApp(
+      { secretArn: foreign, secretKmsKeyArn: key },
+      { CDK_DEFAULT_ACCOUNT: '111111111111' },
+    );
+    expect(accepted.code, accepted.output).toBe(0);
+  }, 120_000);
 });

@@ -198,26 +198,36 @@ describe('the stack as AWS runs it', () => {
   });
 
   describe('redeliverer concurrency', () => {
-    it('reserves MAX_CONCURRENCY, so throttling cannot return batches with their receive count raised', () => {
+    it('reserves no concurrency for any function by default: a new account (quota 10) can deploy it', () => {
+      for (const template of [defaults, named]) {
+        const functions = template.findResources('AWS::Lambda::Function');
+        expect(Object.keys(functions).length).toBeGreaterThan(0);
+        for (const fn of Object.values(functions)) {
+          expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+        }
+      }
+      // The event source still caps the redeliverer's invocations at MAX_CONCURRENCY.
       for (const [template, concurrency] of [
         [defaults, 5],
         [named, 20],
       ] as const) {
-        const fn = resource(template, 'AWS::Lambda::Function', 'RedelivererFunction');
         const mapping = resource(template, 'AWS::Lambda::EventSourceMapping', 'Redeliverer');
         expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: concurrency });
-        expect(fn.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(concurrency);
       }
     });
 
-    it('reserves nothing when reserveRedelivererConcurrency=false (small accounts)', () => {
-      const { template } = synthStack({ reserveRedelivererConcurrency: 'false' });
+    it('reserves MAX_CONCURRENCY (redeliverer) and 1 (poller) when opted in, each by its own switch', () => {
+      const { template } = synthStack({ reserveRedelivererConcurrency: 'true', MAX_CONCURRENCY: '7' });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'genesys-webhook-redeliverer' } },
+        ReservedConcurrentExecutions: 7,
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'genesys-webhook-poller' } },
         ReservedConcurrentExecutions: Match.absent(),
       });
-      // The poller keeps its own switch.
-      template.hasResourceProperties('AWS::Lambda::Function', {
+      const poller = synthStack({ reservePollerConcurrency: 'true' }).template;
+      poller.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'genesys-webhook-poller' } },
         ReservedConcurrentExecutions: 1,
       });

@@ -13,7 +13,7 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys-AbC123' },
     ],
     [
-      'no reserved concurrency',
+      'no reserved concurrency, a long interval',
       {
         reservePollerConcurrency: 'false',
         reserveRedelivererConcurrency: 'false',
@@ -21,6 +21,19 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       },
     ],
     ['signing off', { signRedeliveries: 'false' }],
+    [
+      'customer-managed keys for both secrets',
+      {
+        secretArn: 'arn:aws:secretsmanager:eu-west-1:222222222222:secret:genesys-AbC123',
+        secretKmsKeyArn: 'arn:aws:kms:eu-west-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        signingSecretName: 'webhooks/signing',
+        signingSecretKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/9999abcd-12ab-34cd-56ef-1234567890ab',
+      },
+    ],
+    [
+      'concurrency reserved (opt-in)',
+      { reservePollerConcurrency: 'true', reserveRedelivererConcurrency: 'true' },
+    ],
     ['existing signing secret by name', { signingSecretName: 'webhooks/signing' }],
     [
       'existing signing secret by partial ARN',

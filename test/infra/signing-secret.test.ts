@@ -39,7 +39,7 @@ describe('signing secret (defaults: created by the stack)', () => {
         GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true, IncludeSpace: false },
         SecretString: Match.absent(),
       },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
   });

@@ -26,8 +26,9 @@ describe('stackConfigFromContext', () => {
     expect(config.settings.WEBHOOK_ID).toEqual(['hook-1']);
     expect(config.secret).toEqual({ kind: 'create' });
     expect(config.stackName).toBe('GenesysWebhookRecovery');
-    expect(config.reservePollerConcurrency).toBe(true);
-    expect(config.reserveRedelivererConcurrency).toBe(true);
+    // Opt-in: any reservation fails the first deploy into a new account (concurrency quota 10).
+    expect(config.reservePollerConcurrency).toBe(false);
+    expect(config.reserveRedelivererConcurrency).toBe(false);
     expect(config.alarmEmail).toBeUndefined();
   });
 
@@ -199,14 +200,14 @@ describe('stackConfigFromContext', () => {
     expect(problemLines({ ...base, reservePollerConcurrency: 'maybe' })).toEqual([
       expect.stringContaining('reservePollerConcurrency must be true or false'),
     ]);
-    expect(
-      stackConfigFromContext({ ...base, reservePollerConcurrency: false }).reservePollerConcurrency,
-    ).toBe(false);
+    expect(stackConfigFromContext({ ...base, reservePollerConcurrency: true }).reservePollerConcurrency).toBe(
+      true,
+    );
     expect(problemLines({ ...base, reserveRedelivererConcurrency: 'yes' })).toEqual([
       '  - reserveRedelivererConcurrency must be true or false (got "yes")',
     ]);
-    const off = stackConfigFromContext({ ...base, reserveRedelivererConcurrency: 'FALSE' });
-    expect([off.reserveRedelivererConcurrency, off.reservePollerConcurrency]).toEqual([false, true]);
+    const on = stackConfigFromContext({ ...base, reserveRedelivererConcurrency: 'TRUE' });
+    expect([on.reserveRedelivererConcurrency, on.reservePollerConcurrency]).toEqual([true, false]);
   });
 });
 

@@ -43,7 +43,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
       MAX_CONCURRENCY: '5',
       RETRY_QUEUE_URL: { Ref: retryQueue },
       LEDGER_TABLE_NAME: { Ref: table },
-      POWERTOOLS_METRICS_NAMESPACE: 'GenesysWebhookRecovery',
+      POWERTOOLS_METRICS_NAMESPACE: 'GenesysWebhookRecovery/GenesysWebhookRecovery',
       NODE_OPTIONS: '--enable-source-maps',
     };
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -141,7 +141,8 @@ describe('WebhookRecoveryStack (defaults)', () => {
       },
     });
     const props = template.toJSON().Resources[poller].Properties;
-    expect(props.ReservedConcurrentExecutions).toBe(1);
+    // No reservation by default (a new account's quota of 10 has none to give); the poll lease serialises polls.
+    expect(props.ReservedConcurrentExecutions).toBeUndefined();
     expect(props.Timeout).toBeLessThan(60);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: poller },
@@ -163,7 +164,8 @@ describe('WebhookRecoveryStack (defaults)', () => {
 
   it('creates the credentials secret with the documented JSON shape and keeps it on removal', () => {
     template.hasResource('AWS::SecretsManager::Secret', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
       Properties: {
         Name: 'GenesysWebhookRecovery/genesys-credentials',
         SecretString: Match.serializedJson({ clientId: Match.anyValue(), clientSecret: Match.anyValue() }),
@@ -224,7 +226,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'InvalidEntries',
-      Namespace: 'GenesysWebhookRecovery',
+      Namespace: 'GenesysWebhookRecovery/GenesysWebhookRecovery',
       Dimensions: [{ Name: 'service', Value: 'genesys-webhook-poller' }],
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -253,7 +255,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: Match.stringLikeRegexp('-PollerWatermarkLag$'),
       MetricName: 'WatermarkLagSeconds',
-      Namespace: 'GenesysWebhookRecovery',
+      Namespace: 'GenesysWebhookRecovery/GenesysWebhookRecovery',
       Dimensions: [{ Name: 'service', Value: 'genesys-webhook-poller' }],
       Statistic: 'Minimum',
       Threshold: 180,
@@ -279,7 +281,7 @@ describe('WebhookRecoveryStack (defaults)', () => {
     ]) {
       expect(body).toContain(metric);
     }
-    expect(body).toContain('GenesysWebhookRecovery');
+    expect(body).toContain('GenesysWebhookRecovery/GenesysWebhookRecovery');
     expect(body).toContain('genesys-webhook-redeliverer');
   });
 

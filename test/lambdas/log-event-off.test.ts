@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryPollLease } from '../../bench/support/memory-ports';
 import { intakeHandler } from '../../lambdas/intake/intake-handler';
 import { pollerHandler } from '../../lambdas/poller/poller-handler';
 import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handler';
@@ -91,6 +92,7 @@ describe('POWERTOOLS_LOGGER_LOG_EVENT=true', () => {
       },
       queue: deps.queue,
       ledger: deps.ledger,
+      lease: new MemoryPollLease(),
       settings: { ...deps.settings, WEBHOOK_ID: [] } as never,
       logger,
     });

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
-import { MemoryLedger, MemoryRetryQueue } from '../../bench/support/memory-ports';
+import { MemoryLedger, MemoryPollLease, MemoryRetryQueue } from '../../bench/support/memory-ports';
 import { PollFailedError, pollerHandler } from '../../lambdas/poller/poller-handler';
 import { GenesysApiError } from '../../lambdas/shared/errors';
 import type { FailedDeliverySource } from '../../lambdas/shared/ports';
@@ -38,6 +38,7 @@ describe('poller handler', () => {
       source: source(),
       queue: new MemoryRetryQueue(),
       ledger: new MemoryLedger(),
+      lease: new MemoryPollLease(),
       settings,
       logger: new Logger({ logLevel: 'SILENT' }),
       metrics,

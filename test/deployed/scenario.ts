@@ -1,0 +1,127 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { EmulatedDelivery } from '../../local/genesys-emulator';
+import { DEPLOYED_EVENT_SOURCE, DEPLOYED_WEBHOOK } from './deployed-context';
+import type { DeployedStack } from './deployed-stack';
+import type { CfnTemplate } from './synth-deployed';
+
+/** The deployed-stack test's targets, events and looks at the outcome. */
+
+/**
+ * A host that answers 429 with `Retry-After: 4` for `heldForMs` from its first request, then 200. A 429 is a real
+ * call (docs/reliability.md: it spends the carrying event's budget), and each path waits for its own probe: with
+ * 4 s between probes (MAX_RETRY_DELAY_SECONDS=5 lets the Retry-After stand) a 10 s hold asks one path at most 3
+ * times (at 0, ≥4, ≥8 s), within MAX_RETRIES=4. With `Retry-After: 2`, or a cap below the Retry-After, the event
+ * probing a path is asked 5 times and is dead-lettered as exhausted: by design, a 429 spends budget.
+ */
+export async function startHeldHost(heldForMs: number, retryAfterSeconds = 4) {
+  let first: number | undefined;
+  const hits: { path: string; status: number }[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      first ??= Date.now();
+      const status = Date.now() - first < heldForMs ? 429 : 200;
+      hits.push({ path: req.url ?? '/', status });
+      res.writeHead(status, status === 429 ? { 'Retry-After': String(retryAfterSeconds) } : {}).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function delivery(id: string, url: string, secondsAgo: number): EmulatedDelivery {
+  return {
+    id,
+    webhookId: DEPLOYED_WEBHOOK,
+    status: 'failed',
+    httpStatusCode: 503,
+    body: { eventId: id },
+    headers: { 'User-Agent': 'Genesys' },
+    webhookUrl: url,
+    dateCreated: new Date(Date.now() - secondsAgo * 1000).toISOString(),
+  };
+}
+
+export function presenceEvent(id: string, user: string, topicName = `v2.users.${user}.presence`) {
+  return {
+    version: '0' as const,
+    id,
+    'detail-type': 'v2.users.{id}.presence',
+    source: DEPLOYED_EVENT_SOURCE,
+    account: '111111111111',
+    time: '2026-01-01T00:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      topicName,
+      version: '2',
+      eventBody: { id: user, presenceDefinition: { systemPresence: 'Available' } },
+      metadata: { CorrelationId: `correlation-${user}` },
+      timestamp: '2026-01-01T00:00:00.000Z',
+    },
+  };
+}
+
+export type LedgerItem = {
+  kind: string;
+  deliveryId: string;
+  status?: string;
+  duplicateDeliveryIds?: Set<string>;
+};
+export async function ledger(stack: DeployedStack): Promise<LedgerItem[]> {
+  const table = stack.resources[stack.logicalId('AWS::DynamoDB::Table', 'Ledger')]?.ref;
+  const out = await stack.doc.send(new ScanCommand({ TableName: table }));
+  return (out.Items ?? []) as LedgerItem[];
+}
+export const statusOf = (items: LedgerItem[], id: string) =>
+  items.find((i) => i.kind === 'event' && i.deliveryId === id)?.status;
+
+/** Removes sqs:SendMessage from the redeliverer role's statements (what main had before commit 08ac3ad). */
+export function withoutRedelivererSendMessage(template: CfnTemplate): void {
+  for (const resource of Object.values(template.Resources)) {
+    const p = resource.Properties ?? {};
+    const roles = (p.Roles as { Ref?: string }[] | undefined) ?? [];
+    if (resource.Type !== 'AWS::IAM::Policy' || !roles.some((r) => r.Ref?.startsWith('RedelivererRole')))
+      continue;
+    const document = p.PolicyDocument as { Statement: { Action: string | string[] }[] };
+    document.Statement = document.Statement.map((s) => ({
+      ...s,
+      Action: [s.Action].flat().filter((a) => a !== 'sqs:SendMessage'),
+    })).filter((s) => s.Action.length > 0);
+  }
+}
+
+/** Receives and deletes every message of a queue, each parsed as JSON when it is (raw text otherwise). */
+export async function drainRaw(
+  stack: DeployedStack,
+  prefix: string,
+): Promise<{ deliveryId?: string; raw: string }[]> {
+  const out: { deliveryId?: string; raw: string }[] = [];
+  const url = stack.queueUrl(prefix);
+  for (;;) {
+    const got = await stack.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
+    if (!got.Messages?.length) return out;
+    for (const m of got.Messages) {
+      const raw = m.Body ?? '';
+      let deliveryId: string | undefined;
+      try {
+        deliveryId = (JSON.parse(raw) as { deliveryId?: string }).deliveryId;
+      } catch {}
+      out.push({ ...(deliveryId ? { deliveryId } : {}), raw });
+      await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}
