@@ -269,7 +269,7 @@ export async function runBench(
       idlePoll: counted.idlePoll,
       steadyState,
     };
-    // The redeliverer's own writes (the attempt record) are what the end-to-end run counted beyond the poller's.
+    // The redeliverer's own writes (claim and settle) are what the end-to-end run counted beyond the poller's.
     const redelivererWrites = sig((counted.dynamoDbCalls.UpdateItem ?? 0) / n - 1, 3);
 
     // 5. Cost.

@@ -1,3 +1,4 @@
+import { VERDICTS } from '../lambdas/shared/domain/event-lifecycle';
 import { type RetryMessage, retryMessageSchema } from '../lambdas/shared/domain/retry-message';
 import type { AttemptRecord } from '../lambdas/shared/ports';
 import type { DlqReader, RawDeadLetter } from './dlq-reader';
@@ -28,6 +29,13 @@ export interface DeadLetterRow {
   readonly deadLetteredAt: string | null;
   readonly messageId: string;
   readonly eventKey: string | null;
+  /** The event's status in the ledger; null when the ledger has no record of it. */
+  readonly ledgerStatus: string | null;
+  /**
+   * False for a dead letter the ledger never decided (status not a verdict, or no record): SQS moved it after
+   * maxReceiveCount receives that ended without a decision (throttles, timeouts). Worth a redrive.
+   */
+  readonly verdict: boolean;
 }
 
 /** An entry of `dlq export`: the original design's field names, plus attempts and identifiers. */
@@ -103,8 +111,15 @@ function deadLetteredAt(d: DeadLetter): string | null {
   return decided ? (last?.at ?? d.event?.updatedAt ?? null) : null;
 }
 
+/** True when the ledger decided the dead letter's event: its status is a verdict. */
+export function hasVerdict(d: DeadLetter): boolean {
+  return d.event !== undefined && VERDICTS.includes(d.event.status);
+}
+
 /** The row `dlq list` shows for a dead letter. */
 export function toRow(d: DeadLetter): DeadLetterRow {
+  const verdict = hasVerdict(d);
+  const why = reason(d);
   return {
     deliveryId: d.message?.deliveryId ?? `sqs-message:${d.raw.messageId}`,
     webhookId: d.message?.webhookId ?? 'unknown',
@@ -113,11 +128,14 @@ export function toRow(d: DeadLetter): DeadLetterRow {
     route: d.message?.route ?? null,
     targetUrl: d.message?.targetUrl ?? '',
     lastStatus: lastStatus(d),
-    reason: reason(d),
+    // An invalid body has no event to decide: its reason says why it is here.
+    reason: verdict || !d.message ? why : `not a verdict (ledger: ${d.event?.status ?? 'no record'}): ${why}`,
     attempts: realAttempts(d).length,
     deadLetteredAt: deadLetteredAt(d),
     messageId: d.raw.messageId,
     eventKey: d.message?.eventKey ?? null,
+    ledgerStatus: d.event?.status ?? null,
+    verdict: verdict || !d.message,
   };
 }
 

@@ -139,7 +139,7 @@ export class LedgerReader {
         eventsBySource[source] = (eventsBySource[source] ?? 0) + 1;
         const created = typeof item.createdAt === 'string' ? item.createdAt : undefined;
         const updated = typeof item.updatedAt === 'string' ? item.updatedAt : undefined;
-        if ((status === 'pending' || status === 'enqueued') && created) {
+        if (['pending', 'enqueued', 'held', 'claimed'].includes(status) && created) {
           oldestOpenSince = minIso(oldestOpenSince, created);
         }
         if ((status === 'permanent' || status === 'exhausted') && updated) {
@@ -177,6 +177,10 @@ function minIso(a: string | undefined, b: string): string {
   return a === undefined || b < a ? b : a;
 }
 
+function num(v: unknown, otherwise: number): number {
+  return typeof v === 'number' ? v : otherwise;
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
@@ -200,6 +204,11 @@ export function toLedgerEvent(item: Record<string, unknown>): LedgerEvent {
     targetUrl: String(item.targetUrl ?? ''),
     status: String(item.status ?? 'pending') as EventStatus,
     attempts: Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [],
+    version: num(item.version, 0),
+    budget: num(item.budget, 1),
+    budgetAttempts: num(item.budgetAttempts, 0),
+    attemptsTotal: num(item.attemptsTotal, Array.isArray(item.attempts) ? item.attempts.length : 0),
+    redrives: num(item.redrives, 0),
     ...(typeof status === 'number' || status === null ? { originalStatus: status } : {}),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     duplicateDeliveryIds: dupes instanceof Set ? [...dupes].map(String).sort() : [],

@@ -422,7 +422,7 @@ export class GenesysWebhookRecovery extends Construct {
     refuseSharedPrefix(this, namePrefix);
 
     const queues = new RetryQueues(this, 'Queues', {
-      maxReceiveCount: settings.MAX_RETRIES,
+      maxReceiveCount: timing.maxReceiveCount,
       visibilityTimeout: timing.retryVisibilityTimeout,
       retentionPeriod: timing.retryRetention,
       dlqRetentionPeriod: timing.dlqRetention,

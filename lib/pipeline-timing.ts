@@ -16,6 +16,8 @@ export interface PipelineTiming {
   readonly retryVisibilityTimeout: Duration;
   /** Longest time a message can spend in the retry queue before SQS moves it to the DLQ. */
   readonly worstCaseRetry: Duration;
+  /** The retry queue's maxReceiveCount: MAX_RETRIES + RECEIVE_HEADROOM (lambdas/shared/derived-settings.ts). */
+  readonly maxReceiveCount: number;
   /** Retry queue retention: worst case + 1 day, at least 4 days, at most 13 days. */
   readonly retryRetention: Duration;
   /** DLQ retention: 14 days, the SQS maximum, and always longer than the retry queue's. */
@@ -64,6 +66,7 @@ export function pipelineTiming(settings: PipelineSettings): PipelineTiming {
     maxBatchingWindow: Duration.seconds(d.batchingWindowSeconds),
     retryVisibilityTimeout: Duration.seconds(d.retryQueueVisibilitySeconds),
     worstCaseRetry: Duration.seconds(d.worstCaseRetrySeconds),
+    maxReceiveCount: d.maxReceiveCount,
     retryRetention: Duration.seconds(d.retryQueueRetentionSeconds),
     dlqRetention: Duration.seconds(d.dlqRetentionSeconds),
     pollerTimeout: Duration.seconds(d.pollerTimeoutSeconds),

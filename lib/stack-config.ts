@@ -4,6 +4,7 @@ import {
   resolveGenesysEnvironment,
 } from '../lambdas/shared/adapters/genesys-region';
 import { closestName } from '../lambdas/shared/closest-name';
+import { RECEIVE_HEADROOM } from '../lambdas/shared/derived-settings';
 import { ConfigError } from '../lambdas/shared/errors';
 import {
   type PipelineSettings,
@@ -202,7 +203,7 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   const timing = settings ? pipelineTiming(settings) : undefined;
   if (settings && timing && timing.worstCaseRetry.toSeconds() + 86_400 > MAX_RETRY_RETENTION_SECONDS) {
     problems.push(
-      `  - MAX_HOLD_SECONDS + MAX_RETRIES × (MAX_RETRY_DELAY_SECONDS + redeliverer timeout) must stay under 12 days, or messages could expire in the retry queue before reaching the DLQ (got ${settings.MAX_HOLD_SECONDS} + ${settings.MAX_RETRIES} × (${settings.MAX_RETRY_DELAY_SECONDS} + ${timing.redelivererTimeout.toSeconds()}) s = ${timing.worstCaseRetry.toSeconds()} s); lower one of them`,
+      `  - MAX_HOLD_SECONDS + MAX_RETRIES × (MAX_RETRY_DELAY_SECONDS + redeliverer timeout) + ${RECEIVE_HEADROOM} × visibility timeout must stay under 12 days, or messages could expire in the retry queue before reaching the DLQ (got ${settings.MAX_HOLD_SECONDS} + ${settings.MAX_RETRIES} × (${settings.MAX_RETRY_DELAY_SECONDS} + ${timing.redelivererTimeout.toSeconds()}) + ${RECEIVE_HEADROOM} × ${timing.retryVisibilityTimeout.toSeconds()} s = ${timing.worstCaseRetry.toSeconds()} s); lower one of them`,
     );
   }
   const stackName = stack.stackName ?? DEFAULT_STACK_NAME;

@@ -106,7 +106,10 @@ export async function startLocalAws(
         VisibilityTimeout: String(visibilityTimeoutSeconds ?? derived.retryQueueVisibilitySeconds),
         MessageRetentionPeriod: String(derived.retryQueueRetentionSeconds),
         MaximumMessageSize: '1048576',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.MAX_RETRIES }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: derived.maxReceiveCount,
+        }),
       },
     }),
   );

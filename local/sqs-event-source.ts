@@ -126,7 +126,8 @@ export class SqsEventSource {
   }
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+/** An SQS message as the event source mapping hands it to the handler. */
+export function toRecord(m: Message, queueArn: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId ?? '',

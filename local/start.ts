@@ -4,6 +4,7 @@ import type { IntakeEvent } from '../lambdas/intake/accept-genesys-event';
 import type { PollEvent } from '../lambdas/poller/poll-failed-deliveries';
 import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
+import { deriveSettings } from '../lambdas/shared/derived-settings';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import { targetId } from '../lambdas/shared/domain/target-id';
 import { signingTargetOf, targetKeys } from '../lambdas/shared/domain/target-signing-key';
@@ -277,7 +278,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, settings.MAX_RETRIES);
+  printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, deriveSettings(settings).maxReceiveCount);
   if (pipeline.eventBridge) {
     const routes = settings.ROUTES.map((r) => r.name).join(', ');
     console.log(`  EventBridge PutEvents   ${pipeline.eventBridge.url}  (routes ${routes})`);
@@ -333,12 +334,12 @@ async function depth(pipeline: LocalPipeline, queueUrl: string): Promise<number>
 
 let demoReplay: { emulatorUrl: string; webhookId: string } | undefined;
 
-function printBanner(pipeline: LocalPipeline, interval: number, maxRetries: number): void {
+function printBanner(pipeline: LocalPipeline, interval: number, maxReceiveCount: number): void {
   const { aws } = pipeline;
   const endpoints = `AWS_ENDPOINT_URL_SQS=${aws.sqsEndpoint} AWS_ENDPOINT_URL_DYNAMODB=${aws.dynamoDbEndpoint}`;
   console.log(`  SQS endpoint            ${aws.sqsEndpoint}`);
   console.log(`  retry queue             ${aws.retryQueueUrl}`);
-  console.log(`  dead letter queue       ${aws.dlqUrl}  (maxReceiveCount ${maxRetries})`);
+  console.log(`  dead letter queue       ${aws.dlqUrl}  (maxReceiveCount ${maxReceiveCount})`);
   console.log(`  DynamoDB endpoint       ${aws.dynamoDbEndpoint}  (ledger table ${aws.tableName})`);
   console.log(`  CLI, in another shell   export ${endpoints}`);
   console.log('                          npx genesys-webhook-recovery dlq list');
@@ -409,7 +410,7 @@ function printOutcome(o: RedeliveryOutcome): void {
     case 'invalid-message':
       counts.deadLettering += 1;
       line(
-        `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); SQS moves it to the DLQ on its next receive`,
+        `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); failed fast until SQS moves it to the DLQ`,
       );
       break;
     case 'held':

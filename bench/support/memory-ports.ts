@@ -1,10 +1,9 @@
+import { ABSENT, type LifecycleWrite, transitionRecord } from '../../lambdas/shared/domain/event-lifecycle';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import type {
-  AttemptRecord,
-  BudgetUpdate,
   EnqueueFailure,
+  EventIdentity,
   EventRecord,
-  EventStatus,
   Ledger,
   PollLease,
   RetryQueue,
@@ -24,12 +23,12 @@ export class MemoryLedger implements Ledger {
     const known = this.events.get(message.eventKey);
     if (known && known.status !== 'pending') return 'duplicate';
     this.events.set(message.eventKey, {
+      ...ABSENT,
+      status: 'pending',
       eventKey: message.eventKey,
       deliveryId: message.deliveryId,
       webhookId: message.webhookId,
       targetUrl: message.targetUrl,
-      status: 'pending',
-      attempts: [],
       updatedAt: message.enqueuedAt,
     });
     return 'new';
@@ -62,41 +61,21 @@ export class MemoryLedger implements Ledger {
     return this.events.get(eventKey);
   }
 
-  async recordAttempt(
+  async transition(
     eventKey: string,
-    attempt: AttemptRecord,
-    status: EventStatus,
-    finalReason?: string,
-    budget: BudgetUpdate = {},
-  ): Promise<void> {
-    const event = this.events.get(eventKey);
-    if (!event) return;
-    const counted = budget.counted !== false ? 1 : 0;
-    this.events.set(eventKey, {
-      ...event,
-      status,
-      attempts: [...event.attempts, attempt],
-      budgetAttempts: budget.fresh ? counted : (event.budgetAttempts ?? 0) + counted,
-      ...(status === 'permanent' || status === 'exhausted'
-        ? {
-            decidedForMessageId: attempt.messageId,
-            decidedMessageIds: [...(event.decidedMessageIds ?? []), attempt.messageId],
-          }
-        : {}),
-      ...(finalReason !== undefined ? { finalReason } : {}),
-      updatedAt: attempt.at,
-    });
-  }
-
-  async recordHold(eventKey: string, at: string, fresh: boolean): Promise<void> {
-    const event = this.events.get(eventKey);
-    if (!event) return;
-    this.events.set(
+    write: LifecycleWrite,
+    identity: EventIdentity,
+  ): Promise<'applied' | 'conflict'> {
+    const next = transitionRecord(
+      this.events.get(eventKey),
       eventKey,
-      fresh
-        ? { ...event, heldSince: at, budgetAttempts: 0, status: 'enqueued' }
-        : { ...event, heldSince: event.heldSince ?? at },
+      write,
+      identity,
+      new Date().toISOString(),
     );
+    if (next === 'conflict') return 'conflict';
+    this.events.set(eventKey, next);
+    return 'applied';
   }
 }
 

@@ -84,6 +84,7 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
   const reader = openDlqReader(ctx, options);
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   let shown = 0;
+  let undecided = 0;
   if (options.json) ctx.out.write('[');
   else ctx.out.write(`${COLUMNS.map(([, title, width]) => cell(title, width)).join(' ')} REASON\n`);
   for await (const chunk of joinWithLedger(reader, ledger)) {
@@ -96,9 +97,15 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
           `${COLUMNS.map(([key, , width]) => cell(columnValue(row, key), width, key === 'deliveryId' || key === 'targetUrl')).join(' ')} ${terminalText(row.reason ?? '-')}\n`,
         );
       shown += 1;
+      if (!row.verdict) undecided += 1;
     }
   }
   if (options.json) ctx.out.write(shown === 0 ? ']\n' : '\n]\n');
   ctx.err.write(`${shown} of ${reader.result.read} dead letter(s) shown.\n`);
+  if (undecided > 0) {
+    ctx.err.write(
+      `warning: ${undecided} of them without a verdict in the ledger (marked "not a verdict"): SQS dead-lettered them after receives that ended without a decision (throttles, timeouts); \`dlq redrive\` puts them back, where the ledger's budget still bounds their calls\n`,
+    );
+  }
   return scanOutcome(ctx, reader, 'the list');
 }

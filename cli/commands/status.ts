@@ -15,7 +15,14 @@ export interface QueueDepth {
 export interface StatusReport {
   readonly where: string;
   readonly retryQueue: QueueDepth & { readonly oldestOpenAgeSeconds: number | null };
-  readonly dlq: QueueDepth & { readonly oldestGivenUpAgeSeconds: number | null };
+  readonly dlq: QueueDepth & {
+    readonly oldestGivenUpAgeSeconds: number | null;
+    /**
+     * Dead letters the ledger cannot account for with a verdict: the DLQ's depth beyond the events decided
+     * permanent or exhausted. At least that many were dead-lettered without a decision; `dlq list` marks which.
+     */
+    readonly withoutVerdictAtLeast: number;
+  };
   readonly ledger: LedgerSummary;
   /** Per webhook: how far its watermark is behind now, in seconds (the poller's WatermarkLagSeconds). */
   readonly lagSeconds: Readonly<Record<string, number>>;
@@ -55,12 +62,17 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
     new LedgerReader(doc, tableName).summary(),
   ]);
   const now = ctx.now().getTime();
+  const decided = (ledger.eventsByStatus.permanent ?? 0) + (ledger.eventsByStatus.exhausted ?? 0);
   const age = (iso: string | undefined) =>
     iso === undefined ? null : Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   const report: StatusReport = {
     where: ctx.resources.where,
     retryQueue: { ...retry, oldestOpenAgeSeconds: age(ledger.oldestOpenSince) },
-    dlq: { ...dead, oldestGivenUpAgeSeconds: age(ledger.oldestGivenUpAt) },
+    dlq: {
+      ...dead,
+      oldestGivenUpAgeSeconds: age(ledger.oldestGivenUpAt),
+      withoutVerdictAtLeast: Math.max(0, dead.visible + dead.inFlight - decided),
+    },
     ledger,
     lagSeconds: Object.fromEntries(ledger.watermarks.map((w) => [w.webhookId, age(w.through) ?? 0])),
   };
@@ -75,6 +87,11 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
     `             oldest open event: ${formatAge(report.retryQueue.oldestOpenAgeSeconds)}`,
     `Dead letters ${dead.visible} visible, ${dead.inFlight} hidden (being read or moved)`,
     `             oldest given up: ${formatAge(report.dlq.oldestGivenUpAgeSeconds)}`,
+    ...(report.dlq.withoutVerdictAtLeast > 0
+      ? [
+          `             not a verdict: at least ${report.dlq.withoutVerdictAtLeast} dead letter(s) the ledger never decided (\`dlq list\` marks them)`,
+        ]
+      : []),
     '',
     'Webhooks (watermark = everything failed before it has been enqueued):',
     ...(ledger.watermarks.length === 0
@@ -85,7 +102,7 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
         )),
     '',
     'Events by outcome (ledger):',
-    ...['pending', 'enqueued', 'delivered', 'permanent', 'exhausted']
+    ...['pending', 'enqueued', 'held', 'claimed', 'delivered', 'permanent', 'exhausted']
       .concat(Object.keys(ledger.eventsByStatus).filter((s) => !STATUSES.has(s)))
       .map((s) => `  ${s.padEnd(10)} ${ledger.eventsByStatus[s] ?? 0}`),
     `  invalid    ${ledger.invalidEntries} delivery-log entries that could not be enqueued (EventBridge's: below)`,
@@ -105,7 +122,7 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
   return 0;
 }
 
-const STATUSES = new Set(['pending', 'enqueued', 'delivered', 'permanent', 'exhausted']);
+const STATUSES = new Set(['pending', 'enqueued', 'held', 'claimed', 'delivered', 'permanent', 'exhausted']);
 
 /** 42 s, 5 min, 3 h 20 min, 2 d 4 h. */
 export function formatAge(seconds: number | null): string {

@@ -114,7 +114,7 @@ async function enqueueForRoutes(
     const reason = `route ${m.route}: ${failure.reason}`;
     if ((await record(event.id, reason, event, deps)) === 'new') result.invalid += 1;
     deps.onEvent?.({ kind: 'invalid', deliveryId: event.id, reason });
-    await closeRefusedClaim(deps.ledger, m.eventKey, failure.reason, now);
+    await closeRefusedClaim(deps.ledger, m, failure.reason, now);
   }
   const transient = failures.find((f) => !f.permanent);
   if (transient) throw new IntakeRetryableError(`could not enqueue every route: ${transient.reason}`);

@@ -434,7 +434,7 @@ async function enqueueFresh(
     if (!failure?.permanent) continue;
     await recordInvalid(webhookId, m.deliveryId, failure.reason, m, deps, result);
     // Close the claim so the overlap of the next poll does not try (and count) the same refusal again.
-    await closeRefusedClaim(deps.ledger, m.eventKey, failure.reason, now);
+    await closeRefusedClaim(deps.ledger, m, failure.reason, now);
   }
   const transient = failures.find((f) => !f.permanent);
   if (transient) throw new PartIncomplete(`could not enqueue every event: ${transient.reason}`);

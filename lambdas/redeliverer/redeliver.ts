@@ -1,13 +1,26 @@
 import { STATUS_CODES } from 'node:http';
 import { backoffSeconds, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/domain/backoff';
 import { classifyStatus, type Outcome, parseRetryAfter } from '../shared/domain/classify';
+import {
+  ABSENT,
+  applyWrite,
+  type Budget,
+  claim,
+  exhaustWithoutCall,
+  hold as holdWrite,
+  type Lifecycle,
+  type LifecycleWrite,
+  onReceive,
+  type Settlement,
+  settle,
+} from '../shared/domain/event-lifecycle';
 import { headerValue } from '../shared/domain/headers';
-import type { RetryMessage } from '../shared/domain/retry-message';
+import { type RetryMessage, toQueueBody } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
 import { signingTargetOf } from '../shared/domain/target-signing-key';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
-import type { AttemptRecord, EventStatus, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
+import type { AttemptRecord, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { readRetryRecord } from './read-retry-record';
 import type { Admission, TargetGate, TargetSignal } from './target-gate';
@@ -17,7 +30,11 @@ export interface RedeliveryInput {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly body: string;
-  readonly attributes: { readonly ApproximateReceiveCount: string };
+  readonly attributes: {
+    readonly ApproximateReceiveCount: string;
+    /** When SQS accepted this copy (epoch ms); tells a redrive (sent after a verdict) from a stale copy. */
+    readonly SentTimestamp?: string;
+  };
 }
 
 /** The log calls the use case makes; Powertools' Logger fits as is. */
@@ -25,6 +42,9 @@ export interface RedeliveryLogger {
   warn(message: string, attributes: Record<string, unknown>): void;
   error(message: string, attributes: Record<string, unknown>): void;
 }
+
+/** Time a receive's claim lasts beyond the delivery timeout: the redeliverer's own overhead (derived-settings). */
+export const CLAIM_MARGIN_SECONDS = 15;
 
 export interface RedeliverDeps {
   readonly sender: WebhookSender;
@@ -68,6 +88,8 @@ export interface RedeliveryOutcome {
     | 'already-delivered'
     | 'failed-fast'
     | 'held'
+    | 'superseded'
+    | 'busy'
     | 'invalid-message';
   /** True when the message is done with and must be deleted; false when it must be reported failed. */
   readonly acknowledged: boolean;
@@ -94,18 +116,31 @@ interface Attempted {
   readonly signal?: TargetSignal;
 }
 
+type Base = Omit<RedeliveryOutcome, 'result' | 'acknowledged' | 'targetCalled' | 'durationMs'>;
+
+/** The event as this receive knows it: its message, the ledger item as last read or written, its budget. */
+interface Current {
+  readonly input: RedeliveryInput;
+  readonly message: RetryMessage;
+  readonly state: Lifecycle;
+  readonly budget: Budget;
+  readonly base: Base;
+}
+
 /**
- * Redelivers one retry message. Skips an event already delivered; fails fast on one already decided for this very
- * SQS message; refuses a forbidden target; holds it back (sent again with a delay, no budget spent) while its
- * target is held by the gate; otherwise POSTs it and records the attempt in the ledger. A retryable failure sets
- * the message's visibility to the backoff; a permanent or exhausted one sets it to 0 so that SQS's redrive policy
- * moves it to the DLQ (this code never sends there itself).
+ * Redelivers one retry message, moving the event through its lifecycle (lambdas/shared/domain/event-lifecycle.ts)
+ * with one conditional ledger write per step: a copy whose write loses to another copy's acknowledges and does
+ * nothing more. Skips an event already delivered; fails fast on one decided on this very message; refuses a
+ * forbidden target; holds it back (sent again with a delay, no budget spent) while its target is held by the gate;
+ * otherwise claims it, POSTs it and records how the call ended. A retryable failure sets the message's visibility
+ * to the backoff; a verdict (permanent, exhausted) sets it to 0 so that SQS's redrive policy moves it to the DLQ
+ * (this code never sends there itself).
  *
- * The retry budget is counted in the ledger (`budgetAttempts`), not by SQS's receive count: only calls that
- * reached the target count, and a redrive (the event decided on another message id) starts a new budget.
- * maxReceiveCount = MAX_RETRIES still bounds each copy, because a held event is sent again as a new copy instead of
- * being received again: receives and real attempts stay in step. Rejects only when it cannot decide (the ledger
- * cannot be read), which the batch utility reports as a failure of this record alone.
+ * The retry budget is the ledger's: only calls that reached the target count, a redrive (a copy SQS sent after
+ * the verdict) starts a new one. maxReceiveCount is MAX_RETRIES plus headroom, so that receives that end without
+ * a decision (a throttled ledger, a failed re-send, a timeout) do not dead-letter an event the ledger has not
+ * decided. Rejects only when it cannot decide (the ledger cannot be read or the claim written), which the batch
+ * utility reports as a failure of this record alone.
  */
 export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Promise<RedeliveryOutcome> {
   const read = readRetryRecord(input.body);
@@ -131,49 +166,101 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const message = read.message;
-  const event = await deps.ledger.getEvent(message.eventKey);
-  const decidedHere =
-    event?.decidedForMessageId === input.messageId ||
-    (event?.decidedMessageIds ?? []).includes(input.messageId);
-  // A decided event on another message is a redrive (SQS gives it a new id), or a stale copy a crash left
-  // behind: either gets a new budget, while the copies it was decided on still go to the DLQ.
-  const fresh = (event?.status === 'permanent' || event?.status === 'exhausted') && !decidedHere;
-  const spent = fresh ? 0 : (event?.budgetAttempts ?? 0);
-  const base = {
+  const state: Lifecycle = (await deps.ledger.getEvent(message.eventKey)) ?? ABSENT;
+  const at = deps.now();
+  const sent = Number(input.attributes.SentTimestamp);
+  const received = onReceive(
+    state,
+    {
+      messageId: input.messageId,
+      sentAtMs: Number.isFinite(sent) && sent > 0 ? sent : undefined,
+      budget: message.budget,
+      heldSince: message.heldSince,
+    },
+    at,
+    { maxRetries: deps.settings.MAX_RETRIES },
+  );
+  const spentBefore = 'budget' in received ? received.budget.spent : state.budgetAttempts;
+  const base: Base = {
     messageId: input.messageId,
     eventKey: message.eventKey,
     deliveryId: message.deliveryId,
     webhookId: message.webhookId,
     target: targetId(message.targetUrl),
-    attempt: spent + 1,
+    attempt: spentBefore + 1,
   };
-  if (event?.status === 'delivered') {
-    // Sent already (a duplicate, or a crash between the target's answer and the ack): never send twice.
-    return { ...base, result: 'already-delivered', acknowledged: true, targetCalled: false, durationMs: 0 };
+  const none = { targetCalled: false, durationMs: 0 };
+  switch (received.kind) {
+    case 'already-delivered':
+      // Sent already (a duplicate, or a crash between the target's answer and the ack): never send twice.
+      return { ...base, result: 'already-delivered', acknowledged: true, ...none };
+    case 'superseded':
+      // Another copy owns the event, or this one predates its verdict: this copy has nothing left to do.
+      return { ...base, result: 'superseded', acknowledged: true, error: received.why, ...none };
+    case 'busy':
+      // SQS delivered this very message twice: the other receive holds the claim; look again when it ends.
+      await setVisibility(input, received.retryInSeconds, base, deps);
+      return {
+        ...base,
+        result: 'busy',
+        acknowledged: false,
+        error: 'another receive of this message is calling the target',
+        nextAttemptInSeconds: received.retryInSeconds,
+        ...none,
+      };
+    case 'fail-fast':
+      // Decided on this very message: fail fast until SQS's redrive policy moves it to the DLQ.
+      await setVisibility(input, 0, base, deps);
+      return {
+        ...base,
+        result: 'failed-fast',
+        acknowledged: false,
+        ...(received.reason !== undefined ? { error: received.reason } : {}),
+        ...none,
+      };
+    case 'exhaust': {
+      const current = { input, message, state, budget: received.budget, base };
+      return exhaustNow(current, received.reason, at, deps);
+    }
+    case 'go':
+      break;
   }
-  if (decidedHere) {
-    // Decided on this very message: fail fast until SQS's redrive policy moves it to the DLQ.
-    await setVisibility(input, 0, base, deps);
-    const reason = event?.finalReason !== undefined ? { error: event.finalReason } : {};
-    return {
-      ...base,
-      result: 'failed-fast',
-      acknowledged: false,
-      targetCalled: false,
-      ...reason,
-      durationMs: 0,
-    };
-  }
+  const current: Current = { input, message, state, budget: received.budget, base };
 
-  const at = deps.now();
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
     ? { kind: 'call', probes: [], outageProbe: false }
     : deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
-    const heldSince = fresh || event?.heldSince === undefined ? at : new Date(event.heldSince);
-    return hold(input, message, base, admission.key, admission.reason, heldSince, at, fresh, deps);
+    return hold(current, admission.key, admission.reason, at, deps);
   }
+
+  // One call at a time per event: the claim is the conditional write that makes the other copies stand down.
+  // A call not made gives its admission back to the gate, so that a probe it carried is not left in flight.
+  const claimWrite = claim(
+    state,
+    current.budget,
+    input.messageId,
+    at,
+    deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
+  );
+  const claimedNow = await deps.ledger
+    .transition(message.eventKey, claimWrite, identityOf(message))
+    .catch((error: unknown) => {
+      deps.gate.release(admission);
+      throw error;
+    });
+  if (claimedNow === 'conflict') {
+    deps.gate.release(admission);
+    return {
+      ...base,
+      result: 'superseded',
+      acknowledged: true,
+      error: 'another copy claimed it first',
+      ...none,
+    };
+  }
+  const claimed: Current = { ...current, state: applyWrite(state, claimWrite) };
 
   const attempted: Attempted = refusal
     ? { outcome: 'permanent', targetCalled: false, durationMs: 0, error: refusal }
@@ -183,88 +270,145 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   // A probe of a host held for an outage that finds it still down tests the host, not the event.
   const counted = !(admission.kind === 'call' && admission.outageProbe && isDownSignal(attempted.signal));
   // The number this attempt stands for in the budget; an uncounted probe is marked so and leaves the budget be.
-  const attempt = spent + 1;
+  const attempt = current.budget.spent + 1;
   if (!counted && attempted.outcome === 'retryable') {
-    const heldSince = fresh || event?.heldSince === undefined ? at : new Date(event.heldSince);
     const record = attemptRecord(input, at, attempted, attempt, { counted: false });
-    await deps.ledger
-      .recordAttempt(message.eventKey, record, 'enqueued', undefined, { counted: false, fresh })
-      .catch((e: unknown) => logLedgerError(e, base, deps));
+    const write = settle(claimed.state, input.messageId, record, { kind: 'probe-held' }, at);
+    const after = await record$(claimed, write, deps);
     const reason = `probe: ${attempted.error ?? 'failed'}`;
     const key = `outage ${originOf(message.targetUrl)}`;
-    const held = await hold(input, message, base, key, reason, heldSince, at, false, deps);
+    const held =
+      after === 'conflict'
+        ? supersededAfterCall(base)
+        : await hold(
+            { ...claimed, state: after ?? claimed.state, budget: { ...current.budget, redrive: false } },
+            key,
+            reason,
+            at,
+            deps,
+            { noted: after !== undefined },
+          );
     return { ...held, targetCalled: true, durationMs: attempted.durationMs, ...statusOf(attempted) };
   }
 
-  const { result, ledgerStatus, visibility, finalReason } = decide(attempted, attempt, message, deps);
+  const { result, visibility, settlement } = decide(attempted, attempt, message, deps);
   const next = result === 'retry-scheduled' ? { nextAttemptInSeconds: visibility } : {};
   const record = attemptRecord(input, at, attempted, attempt, next);
-  // Independent: neither failure may hide the other, and neither changes the result. Without the visibility
-  // change the message returns after the queue's default; a delivery the ledger missed was still delivered.
-  await Promise.all([
+  const write = settle(claimed.state, input.messageId, record, settlement, at);
+  // Independent: neither failure may hide the other. Without the visibility change the message returns after
+  // the queue's default; a delivery the ledger missed was still delivered.
+  const [, after] = await Promise.all([
     visibility !== undefined ? setVisibility(input, visibility, base, deps) : undefined,
-    deps.ledger
-      .recordAttempt(message.eventKey, record, ledgerStatus, finalReason, { counted: true, fresh })
-      .catch((e: unknown) => logLedgerError(e, { ...base, result }, deps)),
+    record$(claimed, write, deps),
   ]);
+  const lost = after === 'conflict' && result !== 'delivered';
   return {
     ...base,
     attempt,
     result,
-    acknowledged: result === 'delivered',
+    // A copy whose claim was taken over (it outlived the claim) leaves the event to the copy that took it.
+    acknowledged: result === 'delivered' || lost,
     targetCalled: attempted.targetCalled,
     ...statusOf(attempted),
+    ...(lost ? { error: `${attempted.error ?? result}; another copy took the event over` } : {}),
     ...next,
     durationMs: attempted.durationMs,
   };
 }
 
 /**
- * Holds an event back without spending its budget: sends its body again, visible when the target's hold ends
- * (spread a little so held events do not all return at once), and acknowledges this copy, so that SQS's receive
- * count, which the redrive policy reads, does not grow while a target is held. Past MAX_HOLD_SECONDS the event
- * is dead-lettered instead, through the redrive policy like any other.
+ * Applies a write after a call: the item as it now is, 'conflict' when another copy moved it first, undefined
+ * when the write failed (logged; the outcome stands, and the claim lapses so another receive can take over).
+ */
+async function record$(
+  current: Current,
+  write: LifecycleWrite,
+  deps: RedeliverDeps,
+): Promise<Lifecycle | 'conflict' | undefined> {
+  try {
+    const done = await deps.ledger.transition(current.message.eventKey, write, identityOf(current.message));
+    if (done === 'conflict') {
+      deps.logger.warn('another copy took the event over while this one called the target', current.base);
+      return 'conflict';
+    }
+    return applyWrite(current.state, write);
+  } catch (error) {
+    logLedgerError(error, current.base, deps);
+    return undefined;
+  }
+}
+
+function supersededAfterCall(base: Base): RedeliveryOutcome {
+  return {
+    ...base,
+    result: 'superseded',
+    acknowledged: true,
+    targetCalled: true,
+    error: 'another copy took the event over',
+    durationMs: 0,
+  };
+}
+
+/** Exhausts the event without calling the target (held past MAX_HOLD_SECONDS, or the budget already spent). */
+async function exhaustNow(
+  current: Current,
+  finalReason: string,
+  at: Date,
+  deps: RedeliverDeps,
+  extra: Partial<RedeliveryOutcome> = {},
+): Promise<RedeliveryOutcome> {
+  const { input, message, state, budget, base } = current;
+  const record: AttemptRecord = {
+    attempt: base.attempt,
+    messageId: input.messageId,
+    at: at.toISOString(),
+    durationMs: 0,
+    outcome: 'retryable',
+    error: finalReason,
+    counted: false,
+    notCalled: true,
+  };
+  const write = exhaustWithoutCall(state, budget, input.messageId, record, finalReason, at);
+  const done = await deps.ledger
+    .transition(message.eventKey, write, identityOf(message))
+    .catch((e: unknown) => logLedgerError(e, base, deps));
+  if (done === 'conflict') {
+    return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
+  }
+  await setVisibility(input, 0, base, deps);
+  return {
+    ...base,
+    ...extra,
+    result: 'exhausted',
+    acknowledged: false,
+    targetCalled: false,
+    error: finalReason,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Holds an event back without spending its budget: sends it again, visible when the target's hold ends (spread a
+ * little so held events do not all return at once), carrying its budget and hold clock, and acknowledges this
+ * copy, so that SQS's receive count, which the redrive policy reads, does not grow while a target is held. The
+ * first hold of a budget is a ledger transition (a copy that loses it stands down); later holds of the same budget
+ * only re-send. Past MAX_HOLD_SECONDS the event is exhausted instead, through the redrive policy like any other.
  */
 async function hold(
-  input: RedeliveryInput,
-  message: RetryMessage,
-  base: Omit<RedeliveryOutcome, 'result' | 'acknowledged' | 'targetCalled' | 'durationMs'>,
+  current: Current,
   key: string,
   reason: string,
-  heldSince: Date,
   at: Date,
-  fresh: boolean,
   deps: RedeliverDeps,
+  options: { noted?: boolean } = {},
 ): Promise<RedeliveryOutcome> {
+  const { input, message, state, budget, base } = current;
+  const heldSince = new Date(budget.heldSince ?? at.toISOString());
   const heldForSeconds = Math.max(0, Math.round((at.getTime() - heldSince.getTime()) / 1000));
   const holdInfo = { hold: { key, heldForSeconds } };
   if (heldForSeconds >= deps.settings.MAX_HOLD_SECONDS) {
     const finalReason = `target held back for ${heldForSeconds} s (${reason}); MAX_HOLD_SECONDS is ${deps.settings.MAX_HOLD_SECONDS}`;
-    const record: AttemptRecord = {
-      attempt: base.attempt,
-      messageId: input.messageId,
-      at: at.toISOString(),
-      durationMs: 0,
-      outcome: 'retryable',
-      error: finalReason,
-      counted: false,
-      notCalled: true,
-    };
-    await Promise.all([
-      setVisibility(input, 0, base, deps),
-      deps.ledger
-        .recordAttempt(message.eventKey, record, 'exhausted', finalReason, { counted: false, fresh })
-        .catch((e: unknown) => logLedgerError(e, base, deps)),
-    ]);
-    return {
-      ...base,
-      ...holdInfo,
-      result: 'exhausted',
-      acknowledged: false,
-      targetCalled: false,
-      error: finalReason,
-      durationMs: 0,
-    };
+    return exhaustNow(current, finalReason, at, deps, holdInfo);
   }
   const untilMs = Math.max(deps.gate.heldUntil(message.targetUrl), at.getTime() + 1000);
   const remaining = (untilMs - at.getTime()) / 1000;
@@ -272,15 +416,22 @@ async function hold(
     MAX_DELAY_SECONDS,
     Math.ceil(remaining + deps.random() * Math.max(1, remaining / 2)),
   );
-  const firstHold = fresh || heldForSeconds === 0;
-  const noted = firstHold
-    ? deps.ledger
-        .recordHold(message.eventKey, heldSince.toISOString(), fresh)
-        .catch((e: unknown) => logLedgerError(e, base, deps))
-    : undefined;
+  const alreadyHeld =
+    options.noted === true || (state.status === 'held' && state.heldSince !== undefined && !budget.redrive);
+  if (!alreadyHeld) {
+    const write = holdWrite(state, budget, at);
+    const done = await deps.ledger
+      .transition(message.eventKey, write, identityOf(message))
+      // The copy carries the hold clock: a lost write cannot make the hold endless.
+      .catch((e: unknown) => logLedgerError(e, base, deps));
+    if (done === 'conflict') {
+      return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
+    }
+  }
+  const body = toQueueBody({ ...message, budget: budget.budget, heldSince: heldSince.toISOString() });
   let acknowledged = true;
   try {
-    await deps.queue.requeue(input.body, delay);
+    await deps.queue.requeue(body, delay);
   } catch (error) {
     // Not sent again: keep this copy and hide it instead. Its receive count grows by one, as a crash's would.
     acknowledged = false;
@@ -290,7 +441,6 @@ async function hold(
     });
     await setVisibility(input, delay, base, deps);
   }
-  await noted;
   return {
     ...base,
     ...holdInfo,
@@ -301,6 +451,10 @@ async function hold(
     nextAttemptInSeconds: delay,
     durationMs: 0,
   };
+}
+
+function identityOf(message: RetryMessage) {
+  return { deliveryId: message.deliveryId, webhookId: message.webhookId, targetUrl: message.targetUrl };
 }
 
 function attemptRecord(
@@ -379,22 +533,23 @@ function statusSignal(status: number, retryAfterSeconds: number | undefined): Ta
 /** What an attempt means for the message. */
 interface Decision {
   readonly result: 'delivered' | 'retry-scheduled' | 'exhausted' | 'permanent';
-  readonly ledgerStatus: EventStatus;
+  /** How the ledger's claim ends. */
+  readonly settlement: Settlement;
   /** Seconds until the message is visible again; undefined leaves it alone (it is about to be deleted). */
   readonly visibility?: number;
-  readonly finalReason?: string;
 }
 
 function decide(attempted: Attempted, attempt: number, message: RetryMessage, deps: RedeliverDeps): Decision {
   const error = attempted.error ?? '';
-  if (attempted.outcome === 'delivered') return { result: 'delivered', ledgerStatus: 'delivered' };
+  if (attempted.outcome === 'delivered') return { result: 'delivered', settlement: { kind: 'delivered' } };
   if (attempted.outcome === 'permanent') {
-    return { result: 'permanent', ledgerStatus: 'permanent', visibility: 0, finalReason: error };
+    return { result: 'permanent', settlement: { kind: 'permanent', reason: error }, visibility: 0 };
   }
   if (attempt >= deps.settings.MAX_RETRIES) {
-    // The budget is spent: visibility 0 makes the next receive exceed maxReceiveCount, so SQS dead-letters it.
-    const finalReason = `${error.replace(/^target answered /, '')} after ${attempt} attempts`;
-    return { result: 'exhausted', ledgerStatus: 'exhausted', visibility: 0, finalReason };
+    // The budget is spent: visibility 0 fails it fast until its receives exceed maxReceiveCount and SQS
+    // dead-letters it.
+    const reason = `${error.replace(/^target answered /, '')} after ${attempt} attempts`;
+    return { result: 'exhausted', settlement: { kind: 'exhausted', reason }, visibility: 0 };
   }
   const visibility = backoffSeconds({
     attempt,
@@ -408,11 +563,9 @@ function decide(attempted: Attempted, attempt: number, message: RetryMessage, de
   const remaining = Math.ceil((deps.gate.heldUntil(message.targetUrl) - deps.now().getTime()) / 1000);
   const behind = remaining > 0 ? remaining + Math.ceil(Math.max(1, remaining / 2)) : 0;
   const cap = Math.max(deps.settings.MAX_RETRY_DELAY_SECONDS, remaining);
-  return {
-    result: 'retry-scheduled',
-    ledgerStatus: 'enqueued',
-    visibility: Math.min(MAX_VISIBILITY_SECONDS, Math.max(visibility, Math.min(behind, cap))),
-  };
+  const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(visibility, Math.min(behind, cap)));
+  const nextAttemptAt = new Date(deps.now().getTime() + seconds * 1000).toISOString();
+  return { result: 'retry-scheduled', settlement: { kind: 'retry', nextAttemptAt }, visibility: seconds };
 }
 
 /** The headers sent: the logged ones, Content-Type unless they carry one, and the event's Idempotency-Key. */

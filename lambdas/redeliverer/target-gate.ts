@@ -125,6 +125,18 @@ export class TargetGate {
     };
   }
 
+  /**
+   * Gives back a 'call' that was admitted but not made (another copy of the event claimed it first, or the claim
+   * could not be written): a probe it carried is no longer in flight, so the next event probes instead.
+   */
+  release(admission: Admission): void {
+    if (admission.kind !== 'call') return;
+    for (const key of admission.probes) {
+      const h = this.#holds.get(key);
+      if (h) h.probing = false;
+    }
+  }
+
   /** Learns from a real call to `url`. `admission` is what `admit` answered for it. */
   report(url: string, admission: Admission, signal: TargetSignal): void {
     if (admission.kind === 'call') {

@@ -1,3 +1,4 @@
+import type { Lifecycle, LifecycleStatus, LifecycleWrite } from './domain/event-lifecycle';
 import type { RetryMessage } from './domain/retry-message';
 
 /**
@@ -86,41 +87,24 @@ export interface AttemptRecord {
   readonly notCalled?: true;
 }
 
-export type EventStatus = 'pending' | 'enqueued' | 'delivered' | 'permanent' | 'exhausted';
+export type EventStatus = LifecycleStatus;
 
-/** What the ledger knows about one event. */
-export interface EventRecord {
+/** What the ledger knows about one event: who it is, and where it is in its lifecycle. */
+export interface EventRecord extends Lifecycle {
   readonly eventKey: string;
   readonly deliveryId: string;
   readonly webhookId: string;
   readonly targetUrl: string;
-  readonly status: EventStatus;
-  readonly attempts: readonly AttemptRecord[];
-  /** Why the event stopped being retried (permanent or exhausted). */
-  readonly finalReason?: string;
-  /** The SQS message the permanent decision was taken on; a redriven copy (new message id) is tried afresh. */
-  readonly decidedForMessageId?: string;
-  /**
-   * Every SQS message a permanent or exhausted decision was taken on. Each fails fast until SQS dead-letters
-   * it, whatever later copies of the event do; a message not among them finds the event decided only after a
-   * redrive (or as a stale copy left by a crash), and gets a new budget.
-   */
-  readonly decidedMessageIds?: readonly string[];
   /** Other Genesys delivery ids (repeated attempts of the same event) folded into this one. */
   readonly duplicateDeliveryIds?: readonly string[];
-  /** Real attempts spent from the current retry budget (a redrive starts a new budget). */
-  readonly budgetAttempts?: number;
-  /** When the event was first held back in the current budget (ISO time); bounded by MAX_HOLD_SECONDS. */
-  readonly heldSince?: string;
   readonly updatedAt: string;
 }
 
-/** How an attempt bears on the event's retry budget. */
-export interface BudgetUpdate {
-  /** False for an outage probe that found the host still down. @default true */
-  readonly counted?: boolean;
-  /** True for the first attempt after a redrive: the budget starts again (and the hold clock with it). */
-  readonly fresh?: boolean;
+/** Who an event is, written with its first transition when the item does not exist yet (a replay, a TTL). */
+export interface EventIdentity {
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly targetUrl: string;
 }
 
 export interface Watermark {
@@ -161,21 +145,15 @@ export interface Ledger {
   setWatermark(watermark: Watermark): Promise<void>;
   getEvent(eventKey: string): Promise<EventRecord | undefined>;
   /**
-   * Appends an attempt and sets the status (and final reason, for permanent or exhausted). A permanent status
-   * remembers `attempt.messageId` as `decidedForMessageId`.
+   * Applies one lifecycle transition (lambdas/shared/domain/event-lifecycle.ts) as a conditional write:
+   * 'applied', or 'conflict' when the item's version is no longer the one the write expects (another copy of
+   * the event moved it first).
    */
-  recordAttempt(
+  transition(
     eventKey: string,
-    attempt: AttemptRecord,
-    status: EventStatus,
-    finalReason?: string,
-    budget?: BudgetUpdate,
-  ): Promise<void>;
-  /**
-   * Notes that the event is being held back (its first hold in this budget sets `heldSince`). `fresh` starts a
-   * new budget first: a redriven message held before its first attempt.
-   */
-  recordHold(eventKey: string, at: string, fresh: boolean): Promise<void>;
+    write: LifecycleWrite,
+    identity: EventIdentity,
+  ): Promise<'applied' | 'conflict'>;
 }
 
 export interface SendResult {

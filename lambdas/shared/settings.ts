@@ -103,7 +103,7 @@ export const pipelineSettingsSchema = z
       3_600,
       'seconds',
     ),
-    MAX_RETRIES: int('MAX_RETRIES', 3, 1, 1_000, 'attempts'),
+    MAX_RETRIES: int('MAX_RETRIES', 3, 1, 995, 'attempts'),
     RETRY_DELAY_SECONDS: int('RETRY_DELAY_SECONDS', 5, 1, 43_200, 'seconds'),
     MAX_RETRY_DELAY_SECONDS: int('MAX_RETRY_DELAY_SECONDS', 3_600, 1, 43_200, 'seconds'),
     DELIVERY_TIMEOUT_SECONDS: int('DELIVERY_TIMEOUT_SECONDS', 10, 1, 120, 'seconds'),

@@ -117,7 +117,7 @@ export class RedelivererFunction extends Construct {
       {
         id: 'Serverless-LambdaEventSourceMappingDestination',
         reason:
-          "On-failure destinations do not apply to SQS event sources; the retry queue's redrive policy moves a message to the DLQ after MAX_RETRIES receives, keeping its source so the console can redrive it.",
+          "On-failure destinations do not apply to SQS event sources; the retry queue's redrive policy moves a message to the DLQ after MAX_RETRIES + 5 receives, keeping its source so the console can redrive it.",
       },
     );
   }

@@ -5,7 +5,10 @@ import { queueNames } from '../physical-names';
 
 /** Properties of {@link RetryQueues}. */
 export interface RetryQueuesProps {
-  /** Receives per message before SQS moves it to the DLQ: the retry budget (MAX_RETRIES). */
+  /**
+   * Receives per message before SQS moves it to the DLQ: MAX_RETRIES plus headroom for receives that end without
+   * a decision (the ledger's verdict bounds the calls; see lambdas/shared/derived-settings.ts).
+   */
   readonly maxReceiveCount: number;
   /** Visibility timeout of the retry queue; at least 6 × the consumer's timeout. */
   readonly visibilityTimeout: Duration;

@@ -1,11 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createConfirm } from '../../cli/confirm';
-import { originalPayload } from '../../cli/dead-letter';
+import { originalPayload, toRow } from '../../cli/dead-letter';
 import { describeError } from '../../cli/describe-error';
+import type { LedgerEvent } from '../../cli/ledger-reader';
 import { runCli } from '../../cli/main';
 import { parseTime } from '../../cli/parse-time';
 import { createProgressBar } from '../../cli/progress-bar';
+import { ABSENT } from '../../lambdas/shared/domain/event-lifecycle';
 
 const NOW = new Date('2026-11-28T12:00:00.000Z');
 
@@ -109,5 +111,48 @@ describe('describeError and usage errors', () => {
     ]);
     expect(await runCli(['--help'], io)).toBe(0);
     expect(out.join('')).toContain('Usage: genesys-webhook-recovery <command>');
+  });
+});
+
+describe('toRow: a dead letter without a verdict is marked', () => {
+  const message = {
+    v: 1 as const,
+    eventKey: 'a'.repeat(64),
+    deliveryId: 'd-1',
+    webhookId: 'wh-1',
+    targetUrl: 'https://hooks.example.com/x',
+    headers: {},
+    body: '{}',
+    contentType: 'application/json',
+    originalStatus: 503,
+    failedAt: NOW.toISOString(),
+    enqueuedAt: NOW.toISOString(),
+    strippedHeaders: [],
+  };
+  const raw = { messageId: 'm-1', body: JSON.stringify(message) };
+  const event = (status: LedgerEvent['status']): LedgerEvent => ({
+    ...ABSENT,
+    status,
+    eventKey: message.eventKey,
+    deliveryId: 'd-1',
+    webhookId: 'wh-1',
+    targetUrl: message.targetUrl,
+    duplicateDeliveryIds: [],
+    ...(status === 'exhausted' ? { finalReason: '503 Service Unavailable after 3 attempts' } : {}),
+  });
+
+  it.each([
+    ['exhausted', true, '503 Service Unavailable after 3 attempts'],
+    ['enqueued', false, 'not a verdict (ledger: enqueued): no attempt recorded'],
+    ['claimed', false, 'not a verdict (ledger: claimed): no attempt recorded'],
+  ] as const)('ledger status %s → verdict %s', (status, verdict, reason) => {
+    const row = toRow({ raw, message, event: event(status) });
+    expect(row).toMatchObject({ verdict, ledgerStatus: status });
+    expect(row.reason.startsWith(reason)).toBe(true);
+  });
+
+  it('no ledger record is not a verdict either', () => {
+    expect(toRow({ raw, message })).toMatchObject({ verdict: false, ledgerStatus: null });
+    expect(toRow({ raw, message }).reason).toMatch(/^not a verdict \(ledger: no record\): no ledger record/);
   });
 });

@@ -13,6 +13,7 @@ import { eventKey } from '../../lambdas/shared/domain/event-key';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { type LocalAws, startLocalAws } from '../../local/local-aws';
+import { recordCall } from '../support/ledger-seed';
 
 /**
  * Exporting a large DLQ in bounded memory: the real CLI runs as a child process whose V8 heap is capped well
@@ -70,12 +71,12 @@ beforeAll(async () => {
   for (let i = 0; i < WITH_LEDGER; i++) {
     const m = message(i);
     await ledger.claim(m);
-    const attempt = { attempt: 1, messageId: `m-${i}`, at: new Date().toISOString(), durationMs: 5 };
-    await ledger.recordAttempt(
-      m.eventKey,
+    const attempt = { messageId: `m-${i}`, at: new Date().toISOString(), durationMs: 5 };
+    await recordCall(
+      ledger,
+      m,
       { ...attempt, outcome: 'retryable', status: 503, error: 'target answered 503 Service Unavailable' },
-      'exhausted',
-      '503 Service Unavailable after 1 attempts',
+      { kind: 'exhausted', reason: '503 Service Unavailable after 1 attempts' },
     );
   }
 }, 120_000);

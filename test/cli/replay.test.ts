@@ -13,6 +13,7 @@ import {
   startGenesysEmulator,
 } from '../../local/genesys-emulator';
 import { type LocalAws, startLocalAws } from '../../local/local-aws';
+import { recordCall } from '../support/ledger-seed';
 import { LOCAL_TARGETS } from '../support/local-targets';
 import { drainQueue } from '../support/queue-contents';
 import { testCli } from './cli-test-context';
@@ -76,11 +77,12 @@ beforeAll(async () => {
   await ledger.markEnqueued([known.eventKey]);
   const delivered = toMessage('delivered');
   await ledger.claim(delivered);
-  const attempt = { attempt: 1, messageId: 'm-1', at: new Date().toISOString(), durationMs: 3 };
-  await ledger.recordAttempt(
-    delivered.eventKey,
+  const attempt = { messageId: 'm-1', at: new Date().toISOString(), durationMs: 3 };
+  await recordCall(
+    ledger,
+    delivered,
     { ...attempt, outcome: 'delivered', status: 200 },
-    'delivered',
+    { kind: 'delivered' },
   );
 }, 60_000);
 

@@ -134,7 +134,7 @@ describe('npx cdk synth (real CLI, real bundling, no credentials)', () => {
     expect(output).toContain('Invalid stack configuration:');
     expect(output).toMatch(/^ {2}- WEBHOOK_ID is required/m);
     expect(output).toMatch(
-      /^ {2}- MAX_RETRIES must be a whole number of attempts from 1 to 1000 \(got "0"\)$/m,
+      /^ {2}- MAX_RETRIES must be a whole number of attempts from 1 to 995 \(got "0"\)$/m,
     );
     expect(output).toMatch(/^ {2}- POLL_INTERVAL_SECONDS must be a multiple of 60/m);
     // The operator's input, not a bug: no stack trace.

@@ -102,7 +102,7 @@ describe('stackConfigFromContext', () => {
     });
     expect(lines).toHaveLength(3);
     expect(lines.join('\n')).toContain(
-      'MAX_RETRIES must be a whole number of attempts from 1 to 1000 (got "0")',
+      'MAX_RETRIES must be a whole number of attempts from 1 to 995 (got "0")',
     );
     expect(lines.join('\n')).toContain('BATCH_SIZE must be a whole number');
     expect(lines.join('\n')).toContain('alarmEmail must be an e-mail address (got "not-an-address")');

@@ -47,7 +47,7 @@ describe('WebhookRecoveryStack (options)', () => {
       reservePollerConcurrency: 'false',
     });
     template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(5 minutes)' });
-    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 8 } });
+    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 8 + 5 } });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 25,
       ScalingConfig: { MaximumConcurrency: 3 },

@@ -67,12 +67,12 @@ describe('WebhookRecoveryStack (defaults)', () => {
     });
   });
 
-  it('has a retry queue that redrives to the DLQ after MAX_RETRIES receives, with a visibility ≥ 6 × timeout', () => {
+  it('has a retry queue that redrives to the DLQ after MAX_RETRIES + 5 receives (headroom for undecided receives), with a visibility ≥ 6 × timeout', () => {
     const redeliverer = logicalId(template, 'AWS::Lambda::Function', 'RedelivererFunction');
     const timeout = template.toJSON().Resources[redeliverer].Properties.Timeout as number;
     expect(timeout).toBe(20 + 15);
     const queue = template.toJSON().Resources[retryQueue].Properties;
-    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 5 });
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq), maxReceiveCount: 5 + 5 });
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
     expect(queue).toMatchObject({ SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576 });
     expect(queue.FifoQueue).toBeUndefined();

@@ -310,7 +310,7 @@ describe('npm start (demo mode)', () => {
     const { code, out } = await runDemo({ MAX_RETRIES: '0', BATCH_SIZE: 'x', LOCAL_SQS_PORT: 'abc' });
     expect(code).toBe(1);
     expect(out).toMatch(/^Local mode cannot start: fix these 3 settings/);
-    expect(out).toMatch(/MAX_RETRIES must be a whole number of attempts from 1 to 1000/);
+    expect(out).toMatch(/MAX_RETRIES must be a whole number of attempts from 1 to 995/);
     expect(out).toMatch(/BATCH_SIZE must be/);
     expect(out).toMatch(/LOCAL_SQS_PORT must be/);
     expect(out).not.toMatch(/SQS endpoint/);

@@ -33,7 +33,7 @@ function fakes(refuse?: EnqueueFailure['permanent']) {
       invalid.push(e);
       return 'new' as const;
     },
-    recordAttempt: async () => undefined,
+    transition: async () => 'applied',
   } as unknown as Ledger;
   return { queue, ledger, sent, invalid };
 }

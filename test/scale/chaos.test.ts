@@ -219,8 +219,8 @@ describe('chaos reconciliation', () => {
     // No event to the dead endpoint spent more than its budget (crashes before a batch only use it up); probes
     // of the host while it was held for an outage are marked and do not count. Attempts, not requests: the
     // sender resends once when a reused keep-alive socket turns out reset.
-    // A copy that a crash left behind after its event was decided gets a budget of its own (it cannot be told
-    // from a redrive), so the bound holds per budget, not per event.
+    // A copy that a crash left behind after its event was decided was sent before the verdict: it stands down
+    // (only a copy sent after the verdict, a redrive, starts a budget of its own).
     for (const key of deadKeys) {
       const event = await pipeline.ledger.getEvent(key);
       expect(event?.budgetAttempts ?? 0).toBeLessThanOrEqual(MAX_RETRIES);

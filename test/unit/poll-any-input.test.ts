@@ -25,8 +25,7 @@ function fakes() {
     getWatermark: async () => undefined,
     setWatermark: async () => undefined,
     getEvent: async () => undefined,
-    recordAttempt: async () => undefined,
-    recordHold: async () => undefined,
+    transition: async () => 'applied',
   };
   const queue: RetryQueue = {
     enqueue: async (messages) => {

@@ -21,8 +21,12 @@ describe('redeliver: the retry budget counts real attempts only', () => {
     expect(held).toMatchObject({ result: 'held', acknowledged: true, targetCalled: false, attempt: 1 });
     expect(sender.requests).toHaveLength(1);
     expect(queue.requeued).toHaveLength(1);
-    // Sent again byte for byte, due when the host's hold ends (30 s) plus a spread of up to half of it.
-    expect(queue.requeued[0]?.body).toBe(JSON.stringify(second));
+    // Sent again with its budget and hold clock, due when the host's hold ends (30 s) plus a spread of up to half.
+    expect(JSON.parse(queue.requeued[0]?.body ?? '')).toEqual({
+      ...second,
+      budget: 1,
+      heldSince: NOW.toISOString(),
+    });
     expect(queue.requeued[0]?.delaySeconds).toBe(30 + 8);
     expect(ledger.events.get(second.eventKey)?.budgetAttempts ?? 0).toBe(0);
     expect(ledger.events.get(second.eventKey)?.heldSince).toBe(NOW.toISOString());
@@ -50,21 +54,28 @@ describe('redeliver: the retry budget counts real attempts only', () => {
     expect(ledger.events.get(carrier.eventKey)?.budgetAttempts).toBe(2);
     const record = ledger.attempts.find((a) => a.eventKey === carrier.eventKey);
     expect(record?.attempt).toMatchObject({ counted: false, outcome: 'retryable' });
-    expect(queue.requeued.map((r) => r.body)).toContain(JSON.stringify(carrier));
+    expect(queue.requeued.map((r) => JSON.parse(r.body).eventKey)).toContain(carrier.eventKey);
   });
 
-  it('a redriven message (the event was decided on another message id) starts a fresh budget', async () => {
-    const { deps, ledger } = fakeDeps(new FakeSender({ status: 503, durationMs: 3 }));
+  it('a redriven message (sent by SQS after the verdict, another message id) starts a fresh budget', async () => {
+    const { deps, ledger, clock } = fakeDeps(new FakeSender({ status: 503, durationMs: 3 }));
     const message = on('/a');
     ledger.seed(message.eventKey, 'exhausted', 'm-old', '503 after 3 attempts', { budgetAttempts: 3 });
 
-    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven'), deps);
+    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven', NOW), deps);
 
     expect(outcome).toMatchObject({ result: 'retry-scheduled', attempt: 1 });
-    expect(ledger.attempts[0]?.budget).toEqual({ counted: true, fresh: true });
-    expect(ledger.events.get(message.eventKey)).toMatchObject({ budgetAttempts: 1, status: 'enqueued' });
-    // The next receive of the same redriven copy continues that new budget.
-    const next = await redeliver(sqsInput(message, 2, 'm-redriven'), deps);
+    expect(ledger.events.get(message.eventKey)).toMatchObject({
+      budget: 2,
+      redrives: 1,
+      budgetAttempts: 1,
+      status: 'enqueued',
+      retryOwner: 'm-redriven',
+    });
+    expect(ledger.events.get(message.eventKey)?.decidedForMessageId).toBeUndefined();
+    // The next receive of the same redriven copy, after its backoff, continues that new budget.
+    clock.now += 60_000;
+    const next = await redeliver(sqsInput(message, 2, 'm-redriven', NOW), deps);
     expect(next).toMatchObject({ result: 'retry-scheduled', attempt: 2 });
   });
 
@@ -77,14 +88,28 @@ describe('redeliver: the retry budget counts real attempts only', () => {
       heldSince: '2026-01-01T00:00:00Z',
     });
 
-    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven'), deps);
+    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven', NOW), deps);
 
     expect(outcome).toMatchObject({ result: 'held', hold: { heldForSeconds: 0 } });
     expect(ledger.events.get(message.eventKey)).toMatchObject({
+      budget: 2,
       budgetAttempts: 0,
-      status: 'enqueued',
+      status: 'held',
       heldSince: NOW.toISOString(),
     });
+  });
+
+  it('a stale copy (another message id, sent before the verdict) acknowledges and does nothing', async () => {
+    const sender = new FakeSender({ status: 200, durationMs: 3 });
+    const { deps, ledger, queue } = fakeDeps(sender);
+    const message = on('/a');
+    ledger.seed(message.eventKey, 'exhausted', 'm-1', '503 after 3 attempts', { budgetAttempts: 3 });
+    const outcome = await redeliver(sqsInput(message, 1, 'm-stale'), deps);
+    expect(outcome).toMatchObject({ result: 'superseded', acknowledged: true, targetCalled: false });
+    expect(outcome.error).toBe('sent before the exhausted verdict');
+    expect(sender.requests).toHaveLength(0);
+    expect(queue.visibility).toEqual([]);
+    expect(ledger.writes).toEqual([]);
   });
 
   it('the same message decided before still fails fast until SQS dead-letters it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redeliver } from '../../lambdas/redeliverer/redeliver';
-import { FakeSender, fakeDeps, retryMessage, sqsInput } from './redeliver-fakes';
+import { FakeSender, fakeDeps, NOW, retryMessage, sqsInput } from './redeliver-fakes';
 
 describe('redeliver: what the ledger already knows', () => {
   it('acks an event already delivered without calling the target', async () => {
@@ -43,7 +43,7 @@ describe('redeliver: what the ledger already knows', () => {
     const message = retryMessage();
     ledger.seed(message.eventKey, 'permanent', 'm-old', 'target answered 410 Gone');
 
-    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven'), deps);
+    const outcome = await redeliver(sqsInput(message, 1, 'm-redriven', NOW), deps);
     expect(outcome.result).toBe('delivered');
     expect(sender.requests).toHaveLength(1);
     expect(ledger.attempts[0]).toMatchObject({ status: 'delivered', attempt: { messageId: 'm-redriven' } });

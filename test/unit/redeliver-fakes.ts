@@ -1,11 +1,17 @@
 import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
+import {
+  ABSENT,
+  type Lifecycle,
+  type LifecycleWrite,
+  transitionRecord,
+} from '../../lambdas/shared/domain/event-lifecycle';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import type {
   AttemptRecord,
-  BudgetUpdate,
   EnqueueFailure,
+  EventIdentity,
   EventRecord,
   EventStatus,
   Ledger,
@@ -37,45 +43,60 @@ export function retryMessage(overrides: Partial<RetryMessage> = {}): RetryMessag
   };
 }
 
-export function sqsInput(message: unknown, receiveCount = 1, messageId = 'm-1'): RedeliveryInput {
+/** An SQS record; `sentAt` is its SentTimestamp (default: an hour before NOW, before any seeded verdict). */
+export function sqsInput(
+  message: unknown,
+  receiveCount = 1,
+  messageId = 'm-1',
+  sentAt: Date = new Date('2026-11-28T12:00:00.000Z'),
+): RedeliveryInput {
   return {
     messageId,
     receiptHandle: `rh-${messageId}-${receiveCount}`,
     body: typeof message === 'string' ? message : JSON.stringify(message),
-    attributes: { ApproximateReceiveCount: String(receiveCount) },
+    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: String(sentAt.getTime()) },
   };
 }
 
 export class FakeLedger implements Ledger {
   readonly events = new Map<string, EventRecord>();
+  /** Every write applied, in order. */
+  readonly writes: { eventKey: string; write: LifecycleWrite }[] = [];
+  /** The applied writes that recorded an attempt: how each call (or decision without one) ended. */
   readonly attempts: {
     eventKey: string;
     attempt: AttemptRecord;
     status: EventStatus;
     finalReason?: string;
-    budget?: BudgetUpdate;
   }[] = [];
-  readonly holds: { eventKey: string; at: string; fresh: boolean }[] = [];
+  /** The applied writes that held the event back. */
+  readonly holds: { eventKey: string; heldSince: string; budget: number }[] = [];
   readonly invalid: { webhookId: string; deliveryId: string; reason: string; raw: string }[] = [];
   failGetEvent: ((eventKey: string) => boolean) | undefined;
+  /** Fails the writes that end a call or hold an event (not the claim): a throttled ledger write. */
   failRecordAttempt = false;
+  /** Fails every transition: a ledger that cannot be written at all. */
+  failTransitions = false;
 
   seed(
     eventKey: string,
     status: EventStatus,
     decidedForMessageId?: string,
     finalReason?: string,
-    extra: { budgetAttempts?: number; heldSince?: string } = {},
+    extra: Partial<Lifecycle> = {},
   ): void {
     this.events.set(eventKey, {
+      ...ABSENT,
+      version: 1,
       ...extra,
       eventKey,
       deliveryId: 'd-1',
       webhookId: 'wh-1',
       targetUrl: 'https://hooks.example.com/genesys',
       status,
-      attempts: [],
-      ...(decidedForMessageId !== undefined ? { decidedForMessageId } : {}),
+      ...(decidedForMessageId !== undefined
+        ? { decidedForMessageId, decidedAt: extra.decidedAt ?? '2026-11-28T12:30:00.000Z' }
+        : {}),
       ...(finalReason !== undefined ? { finalReason } : {}),
       updatedAt: '2026-11-28T12:05:00.000Z',
     });
@@ -84,51 +105,31 @@ export class FakeLedger implements Ledger {
     if (this.failGetEvent?.(eventKey)) throw new Error('ledger unavailable');
     return this.events.get(eventKey);
   }
-  async recordAttempt(
+  async transition(
     eventKey: string,
-    attempt: AttemptRecord,
-    status: EventStatus,
-    finalReason?: string,
-    budget: BudgetUpdate = {},
-  ) {
-    if (this.failRecordAttempt) throw new Error('ledger write throttled');
-    this.attempts.push({
-      eventKey,
-      attempt,
-      status,
-      ...(finalReason !== undefined ? { finalReason } : {}),
-      budget,
-    });
-    const event = this.events.get(eventKey);
-    if (!event) return;
-    const counted = budget.counted !== false ? 1 : 0;
-    const decided = status === 'permanent' || status === 'exhausted';
-    const { heldSince, ...rest } = event;
-    this.events.set(eventKey, {
-      ...rest,
-      ...(budget.fresh || heldSince === undefined ? {} : { heldSince }),
-      status,
-      attempts: [...event.attempts, attempt],
-      budgetAttempts: budget.fresh ? counted : (event.budgetAttempts ?? 0) + counted,
-      ...(finalReason !== undefined ? { finalReason } : {}),
-      ...(decided
-        ? {
-            decidedForMessageId: attempt.messageId,
-            decidedMessageIds: [...(event.decidedMessageIds ?? []), attempt.messageId],
-          }
-        : {}),
-    });
-  }
-  async recordHold(eventKey: string, at: string, fresh: boolean) {
-    this.holds.push({ eventKey, at, fresh });
-    const event = this.events.get(eventKey);
-    if (!event) return;
-    this.events.set(
-      eventKey,
-      fresh
-        ? { ...event, heldSince: at, budgetAttempts: 0, status: 'enqueued' }
-        : { ...event, heldSince: event.heldSince ?? at },
-    );
+    write: LifecycleWrite,
+    identity: EventIdentity,
+  ): Promise<'applied' | 'conflict'> {
+    if (this.failTransitions) throw new Error('ledger write throttled');
+    if (this.failRecordAttempt && write.set.status !== 'claimed') throw new Error('ledger write throttled');
+    const before = this.events.get(eventKey);
+    const next = transitionRecord(before, eventKey, write, identity, '2026-11-28T13:00:00.000Z');
+    if (next === 'conflict') return 'conflict';
+    this.events.set(eventKey, next);
+    this.writes.push({ eventKey, write });
+    const added = write.set.attempts?.at(-1);
+    if (added && next.attemptsTotal > (before?.attemptsTotal ?? 0)) {
+      this.attempts.push({
+        eventKey,
+        attempt: added,
+        status: next.status,
+        ...(write.set.finalReason !== undefined ? { finalReason: write.set.finalReason } : {}),
+      });
+    }
+    if (write.set.status === 'held') {
+      this.holds.push({ eventKey, heldSince: next.heldSince ?? '', budget: next.budget });
+    }
+    return 'applied';
   }
   async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }) {
     const seen = this.invalid.some(

@@ -96,7 +96,6 @@ describe('redeliver: the attempt budget (MAX_RETRIES = 3)', () => {
     { attempt: 1, result: 'retry-scheduled', visibility: 2, ledgerStatus: 'enqueued' },
     { attempt: 2, result: 'retry-scheduled', visibility: 5, ledgerStatus: 'enqueued' },
     { attempt: 3, result: 'exhausted', visibility: 0, ledgerStatus: 'exhausted' },
-    { attempt: 4, result: 'exhausted', visibility: 0, ledgerStatus: 'exhausted' },
   ])('503 on attempt $attempt → $result, visibility $visibility', async (row) => {
     const { deps, ledger, queue } = fakeDeps(new FakeSender({ status: 503, durationMs: 7 }));
     const message = retryMessage();

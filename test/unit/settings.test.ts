@@ -38,7 +38,7 @@ describe('parsePipelineSettings', () => {
   });
 
   it.each([
-    ['MAX_RETRIES', '0', /MAX_RETRIES must be a whole number of attempts from 1 to 1000 \(got "0"\)/],
+    ['MAX_RETRIES', '0', /MAX_RETRIES must be a whole number of attempts from 1 to 995 \(got "0"\)/],
     ['MAX_RETRIES', 'three', /MAX_RETRIES must be a whole number/],
     ['RETRY_DELAY_SECONDS', '1.5', /RETRY_DELAY_SECONDS must be a whole number of seconds/],
     [
@@ -124,7 +124,7 @@ describe('deriveSettings', () => {
     expect(d.retryQueueVisibilitySeconds).toBe(6 * d.redelivererTimeoutSeconds + d.batchingWindowSeconds);
     expect(d.retryQueueRetentionSeconds).toBeLessThan(d.dlqRetentionSeconds);
     const long = deriveSettings(
-      parsePipelineSettings({ ...minimal, MAX_RETRIES: '1000', MAX_RETRY_DELAY_SECONDS: '43200' }),
+      parsePipelineSettings({ ...minimal, MAX_RETRIES: '995', MAX_RETRY_DELAY_SECONDS: '43200' }),
     );
     expect(long.retryQueueRetentionSeconds).toBeLessThan(long.dlqRetentionSeconds);
   });

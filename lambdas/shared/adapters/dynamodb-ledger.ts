@@ -5,8 +5,9 @@ import {
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type LifecycleWrite, MAX_KEPT_ATTEMPTS } from '../domain/event-lifecycle';
 import type { RetryMessage } from '../domain/retry-message';
-import type { AttemptRecord, BudgetUpdate, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
+import type { AttemptRecord, EventIdentity, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
 
 /** The document client is injected or configured, never both. */
 type ClientOption =
@@ -36,6 +37,9 @@ export const ledgerKeys = {
 const MAX_KEY_BYTES = 1_024;
 /** Longest delivery id kept on an invalid-entry item (the key holds a hash of the whole). */
 const MAX_ID_CHARS = 512;
+
+/** Other Genesys delivery ids remembered per event; with MAX_ID_CHARS each, at most 50 KB. */
+const MAX_DUPLICATE_IDS = 100;
 
 /** Longest error text kept per attempt, so a chatty target cannot push an item past 400 KB. */
 const MAX_ERROR_CHARS = 500;
@@ -135,8 +139,14 @@ export class DynamoDbLedger implements Ledger {
           TableName: this.#table,
           Key: { pk: ledgerKeys.event(message.eventKey) },
           UpdateExpression: 'ADD duplicateDeliveryIds :id',
-          ConditionExpression: 'attribute_exists(pk) AND deliveryId <> :plain',
-          ExpressionAttributeValues: { ':id': new Set([message.deliveryId]), ':plain': message.deliveryId },
+          // Bounded, like the attempts: past MAX_DUPLICATE_IDS more ids are not remembered (they still dedupe).
+          ConditionExpression:
+            'attribute_exists(pk) AND deliveryId <> :plain AND (attribute_not_exists(duplicateDeliveryIds) OR size(duplicateDeliveryIds) < :max)',
+          ExpressionAttributeValues: {
+            ':id': new Set([cap(message.deliveryId, MAX_ID_CHARS)]),
+            ':plain': message.deliveryId,
+            ':max': MAX_DUPLICATE_IDS,
+          },
         }),
       )
       .catch((error: unknown) => {
@@ -253,89 +263,97 @@ export class DynamoDbLedger implements Ledger {
     return out.Item ? toEventRecord(out.Item) : undefined;
   }
 
-  async recordAttempt(
+  async transition(
     eventKey: string,
-    attempt: AttemptRecord,
-    status: EventStatus,
-    finalReason?: string,
-    budget: BudgetUpdate = {},
-  ): Promise<void> {
+    write: LifecycleWrite,
+    identity: EventIdentity,
+  ): Promise<'applied' | 'conflict'> {
     const { at, expiresAt } = this.#stamps();
-    const decided = status === 'permanent' || status === 'exhausted';
-    const counted = budget.counted !== false;
-    const sets = ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)', '#status = :status'];
-    sets.push('updatedAt = :at', 'expiresAt = :exp');
-    if (finalReason !== undefined) sets.push('finalReason = :reason');
-    if (decided) sets.push('decidedForMessageId = :mid');
-    if (status === 'delivered') sets.push('deliveredAt = :at');
-    // The budget is a counter on the item, so it survives the message being sent again while held back.
-    if (budget.fresh) sets.push('budgetAttempts = :spent');
-    else if (counted) sets.push('budgetAttempts = if_not_exists(budgetAttempts, :zero) + :one');
-    const remove = budget.fresh ? ' REMOVE heldSince' : '';
-    const add = decided ? ' ADD decidedMessageIds :mids' : '';
-    await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk: ledgerKeys.event(eventKey) },
-        UpdateExpression: `SET ${sets.join(', ')}${remove}${add}`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':empty': [],
-          ':attempt': [
-            { ...attempt, ...(attempt.error ? { error: attempt.error.slice(0, MAX_ERROR_CHARS) } : {}) },
-          ],
-          ':status': status,
-          ':at': at,
-          ':exp': expiresAt,
-          ...(finalReason !== undefined ? { ':reason': finalReason.slice(0, MAX_ERROR_CHARS) } : {}),
-          ...(decided ? { ':mid': attempt.messageId, ':mids': new Set([attempt.messageId]) } : {}),
-          ...(budget.fresh ? { ':spent': counted ? 1 : 0 } : counted ? { ':zero': 0, ':one': 1 } : {}),
-        },
-      }),
-    );
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':at': at, ':exp': expiresAt, ':kind': 'event' };
+    const sets = ['updatedAt = :at', 'expiresAt = :exp', 'kind = if_not_exists(kind, :kind)'];
+    // The item's identity, for an event the ledger has not seen (a replay, or an item past its TTL).
+    const who = { eventKey, ...identity, createdAt: at };
+    for (const [i, [field, value]] of Object.entries(who).entries()) {
+      names[`#i${i}`] = field;
+      values[`:i${i}`] = value;
+      sets.push(`#i${i} = if_not_exists(#i${i}, :i${i})`);
+    }
+    for (const [i, [field, value]] of Object.entries(write.set).entries()) {
+      names[`#s${i}`] = field;
+      values[`:s${i}`] =
+        field === 'attempts' ? (value as AttemptRecord[]).map(capAttempt) : capField(field, value);
+      sets.push(`#s${i} = :s${i}`);
+    }
+    const removes = write.remove
+      .filter((f) => !(f in write.set))
+      .map((field, i) => {
+        names[`#r${i}`] = field;
+        return `#r${i}`;
+      });
+    values[':expect'] = write.expectVersion;
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: ledgerKeys.event(eventKey) },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          // Every transition is conditional on the version read: a copy that lost the race changes nothing.
+          ConditionExpression:
+            write.expectVersion === 0
+              ? 'attribute_not_exists(#version) OR #version = :expect'
+              : '#version = :expect',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'applied';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
   }
+}
 
-  async recordHold(eventKey: string, at: string, fresh: boolean): Promise<void> {
-    const { expiresAt } = this.#stamps();
-    const update = fresh
-      ? // A redriven message held before its first attempt: a new budget, and no longer dead-lettered.
-        'SET heldSince = :at, budgetAttempts = :zero, #status = :enqueued, updatedAt = :at, expiresAt = :exp'
-      : 'SET heldSince = if_not_exists(heldSince, :at), updatedAt = :at, expiresAt = :exp';
-    await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { pk: ledgerKeys.event(eventKey) },
-        UpdateExpression: update,
-        ExpressionAttributeValues: {
-          ':at': at,
-          ':exp': expiresAt,
-          ...(fresh ? { ':zero': 0, ':enqueued': 'enqueued' } : {}),
-        },
-        ...(fresh ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-      }),
-    );
-  }
+function capAttempt(a: AttemptRecord): AttemptRecord {
+  return a.error ? { ...a, error: cap(a.error, MAX_ERROR_CHARS) } : a;
+}
+
+function capField(field: string, value: unknown): unknown {
+  return field === 'finalReason' && typeof value === 'string' ? cap(value, MAX_ERROR_CHARS) : value;
 }
 
 function toEventRecord(item: Record<string, unknown>): EventRecord {
   const dupes = item.duplicateDeliveryIds;
+  const legacy = item.decidedMessageIds;
+  const attempts = Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [];
+  const optional = (name: string) => (typeof item[name] === 'string' ? { [name]: item[name] as string } : {});
+  const claim = item.claim as Record<string, unknown> | undefined;
   return {
     eventKey: String(item.eventKey),
     deliveryId: String(item.deliveryId),
     webhookId: String(item.webhookId),
     targetUrl: String(item.targetUrl),
     status: item.status as EventStatus,
-    attempts: Array.isArray(item.attempts) ? (item.attempts as AttemptRecord[]) : [],
-    ...(typeof item.finalReason === 'string' ? { finalReason: item.finalReason } : {}),
-    ...(typeof item.decidedForMessageId === 'string'
-      ? { decidedForMessageId: item.decidedForMessageId }
+    version: typeof item.version === 'number' ? item.version : 0,
+    budget: typeof item.budget === 'number' ? item.budget : 1,
+    budgetAttempts: typeof item.budgetAttempts === 'number' ? item.budgetAttempts : 0,
+    // Items written before attempts were bounded keep them all: the next transition keeps the newest only.
+    attempts: attempts.slice(-MAX_KEPT_ATTEMPTS),
+    attemptsTotal: typeof item.attemptsTotal === 'number' ? item.attemptsTotal : attempts.length,
+    redrives: typeof item.redrives === 'number' ? item.redrives : 0,
+    ...(claim && typeof claim.messageId === 'string'
+      ? { claim: { messageId: claim.messageId, until: String(claim.until), attempt: Number(claim.attempt) } }
       : {}),
-    ...(item.decidedMessageIds instanceof Set
-      ? { decidedMessageIds: [...item.decidedMessageIds].map(String).sort() }
-      : {}),
+    ...optional('heldSince'),
+    ...optional('retryOwner'),
+    ...optional('nextAttemptAt'),
+    ...optional('decidedAt'),
+    ...optional('decidedForMessageId'),
+    ...optional('finalReason'),
+    ...optional('deliveredAt'),
+    ...(legacy instanceof Set ? { legacyDecidedMessageIds: [...legacy].map(String).sort() } : {}),
     ...(dupes instanceof Set ? { duplicateDeliveryIds: [...dupes].map(String).sort() } : {}),
-    ...(typeof item.budgetAttempts === 'number' ? { budgetAttempts: item.budgetAttempts } : {}),
-    ...(typeof item.heldSince === 'string' ? { heldSince: item.heldSince } : {}),
     updatedAt: String(item.updatedAt ?? ''),
   };
 }

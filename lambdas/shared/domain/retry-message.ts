@@ -46,6 +46,13 @@ export const retryMessageSchema = z.object({
   source: z.optional(z.enum(['delivery-log', 'eventbridge'])),
   /** The route (ROUTES) that sent an EventBridge event to this target. */
   route: z.optional(z.string()),
+  /**
+   * Set by the redeliverer on a copy it sends again while the target is held: the retry budget (its generation in
+   * the ledger, from 1) and when the event was first held in it. The message carries the hold clock as well as
+   * the ledger, so that a lost ledger write cannot make a hold endless (docs/architecture.md, the lifecycle).
+   */
+  budget: z.optional(z.int().check(z.gte(1))),
+  heldSince: z.optional(z.iso.datetime()),
 });
 
 export type RetryMessage = z.output<typeof retryMessageSchema>;
