@@ -14,7 +14,7 @@ import { parsePipelineSettings } from '../lambdas/shared/settings';
 import { lambdaContext } from '../local/lambda-context';
 import { startLocalAws } from '../local/local-aws';
 import { failedDeliveries } from './support/deliveries';
-import { MemoryLedger, MemoryRetryQueue } from './support/memory-ports';
+import { MemoryLedger, MemoryRetryQueue, MemoryTargetStateStore } from './support/memory-ports';
 import type { Receivers } from './support/receivers';
 import { silenced } from './support/silence';
 import { since } from './support/stats';
@@ -90,7 +90,7 @@ export async function handlerPass(
   let delivered = 0;
   const handler = redelivererHandler({
     sender,
-    gate: createTargetGate(settings),
+    gate: createTargetGate(settings, new MemoryTargetStateStore()),
     queue: new MemoryRetryQueue(),
     ledger,
     settings,

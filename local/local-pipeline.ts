@@ -9,6 +9,7 @@ import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { DynamoDbPollLease } from '../lambdas/shared/adapters/dynamodb-poll-lease';
+import { DynamoDbTargetStateStore } from '../lambdas/shared/adapters/dynamodb-target-state';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
 import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
@@ -23,7 +24,12 @@ import { type LocalAws, startLocalAws } from './local-aws';
 import { SqsEventSource } from './sqs-event-source';
 
 /** How the event source stand-in invokes the redeliverer. */
-export type RedelivererInvoke = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+export type RedelivererInvoke = (
+  event: SQSEvent,
+  context: Context,
+  /** Which redeliverer instance runs the batch (one per concurrent poller), from 0. */
+  instance: number,
+) => Promise<SQSBatchResponse | undefined>;
 
 export interface LocalPipelineOptions {
   readonly settings: PipelineSettings;
@@ -56,6 +62,13 @@ export interface LocalPipelineOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Tests only: wraps the redeliverer as the event source invokes it, to inject crashes around it. */
   readonly wrapRedeliverer?: (handler: RedelivererInvoke) => RedelivererInvoke;
+  /**
+   * How redeliverer instances come and go. `per-poller`: one warm instance per concurrent batch, each with its own
+   * memory (target gate cache, HTTP pool), as Lambda keeps instances warm. `per-invocation` (tests): a cold instance
+   * for every batch, the worst case Lambda may give. Either way the gates share their holds through the table.
+   * @default 'per-poller'
+   */
+  readonly redelivererInstances?: 'per-poller' | 'per-invocation';
   /** Tests only: wraps the ledger the handlers use, to inject faults. */
   readonly decorateLedger?: (ledger: Ledger) => Ledger;
 }
@@ -121,27 +134,45 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     logger: new Logger({ serviceName: 'genesys-webhook-poller', logLevel }),
     ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),
   });
-  const http = createWebhookSender(settings);
-  const sender =
-    signingSecret === undefined
-      ? http
-      : new SigningWebhookSender({
-          sender: http,
-          secret: async () => signingSecret,
-          secretSource: 'SIGNING_SECRET',
-        });
-  const redeliver = redelivererHandler({
-    sender,
-    gate: createTargetGate(settings),
-    queue,
-    ledger,
-    settings,
-    random: Math.random,
-    now: () => new Date(),
-    logger: new Logger({ serviceName: 'genesys-webhook-redeliverer', logLevel }),
-    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
-  });
-  const invoke: RedelivererInvoke = (event, context) => redeliver(event, context);
+  const targetStates = new DynamoDbTargetStateStore({ tableName: aws.tableName, client: aws.doc });
+  const redelivererLogger = new Logger({ serviceName: 'genesys-webhook-redeliverer', logLevel });
+  /** One redeliverer instance: its own HTTP pool and gate memory, as a Lambda instance has. */
+  const newInstance = () => {
+    const http = createWebhookSender(settings);
+    const sender =
+      signingSecret === undefined
+        ? http
+        : new SigningWebhookSender({
+            sender: http,
+            secret: async () => signingSecret,
+            secretSource: 'SIGNING_SECRET',
+          });
+    const handler = redelivererHandler({
+      sender,
+      gate: createTargetGate(settings, targetStates),
+      queue,
+      ledger,
+      settings,
+      random: Math.random,
+      now: () => new Date(),
+      logger: redelivererLogger,
+      ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    });
+    return { handler, close: () => sender.close() };
+  };
+  const concurrency = Math.min(settings.MAX_CONCURRENCY, 4);
+  const perInvocation = options.redelivererInstances === 'per-invocation';
+  const warm = perInvocation ? [] : Array.from({ length: concurrency }, newInstance);
+  const invoke: RedelivererInvoke = async (event, context, instance) => {
+    const running = warm[instance];
+    if (running) return running.handler(event, context);
+    const cold = newInstance();
+    try {
+      return await cold.handler(event, context);
+    } finally {
+      await cold.close();
+    }
+  };
   const eventBridge =
     options.eventBridgePort === undefined
       ? undefined
@@ -160,7 +191,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     queueUrl: aws.retryQueueUrl,
     queueArn: aws.retryQueueArn,
     batchSize: settings.BATCH_SIZE,
-    concurrency: Math.min(settings.MAX_CONCURRENCY, 4),
+    concurrency,
     functionTimeoutSeconds: derived.redelivererTimeoutSeconds,
     waitTimeSeconds: options.waitTimeSeconds ?? 2,
     handler: options.wrapRedeliverer ? options.wrapRedeliverer(invoke) : invoke,
@@ -196,7 +227,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await polling.catch(() => undefined);
       await eventBridge?.stop();
       await eventSource.stop();
-      await sender.close?.();
+      await Promise.all(warm.map((w) => w.close()));
       await aws.stop();
     },
   };

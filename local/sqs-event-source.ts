@@ -16,7 +16,15 @@ export interface SqsEventSourceOptions {
   /** Invocations at once, like the mapping's MaximumConcurrency. */
   readonly concurrency: number;
   readonly functionTimeoutSeconds: number;
-  readonly handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+  /**
+   * Invoked with each batch. `instance` says which of the `concurrency` pollers took it, from 0: local mode runs one
+   * handler (its own memory, its own target gate) per poller, as Lambda runs one instance per concurrent batch.
+   */
+  readonly handler: (
+    event: SQSEvent,
+    context: Context,
+    instance: number,
+  ) => Promise<SQSBatchResponse | undefined>;
   /** Long-poll wait; Lambda uses 20 s, shorter makes stopping quicker. */
   readonly waitTimeSeconds?: number;
   readonly onError?: (error: unknown) => void;
@@ -52,7 +60,7 @@ export class SqsEventSource {
   }
 
   start(): void {
-    for (let i = 0; i < this.#options.concurrency; i += 1) this.#workers.push(this.#work());
+    for (let i = 0; i < this.#options.concurrency; i += 1) this.#workers.push(this.#work(i));
   }
 
   async stop(): Promise<void> {
@@ -61,12 +69,12 @@ export class SqsEventSource {
     this.#workers = [];
   }
 
-  async #work(): Promise<void> {
+  async #work(instance: number): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
         const messages = await this.#receive(signal);
-        if (messages.length > 0) await this.#invoke(messages);
+        if (messages.length > 0) await this.#invoke(messages, instance);
       } catch (error) {
         if (signal.aborted) return;
         this.#options.onError?.(error);
@@ -97,14 +105,14 @@ export class SqsEventSource {
     return messages;
   }
 
-  async #invoke(messages: Message[]): Promise<void> {
+  async #invoke(messages: Message[], instance: number): Promise<void> {
     const { sqs, queueUrl, queueArn, handler, functionTimeoutSeconds } = this.#options;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queueArn)) };
     this.stats.invocations += 1;
     this.stats.records += messages.length;
     let failed: Set<string>;
     try {
-      const response = await handler(event, lambdaContext('redeliverer', functionTimeoutSeconds));
+      const response = await handler(event, lambdaContext('redeliverer', functionTimeoutSeconds), instance);
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (error) {
       this.stats.handlerErrors += 1;

@@ -1,5 +1,6 @@
 import { ABSENT, type LifecycleWrite, transitionRecord } from '../../lambdas/shared/domain/event-lifecycle';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
+import type { TargetState } from '../../lambdas/shared/domain/target-hold';
 import type {
   EnqueueFailure,
   EventIdentity,
@@ -7,6 +8,7 @@ import type {
   Ledger,
   PollLease,
   RetryQueue,
+  TargetStateStore,
   Watermark,
 } from '../../lambdas/shared/ports';
 
@@ -96,6 +98,33 @@ export class MemoryRetryQueue implements RetryQueue {
   requeued = 0;
   async requeue(): Promise<void> {
     this.requeued += 1;
+  }
+}
+
+/**
+ * The target gate's shared state in memory, with the DynamoDB adapter's conditional-write semantics: gates given
+ * one instance share it as redeliverer instances share the ledger table.
+ */
+export class MemoryTargetStateStore implements TargetStateStore {
+  readonly states = new Map<string, TargetState>();
+  reads = 0;
+  writes = 0;
+
+  async read(targets: readonly string[]): Promise<ReadonlyMap<string, TargetState>> {
+    this.reads += 1;
+    const out = new Map<string, TargetState>();
+    for (const t of targets) {
+      const s = this.states.get(t);
+      if (s) out.set(t, s);
+    }
+    return out;
+  }
+
+  async write(next: TargetState, expectedVersion: number | undefined): Promise<boolean> {
+    this.writes += 1;
+    if (this.states.get(next.target)?.version !== expectedVersion) return false;
+    this.states.set(next.target, next);
+    return true;
   }
 }
 

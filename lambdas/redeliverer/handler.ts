@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
+import { DynamoDbTargetStateStore } from '../shared/adapters/dynamodb-target-state';
 import { SigningWebhookSender } from '../shared/adapters/signing-webhook-sender';
 import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
 import { ConfigError } from '../shared/errors';
@@ -53,7 +54,8 @@ function sender(): WebhookSender {
 /** The redeliverer Lambda (SQS event source with ReportBatchItemFailures). */
 export const handler = redelivererHandler({
   sender: sender(),
-  gate: createTargetGate(settings),
+  // Holds are shared by every instance through the ledger table; this instance's memory only caches them.
+  gate: createTargetGate(settings, new DynamoDbTargetStateStore({ tableName: runtime.LEDGER_TABLE_NAME })),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
   settings,

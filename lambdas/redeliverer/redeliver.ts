@@ -17,13 +17,19 @@ import {
 import { headerValue } from '../shared/domain/headers';
 import { type RetryMessage, toQueueBody } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
+import { heldDelaySeconds } from '../shared/domain/target-hold';
 import { targetId } from '../shared/domain/target-id';
 import { signingTargetOf } from '../shared/domain/target-signing-key';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
+import {
+  DeliveryNotSentError,
+  PermanentDeliveryError,
+  RetryableDeliveryError,
+  TargetUnreachableError,
+} from '../shared/errors';
 import type { AttemptRecord, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { readRetryRecord } from './read-retry-record';
-import type { Admission, TargetGate, TargetSignal } from './target-gate';
+import type { Admission, Learnt, TargetGate, TargetSignal } from './target-gate';
 
 /** The parts of an SQS record the use case reads; an `SQSRecord` fits as is. */
 export interface RedeliveryInput {
@@ -90,6 +96,7 @@ export interface RedeliveryOutcome {
     | 'held'
     | 'superseded'
     | 'busy'
+    | 'not-sent'
     | 'invalid-message';
   /** True when the message is done with and must be deleted; false when it must be reported failed. */
   readonly acknowledged: boolean;
@@ -114,6 +121,8 @@ interface Attempted {
   readonly retryAfterSeconds?: number | undefined;
   /** What the call told us about the target, for the gate; absent when it was not called. */
   readonly signal?: TargetSignal;
+  /** Set when nothing was sent, for a reason of ours (the signing key could not be read). */
+  readonly notSent?: { readonly retryAfterSeconds: number };
 }
 
 type Base = Omit<RedeliveryOutcome, 'result' | 'acknowledged' | 'targetCalled' | 'durationMs'>;
@@ -229,8 +238,8 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
 
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
-    ? { kind: 'call', probes: [], outageProbe: false }
-    : deps.gate.admit(message.targetUrl);
+    ? { kind: 'call', probes: [], outageProbe: false, id: '' }
+    : await deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
     return hold(current, admission.key, admission.reason, at, deps);
   }
@@ -246,12 +255,12 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   );
   const claimedNow = await deps.ledger
     .transition(message.eventKey, claimWrite, identityOf(message))
-    .catch((error: unknown) => {
-      deps.gate.release(admission);
+    .catch(async (error: unknown) => {
+      await releaseAdmission(message.targetUrl, admission, base, deps);
       throw error;
     });
   if (claimedNow === 'conflict') {
-    deps.gate.release(admission);
+    await releaseAdmission(message.targetUrl, admission, base, deps);
     return {
       ...base,
       result: 'superseded',
@@ -265,29 +274,45 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   const attempted: Attempted = refusal
     ? { outcome: 'permanent', targetCalled: false, durationMs: 0, error: refusal }
     : await attemptDelivery(message, at, deps);
-  if (!refusal) deps.gate.report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' });
+  const learnt: Learnt = refusal
+    ? { counted: true }
+    : await deps.gate
+        .report(message.targetUrl, admission, attempted.signal ?? { kind: 'unreachable' })
+        .catch((error: unknown): Learnt => {
+          // The call was made: its outcome must still be recorded. The hold is learnt again on the next call.
+          deps.logger.error('the target gate could not record what the call showed', {
+            ...base,
+            error: errorText(error),
+          });
+          return { counted: true };
+        });
 
-  // A probe of a host held for an outage that finds it still down tests the host, not the event.
-  const counted = !(admission.kind === 'call' && admission.outageProbe && isDownSignal(attempted.signal));
+  // A host that is down, or a target asking for time (429, 503 with Retry-After), is no verdict on the event; nor
+  // is a call never made (the signing key could not be read).
+  const counted = learnt.counted && !attempted.notSent;
   // The number this attempt stands for in the budget; an uncounted probe is marked so and leaves the budget be.
   const attempt = current.budget.spent + 1;
   if (!counted && attempted.outcome === 'retryable') {
     const record = attemptRecord(input, at, attempted, attempt, { counted: false });
     const write = settle(claimed.state, input.messageId, record, { kind: 'probe-held' }, at);
     const after = await record$(claimed, write, deps);
-    const reason = `probe: ${attempted.error ?? 'failed'}`;
-    const key = `outage ${originOf(message.targetUrl)}`;
-    const held =
-      after === 'conflict'
-        ? supersededAfterCall(base)
-        : await hold(
-            { ...claimed, state: after ?? claimed.state, budget: { ...current.budget, redrive: false } },
-            key,
-            reason,
-            at,
-            deps,
-            { noted: after !== undefined },
-          );
+    if (after === 'conflict') return { ...supersededAfterCall(base), targetCalled: attempted.targetCalled };
+    const heldNow: Current = {
+      ...claimed,
+      state: after ?? claimed.state,
+      budget: { ...current.budget, redrive: false },
+    };
+    const noted = after !== undefined;
+    if (attempted.notSent) {
+      // Our failure, not the target's: delayed as the error asks, and counted apart (RedeliveriesNotSent).
+      const heldUntilMs = at.getTime() + attempted.notSent.retryAfterSeconds * 1000;
+      const reason = attempted.error ?? 'not sent';
+      const held = await hold(heldNow, 'not-sent', reason, at, deps, { noted, heldUntilMs });
+      return { ...held, result: held.result === 'held' ? 'not-sent' : held.result };
+    }
+    const reason = `${learnt.reason ?? 'probe'}: ${attempted.error ?? 'failed'}`;
+    const key = learnt.key ?? `outage ${originOf(message.targetUrl)}`;
+    const held = await hold(heldNow, key, reason, at, deps, { noted });
     return { ...held, targetCalled: true, durationMs: attempted.durationMs, ...statusOf(attempted) };
   }
 
@@ -314,6 +339,21 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     ...next,
     durationMs: attempted.durationMs,
   };
+}
+
+/** Gives a call not made back to the gate; a failure only leaves a probe lease to run out (logged). */
+async function releaseAdmission(
+  url: string,
+  admission: Admission,
+  base: Base,
+  deps: RedeliverDeps,
+): Promise<void> {
+  await deps.gate.release(url, admission).catch((error: unknown) => {
+    deps.logger.error('the target gate could not take back a call not made', {
+      ...base,
+      error: errorText(error),
+    });
+  });
 }
 
 /**
@@ -400,7 +440,7 @@ async function hold(
   reason: string,
   at: Date,
   deps: RedeliverDeps,
-  options: { noted?: boolean } = {},
+  options: { noted?: boolean; heldUntilMs?: number } = {},
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
   const heldSince = new Date(budget.heldSince ?? at.toISOString());
@@ -410,12 +450,11 @@ async function hold(
     const finalReason = `target held back for ${heldForSeconds} s (${reason}); MAX_HOLD_SECONDS is ${deps.settings.MAX_HOLD_SECONDS}`;
     return exhaustNow(current, finalReason, at, deps, holdInfo);
   }
-  const untilMs = Math.max(deps.gate.heldUntil(message.targetUrl), at.getTime() + 1000);
-  const remaining = (untilMs - at.getTime()) / 1000;
-  const delay = Math.min(
-    MAX_DELAY_SECONDS,
-    Math.ceil(remaining + deps.random() * Math.max(1, remaining / 2)),
+  const untilMs = Math.max(
+    options.heldUntilMs ?? deps.gate.heldUntil(message.targetUrl),
+    at.getTime() + 1000,
   );
+  const delay = heldDelaySeconds((untilMs - at.getTime()) / 1000, deps.random, MAX_DELAY_SECONDS);
   const alreadyHeld =
     options.noted === true || (state.status === 'held' && state.heldSince !== undefined && !budget.redrive);
   if (!alreadyHeld) {
@@ -482,10 +521,6 @@ function statusOf(attempted: Attempted): { status?: number; error?: string } {
   };
 }
 
-function isDownSignal(signal: TargetSignal | undefined): boolean {
-  return signal?.kind === 'unreachable' || signal?.kind === 'stalled' || signal?.kind === 'server-error';
-}
-
 async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverDeps): Promise<Attempted> {
   try {
     const sent = await deps.sender.send({
@@ -509,6 +544,18 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       signal: statusSignal(sent.status, retryAfterSeconds),
     };
   } catch (error) {
+    if (error instanceof DeliveryNotSentError) {
+      const notSent = { retryAfterSeconds: error.retryAfterSeconds };
+      const signal: TargetSignal = { kind: 'not-sent' };
+      return {
+        outcome: 'retryable',
+        targetCalled: false,
+        durationMs: 0,
+        error: error.message,
+        signal,
+        notSent,
+      };
+    }
     const durationMs = Math.max(0, deps.now().getTime() - at.getTime());
     // Most of the timeout gone without an answer: the path is stuck, not refusing.
     const stalled = durationMs >= deps.settings.DELIVERY_TIMEOUT_SECONDS * 1000 * 0.8;
@@ -519,7 +566,12 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       durationMs,
       error: error instanceof Error ? error.message : String(error),
       retryAfterSeconds: error instanceof RetryableDeliveryError ? error.retryAfterSeconds : undefined,
-      signal: stalled ? { kind: 'stalled' } : { kind: 'unreachable' },
+      signal:
+        error instanceof TargetUnreachableError
+          ? { kind: 'unreachable', connect: true }
+          : stalled
+            ? { kind: 'stalled' }
+            : { kind: 'unreachable' },
     };
   }
 }

@@ -100,4 +100,6 @@ const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   'invalid-message': 'PermanentFailures',
   exhausted: 'RetriesExhausted',
   held: 'HeldBack',
+  // Nothing was sent for a reason of ours (the signing key could not be read): the RedeliveriesNotSent alarm.
+  'not-sent': 'RedeliveriesNotSent',
 };

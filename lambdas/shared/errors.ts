@@ -22,6 +22,26 @@ export class RetryableDeliveryError extends WebhookRecoveryError {
   }
 }
 
+/**
+ * The target's host took no connection at all (refused, no such name, connect timeout, no route): the host's
+ * failure, never the event's.
+ */
+export class TargetUnreachableError extends RetryableDeliveryError {}
+
+/**
+ * Nothing was sent: a failure on our side before the call (the signing key could not be read). Spends no retry
+ * budget and tells the target gate nothing; the event waits `retryAfterSeconds` and goes again.
+ */
+export class DeliveryNotSentError extends WebhookRecoveryError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Redelivery can never succeed as it stands (other 4xx, 3xx, invalid target, malformed message). */
 export class PermanentDeliveryError extends WebhookRecoveryError {}
 

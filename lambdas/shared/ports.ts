@@ -1,5 +1,6 @@
 import type { Lifecycle, LifecycleStatus, LifecycleWrite } from './domain/event-lifecycle';
 import type { RetryMessage } from './domain/retry-message';
+import type { TargetState } from './domain/target-hold';
 
 /**
  * The use cases' view of the outside world. Adapters in ./adapters implement these; tests pass fakes.
@@ -175,6 +176,17 @@ export interface WebhookSender {
     /** Which target's key signs the request (`route:<name>` or `webhook:<id>`); read only by a signing sender. */
     signingTarget?: string;
   }): Promise<SendResult>;
+}
+
+/** Where the target gate keeps its holds: shared by every instance (the ledger table in AWS). */
+export interface TargetStateStore {
+  /** Reads the targets' states, strongly consistent; a target never written is absent from the map. */
+  read(targets: readonly string[]): Promise<ReadonlyMap<string, TargetState>>;
+  /**
+   * Writes `next` if the stored state still has version `expectedVersion` (undefined: none stored). Resolves false
+   * when another instance wrote first; the caller reads again and decides again.
+   */
+  write(next: TargetState, expectedVersion: number | undefined): Promise<boolean>;
 }
 
 /**

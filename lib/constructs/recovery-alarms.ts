@@ -251,8 +251,21 @@ export class RecoveryAlarms extends Construct {
       ],
       [
         'RedelivererErrors',
-        'The redeliverer crashed or timed out (not a target refusing a delivery): check its logs.',
-        props.redeliverer.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+        'The redeliverer crashed or timed out, or held events back without calling their targets because of a failure of its own (RedeliveriesNotSent: the signing secret could not be read; no retry budget is spent, the events wait and go again). Not a target refusing a delivery: check its logs.',
+        new cloudwatch.MathExpression({
+          label: 'Redeliverer errors and redeliveries not sent',
+          expression: 'FILL(errors, 0) + FILL(notSent, 0)',
+          usingMetrics: {
+            errors: props.redeliverer.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+            notSent: new cloudwatch.Metric({
+              namespace,
+              metricName: 'RedeliveriesNotSent',
+              dimensionsMap: { service: REDELIVERER_SERVICE_NAME },
+              statistic: 'Sum',
+            }),
+          },
+          period: FIVE_MINUTES,
+        }),
         {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

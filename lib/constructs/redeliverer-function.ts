@@ -91,6 +91,8 @@ export class RedelivererFunction extends Construct {
     recovery.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
     );
+    // Events' attempts and the target gate's shared holds (one item per held host or path, GetItem and a
+    // conditional PutItem): the same table, the same three calls.
     recovery.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],

@@ -251,6 +251,22 @@ describe('WebhookRecoveryStack (defaults)', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
+  it('the redeliverer-errors alarm also counts redeliveries not sent (the signing secret could not be read)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'GenesysWebhookRecovery-RedelivererErrors',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(errors, 0) + FILL(notSent, 0)' }),
+        Match.objectLike({
+          Id: 'notSent',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'RedeliveriesNotSent' }),
+            Stat: 'Sum',
+          }),
+        }),
+      ]),
+    });
+  });
+
   it('alarms when a watermark stays more than 3 poll intervals behind, under an explicit name', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: Match.stringLikeRegexp('-PollerWatermarkLag$'),

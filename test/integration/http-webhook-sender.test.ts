@@ -3,7 +3,11 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../lambdas/shared/adapters/http-webhook-sender';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../../lambdas/shared/errors';
+import {
+  PermanentDeliveryError,
+  RetryableDeliveryError,
+  TargetUnreachableError,
+} from '../../lambdas/shared/errors';
 import { LOCAL_TARGETS } from '../support/local-targets';
 
 interface Received {
@@ -127,20 +131,22 @@ describe('HttpWebhookSender against a real target', () => {
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(RetryableDeliveryError);
-    expect((error as Error).message).toMatch(/TIMEOUT/);
+    // Connected, then no answer: a stuck path, not a host that took no connection.
+    expect(error).not.toBeInstanceOf(TargetUnreachableError);
+    expect((error as Error).message).toMatch(/: TIMEOUT$/);
     expect((error as Error).message).not.toContain('top-secret');
     expect((error as Error).cause).toBeDefined();
     // Generous bound: proves the 1 s timeout applied, not the default, without racing it.
     expect(Date.now() - started).toBeLessThan(8_000);
   });
 
-  it('reports a refused connection as retryable, naming ECONNREFUSED', async () => {
+  it('reports a refused connection as the host unreachable (retryable, never the event’s), naming ECONNREFUSED', async () => {
     const t = await target();
     for (const c of cleanups.splice(0)) await c(); // close the target: its port now refuses
     const error = await sender()
       .send({ url: t.url, headers: {}, body: 'x' })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RetryableDeliveryError);
+    expect(error).toBeInstanceOf(TargetUnreachableError);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
     expect((error as Error).message).toContain(`127.0.0.1:${t.port}`);
   });

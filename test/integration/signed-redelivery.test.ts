@@ -257,6 +257,7 @@ describe('rotation with overlap', () => {
     sender = new SigningWebhookSender({
       sender: createWebhookSender({
         DELIVERY_TIMEOUT_SECONDS: 5,
+        BATCH_SIZE: 10,
         TARGET_ALLOWED_HOSTS: [],
         TARGET_ALLOW_LOOPBACK: true,
         TARGET_ALLOW_PRIVATE: false,

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handler';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
@@ -59,7 +60,12 @@ function setup(options: { metrics?: Metrics } = {}) {
   const outcomes: RedeliveryOutcome[] = [];
   const handler = redelivererHandler({
     sender,
-    gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600 }),
+    gate: new TargetGate({
+      store: new MemoryTargetStateStore(),
+      timeoutSeconds: 10,
+      baseSeconds: 5,
+      capSeconds: 3_600,
+    }),
     queue,
     ledger,
     settings: {

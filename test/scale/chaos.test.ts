@@ -120,13 +120,13 @@ describe('chaos reconciliation', () => {
       logLevel: 'SILENT',
       waitTimeSeconds: 1,
       visibilityTimeoutSeconds: 5,
-      wrapRedeliverer: (invoke) => async (event, context) => {
+      wrapRedeliverer: (invoke) => async (event, context, instance) => {
         const r = random();
         if (r < 0.04) {
           faults.crashBefore += 1;
           throw new Error('crash before the batch ran');
         }
-        const response = await invoke(event, context);
+        const response = await invoke(event, context, instance);
         if (r > 0.96) {
           faults.crashAfter += 1; // the targets answered, the acknowledgement never happens
           throw new Error('crash after the batch ran');

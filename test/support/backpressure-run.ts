@@ -3,7 +3,7 @@ import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { type EmulatedDelivery, startGenesysEmulator } from '../../local/genesys-emulator';
-import { startLocalPipeline } from '../../local/local-pipeline';
+import { type LocalPipelineOptions, startLocalPipeline } from '../../local/local-pipeline';
 import { drainQueue, eventually } from './queue-contents';
 
 const CLIENT = { clientId: 'backpressure-client', clientSecret: 'backpressure-secret-value' };
@@ -22,6 +22,8 @@ export async function runPipeline(
   events: readonly PlannedEvent[],
   settings: Record<string, string>,
   timeoutMs: number,
+  /** Local pipeline options; by default one warm redeliverer instance (its own gate) per concurrent batch. */
+  options: Pick<LocalPipelineOptions, 'redelivererInstances'> = {},
 ): Promise<{
   keys: string[];
   dlq: Set<string>;
@@ -51,6 +53,7 @@ export async function runPipeline(
       // Polled once, by hand: the interval only sets the poll's timeout (interval − 5 s), room on a busy machine.
       POLL_INTERVAL_SECONDS: '60',
       BATCH_SIZE: '10',
+      // Four concurrent batches: four redeliverer instances, each with its own gate, sharing holds through the table.
       MAX_CONCURRENCY: '4',
       // The targets are servers on this machine, as in local mode.
       TARGET_ALLOW_LOOPBACK: 'true',
@@ -60,6 +63,7 @@ export async function runPipeline(
     logLevel: 'SILENT',
     waitTimeSeconds: 1,
     onOutcome: (o) => outcomes.push(o),
+    ...options,
   });
   const stop = async () => {
     await pipeline.stop();

@@ -11,6 +11,7 @@ import { createTargetGate, createWebhookSender } from '../../lambdas/redeliverer
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../../lambdas/shared/adapters/dynamodb-ledger';
+import { DynamoDbTargetStateStore } from '../../lambdas/shared/adapters/dynamodb-target-state';
 import { SqsRetryQueue } from '../../lambdas/shared/adapters/sqs-retry-queue';
 import { type RetryMessage, toQueueBody } from '../../lambdas/shared/domain/retry-message';
 import type { PipelineSettings } from '../../lambdas/shared/settings';
@@ -38,7 +39,12 @@ export function redelivererInstance(
   const outcomes = options.outcomes ?? [];
   const handler = redelivererHandler({
     sender: createWebhookSender(settings),
-    gate: createTargetGate(settings),
+    // Its own gate, as a Lambda instance has; the holds it learns are shared through the table. The gate's calls go
+    // past `options.doc`, which tests wrap to count or throttle the event lifecycle's own calls.
+    gate: createTargetGate(
+      settings,
+      new DynamoDbTargetStateStore({ tableName: aws.tableName, client: aws.doc }),
+    ),
     queue: new SqsRetryQueue({ queueUrl: aws.retryQueueUrl, client: aws.sqs }),
     ledger: new DynamoDbLedger({ tableName: aws.tableName, ttlDays: 1, client: options.doc ?? aws.doc }),
     settings,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { redeliver } from '../../lambdas/redeliverer/redeliver';
-import { RetryableDeliveryError } from '../../lambdas/shared/errors';
+import { SigningWebhookSender } from '../../lambdas/shared/adapters/signing-webhook-sender';
+import { TargetUnreachableError } from '../../lambdas/shared/errors';
 import type { SendResult } from '../../lambdas/shared/ports';
 import { FakeSender, fakeDeps, NOW, retryMessage, sqsInput } from './redeliver-fakes';
 
-const refused = () => new RetryableDeliveryError('request to gw.example.com failed: ECONNREFUSED');
+const refused = () => new TargetUnreachableError('request to gw.example.com failed: ECONNREFUSED');
 const on = (path: string) => retryMessage({ targetUrl: `https://gw.example.com${path}` });
 
 describe('redeliver: the retry budget counts real attempts only', () => {
@@ -20,14 +21,17 @@ describe('redeliver: the retry budget counts real attempts only', () => {
 
     expect(held).toMatchObject({ result: 'held', acknowledged: true, targetCalled: false, attempt: 1 });
     expect(sender.requests).toHaveLength(1);
-    expect(queue.requeued).toHaveLength(1);
+    // The 429 held the event that met it too: the target asked for time, no verdict on the event.
+    expect(queue.requeued).toHaveLength(2);
+    expect(JSON.parse(queue.requeued[0]?.body ?? '')).toMatchObject({ ...first, budget: 1 });
     // Sent again with its budget and hold clock, due when the host's hold ends (30 s) plus a spread of up to half.
-    expect(JSON.parse(queue.requeued[0]?.body ?? '')).toEqual({
+    expect(JSON.parse(queue.requeued[1]?.body ?? '')).toEqual({
       ...second,
       budget: 1,
       heldSince: NOW.toISOString(),
     });
-    expect(queue.requeued[0]?.delaySeconds).toBe(30 + 8);
+    expect(queue.requeued[1]?.delaySeconds).toBe(30 + 8);
+    expect(ledger.events.get(first.eventKey)?.budgetAttempts ?? 0).toBe(0);
     expect(ledger.events.get(second.eventKey)?.budgetAttempts ?? 0).toBe(0);
     expect(ledger.events.get(second.eventKey)?.heldSince).toBe(NOW.toISOString());
     expect(ledger.attempts.filter((a) => a.eventKey === second.eventKey)).toEqual([]);
@@ -141,7 +145,7 @@ describe('redeliver: MAX_HOLD_SECONDS', () => {
     expect(queue.visibility.filter((v) => v.receiptHandle === 'rh-m-2-1')).toEqual([
       { receiptHandle: 'rh-m-2-1', seconds: 0 },
     ]);
-    expect(queue.requeued).toEqual([]);
+    expect(queue.requeued.filter((r) => r.body === JSON.stringify(message))).toEqual([]);
     expect(ledger.events.get(message.eventKey)).toMatchObject({
       status: 'exhausted',
       decidedForMessageId: 'm-2',
@@ -157,5 +161,33 @@ describe('redeliver: MAX_HOLD_SECONDS', () => {
     expect(queue.visibility.filter((v) => v.receiptHandle === 'rh-m-2-1')).toEqual([
       { receiptHandle: 'rh-m-2-1', seconds: outcome.nextAttemptInSeconds },
     ]);
+  });
+});
+
+describe('redeliver: failures that are not the target’s', () => {
+  it('a signing key that cannot be read: nothing sent, no budget spent, the gate told nothing, the event delayed', async () => {
+    const inner = new FakeSender({ status: 200, durationMs: 3 });
+    const signing = new SigningWebhookSender({
+      sender: inner,
+      secret: async () => {
+        throw new Error('AccessDeniedException: not authorised');
+      },
+      secretSource: 'hooks/signing',
+    });
+    const { deps, ledger, queue } = fakeDeps(signing);
+    const message = on('/a');
+    const outcome = await redeliver(sqsInput(message, 1, 'm-1'), deps);
+
+    expect(outcome).toMatchObject({ result: 'not-sent', acknowledged: true, targetCalled: false });
+    expect(outcome.error).toMatch(/signing secret hooks\/signing could not be read/);
+    expect(inner.requests).toHaveLength(0);
+    expect(ledger.events.get(message.eventKey)?.budgetAttempts ?? 0).toBe(0);
+    // Delayed as the sender asks (60 s), spread, as a new copy: the receive count does not grow.
+    expect(queue.requeued).toHaveLength(1);
+    expect(queue.requeued[0]?.delaySeconds).toBeGreaterThanOrEqual(60);
+    expect(queue.visibility).toEqual([]);
+    // The host is not held: the next event (with a key) is sent at once, as the probe the first gave back.
+    const withKey = { ...deps, sender: inner };
+    expect(await redeliver(sqsInput(on('/b'), 1, 'm-2'), withKey)).toMatchObject({ result: 'delivered' });
   });
 });

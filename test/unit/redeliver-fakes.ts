@@ -1,3 +1,4 @@
+import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import type { RedeliverDeps, RedeliveryInput } from '../../lambdas/redeliverer/redeliver';
 import { TargetGate } from '../../lambdas/redeliverer/target-gate';
 import { eventKey } from '../../lambdas/shared/domain/event-key';
@@ -206,6 +207,7 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
   const ledger = new FakeLedger();
   const queue = new FakeQueue();
   const logger = new FakeLogger();
+  const targetStates = new MemoryTargetStateStore();
   const deps: RedeliverDeps = {
     sender,
     queue,
@@ -221,9 +223,15 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
       TARGET_ALLOW_LOOPBACK: false,
       TARGET_ALLOW_PRIVATE: false,
     },
-    gate: new TargetGate({ timeoutSeconds: 10, baseSeconds: 5, capSeconds: 3_600, now: () => clock.now }),
+    gate: new TargetGate({
+      store: targetStates,
+      timeoutSeconds: 10,
+      baseSeconds: 5,
+      capSeconds: 3_600,
+      now: () => clock.now,
+    }),
     random: () => 0.5,
     now: () => new Date(clock.now),
   };
-  return { deps, ledger, queue, logger, clock };
+  return { deps, ledger, queue, logger, clock, targetStates };
 }

@@ -11,8 +11,6 @@ describe('redeliver: what the target answered', () => {
     { status: 503, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
     { status: 408, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
     { status: 425, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [2] },
-    // A 429 holds the host for the schedule's first step (5 s); the event returns behind the events it holds.
-    { status: 429, result: 'retry-scheduled', ledgerStatus: 'enqueued', visibility: [8] },
     { status: 400, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
     { status: 404, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
     { status: 410, result: 'permanent', ledgerStatus: 'permanent', visibility: [0] },
@@ -137,16 +135,40 @@ describe('redeliver: the attempt budget (MAX_RETRIES = 3)', () => {
 describe('redeliver: Retry-After', () => {
   it.each([
     // The host is held for the Retry-After; the event that asked returns behind the events held with it.
-    { header: '120', expected: 180 },
-    { header: '99999', expected: 3_600 },
-    { header: new Date(NOW.getTime() + 30_000).toUTCString(), expected: 45 },
+    { header: '120', expected: 150 },
+    // Held for the schedule's cap (3,600 s), past SQS's 900 s delay: spread over the last fifth of it.
+    { header: '99999', expected: 810 },
+    { header: new Date(NOW.getTime() + 30_000).toUTCString(), expected: 38 },
     // No usable Retry-After: the host is held for the retry schedule's first step (5 s).
-    { header: 'soon', expected: 8 },
-  ])('Retry-After $header → waits $expected s', async ({ header, expected }) => {
-    const { deps, queue } = fakeDeps(new FakeSender({ status: 429, retryAfter: header, durationMs: 3 }));
-    const outcome = await redeliver(sqsInput(retryMessage()), deps);
-    expect(outcome.nextAttemptInSeconds).toBe(expected);
-    expect(queue.visibility[0]?.seconds).toBe(expected);
+    { header: 'soon', expected: 7 },
+  ])(
+    '429 with Retry-After $header: held, no budget spent, back in $expected s',
+    async ({ header, expected }) => {
+      const { deps, ledger, queue } = fakeDeps(
+        new FakeSender({ status: 429, retryAfter: header, durationMs: 3 }),
+      );
+      const message = retryMessage();
+      const outcome = await redeliver(sqsInput(message), deps);
+      expect(outcome).toMatchObject({ result: 'held', acknowledged: true, targetCalled: true, status: 429 });
+      expect(outcome.nextAttemptInSeconds).toBe(expected);
+      // Sent again with its budget and hold clock, so a lost hold write cannot make the hold endless.
+      const body = JSON.stringify({ ...message, budget: 1, heldSince: NOW.toISOString() });
+      expect(queue.requeued).toEqual([{ body, delaySeconds: expected }]);
+      expect(ledger.attempts[0]?.attempt).toMatchObject({ counted: false, status: 429 });
+      expect(ledger.events.get(message.eventKey)?.budgetAttempts ?? 0).toBe(0);
+    },
+  );
+
+  it('a 503 with Retry-After is the target asking for time: held, no budget spent; without one it counts', async () => {
+    const asked = fakeDeps(new FakeSender({ status: 503, retryAfter: '20', durationMs: 3 }));
+    const message = retryMessage();
+    const outcome = await redeliver(sqsInput(message), asked.deps);
+    expect(outcome).toMatchObject({ result: 'held', acknowledged: true, nextAttemptInSeconds: 25 });
+    expect(asked.ledger.events.get(message.eventKey)?.budgetAttempts ?? 0).toBe(0);
+
+    const plain = fakeDeps(new FakeSender({ status: 503, durationMs: 3 }));
+    expect(await redeliver(sqsInput(message), plain.deps)).toMatchObject({ result: 'retry-scheduled' });
+    expect(plain.ledger.events.get(message.eventKey)?.budgetAttempts).toBe(1);
   });
 });
 

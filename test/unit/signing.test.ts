@@ -9,7 +9,7 @@ import {
   signingTargetOf,
   targetKeys,
 } from '../../lambdas/shared/domain/target-signing-key';
-import { ConfigError, PermanentDeliveryError, RetryableDeliveryError } from '../../lambdas/shared/errors';
+import { ConfigError, DeliveryNotSentError, PermanentDeliveryError } from '../../lambdas/shared/errors';
 import { parseSigningSettings } from '../../lambdas/shared/settings';
 import { FakeSender } from './redeliver-fakes';
 
@@ -144,8 +144,9 @@ describe('SigningWebhookSender', () => {
     const text = 'whsec_tooShort0';
     const { sender, inner } = signer(async () => text);
     const error = await sender.send(request('x')).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RetryableDeliveryError);
-    expect((error as RetryableDeliveryError).retryAfterSeconds).toBe(60);
+    // Not sent: no retry budget spent, the target gate told nothing (see redeliver).
+    expect(error).toBeInstanceOf(DeliveryNotSentError);
+    expect((error as DeliveryNotSentError).retryAfterSeconds).toBe(60);
     expect(String((error as Error).message)).toContain('test-secret');
     expect(String((error as Error).message)).not.toContain(text);
     expect(inner.requests).toHaveLength(0);

@@ -11,7 +11,7 @@ import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isHopByHopHeader } from '../domain/headers';
 import { addressRefusal, PUBLIC_TARGETS_ONLY, type TargetPolicy } from '../domain/target';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../errors';
+import { PermanentDeliveryError, RetryableDeliveryError, TargetUnreachableError } from '../errors';
 import type { SendResult, WebhookSender } from '../ports';
 
 /** How much of a target's response body is read (and thrown away) so the connection can be reused. */
@@ -32,6 +32,20 @@ const PERMANENT_CODES = new Set([
   'ERR_INVALID_HTTP_TOKEN',
   'ERR_INVALID_PROTOCOL',
   'ERR_UNESCAPED_CHARACTERS',
+]);
+
+/**
+ * Codes for a host that took no connection at all: its failure, never the event's (the target gate holds it).
+ * ENOTFOUND is not among them: a name that does not exist is more often a wrong URL than an outage.
+ */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'CONNECT_TIMEOUT',
 ]);
 
 /**
@@ -233,8 +247,21 @@ function exchange(
       else resolve(outcome);
     };
     const fail = (cause: unknown) => settle(new ExchangeFailure(req.reusedSocket, cause));
+    // Whether the socket connected: a deadline before that is the host taking no connection, not a stuck path.
+    let connecting = false;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      connecting = true;
+      socket.once('connect', () => {
+        connecting = false;
+      });
+    });
     const onDeadline = () => {
-      const reason = deadline.reason instanceof Error ? deadline.reason : new Error('deadline passed');
+      const reason = connecting
+        ? Object.assign(new Error('no connection within the delivery timeout'), { code: 'CONNECT_TIMEOUT' })
+        : deadline.reason instanceof Error
+          ? deadline.reason
+          : new Error('deadline passed');
       // Before the answer the request fails with the deadline's reason; after it, only the draining stops.
       if (answer) settle(answer);
       else fail(reason);
@@ -351,9 +378,9 @@ function toDeliveryError(error: unknown, url: string, durationMs: number): Error
   if (PERMANENT_CODES.has(code) || code.startsWith('ERR_INVALID_ARG_')) {
     return new PermanentDeliveryError(`request to ${host} cannot be sent: ${code}`, { cause: error });
   }
-  return new RetryableDeliveryError(`request to ${host} failed after ${durationMs} ms: ${code}`, undefined, {
-    cause: error,
-  });
+  const message = `request to ${host} failed after ${durationMs} ms: ${code}`;
+  if (CONNECT_CODES.has(code)) return new TargetUnreachableError(message, undefined, { cause: error });
+  return new RetryableDeliveryError(message, undefined, { cause: error });
 }
 
 function hostOf(url: string): string {

@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import { headerValue } from '../domain/headers';
 import { parseSigningSecret, parseTargetVersions } from '../domain/signing-secret';
 import { targetKeys } from '../domain/target-signing-key';
-import { PermanentDeliveryError, RetryableDeliveryError } from '../errors';
+import { DeliveryNotSentError, PermanentDeliveryError } from '../errors';
 import type { SendResult, WebhookSender } from '../ports';
 
 /** The headers Standard Webhooks defines; any copy of them in the original request is replaced. */
@@ -151,9 +151,9 @@ export class SigningWebhookSender implements WebhookSender {
     }
   }
 
-  #unavailable(): RetryableDeliveryError {
+  #unavailable(): DeliveryNotSentError {
     const reason = this.#lastError ? `${this.#lastError.name}: ${this.#lastError.message}` : 'unknown';
-    return new RetryableDeliveryError(
+    return new DeliveryNotSentError(
       `not calling the target: the signing secret ${this.#options.secretSource} could not be read (${reason})`,
       RETRY_WITHOUT_KEY_SECONDS,
       { cause: this.#lastError },
