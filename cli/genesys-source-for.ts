@@ -1,5 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
+import {
+  GenesysDeliverySource,
+  genesysRegionHosts,
+} from '../lambdas/shared/adapters/genesys-delivery-source';
+import {
+  cleartextGatewayProblem,
+  resolveGenesysEnvironment,
+} from '../lambdas/shared/adapters/genesys-region';
 import { OperatorError } from '../lambdas/shared/errors';
 import {
   type GenesysCredentials,
@@ -36,6 +43,13 @@ export async function genesysSourceFor(
     );
   }
   const secretArn = resources.genesysSecretArn;
+  // The stack's credentials go only to Genesys over TLS; plain http is for local mode's emulator.
+  if (!resources.local) {
+    const cleartext = cleartextGatewayProblem(
+      resolveGenesysEnvironment(settings.GENESYS_CLOUD_REGION, genesysRegionHosts),
+    );
+    if (cleartext) throw new OperatorError(`replay against ${resources.where}: ${cleartext}`);
+  }
   let credentials: () => Promise<GenesysCredentials>;
   if (secretArn !== undefined && env.GENESYS_CLOUD_CLIENT_ID === undefined) {
     credentials = async () => {

@@ -2,23 +2,26 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { closestName } from '../lambdas/shared/closest-name';
+import { parseSigningTarget } from '../lambdas/shared/domain/target-signing-key';
 import { ConfigError, WebhookRecoveryError } from '../lambdas/shared/errors';
 import { localEnvironment } from '../lambdas/shared/local-environment';
-import { parseCliEnvironment, parseLocalSettings } from '../lambdas/shared/settings';
+import { parseCliEnvironment, parseLocalSettings, parseSigningSettings } from '../lambdas/shared/settings';
 import type { CliContext } from './cli-context';
 import { dlqExportCommand } from './commands/dlq-export';
 import { dlqListCommand } from './commands/dlq-list';
 import { dlqRedriveCommand, RATE_LIMITS, rateError } from './commands/dlq-redrive';
 import { dlqShowCommand } from './commands/dlq-show';
 import { replayCommand } from './commands/replay';
+import { signingKeyCommand } from './commands/signing-key';
 import { statusCommand } from './commands/status';
 import { createConfirm } from './confirm';
 import { describeError } from './describe-error';
 import { dlqReadInProgress, VISIBILITY_LIMITS, visibilityError } from './dlq-reader';
 import { genesysSourceFor } from './genesys-source-for';
 import { parseTime } from './parse-time';
-import { type CliResources, DEFAULT_STACK_NAME, resolveResources } from './resolve-resources';
+import { type CliResources, DEFAULT_STACK_NAME, pointsAtLocal, resolveResources } from './resolve-resources';
 import { stoppableInProgress } from './stoppable';
+import { terminalText } from './terminal-text';
 
 export const USAGE = `Usage: genesys-webhook-recovery <command> [options]
 
@@ -35,6 +38,9 @@ Commands
                                   move dead letters back to the retry queue (asks first unless --yes)
   replay --webhook ID --since TIME [--until TIME] [--dry-run]
                                   re-read a window of the Genesys delivery log and enqueue its failures again
+  signing-key (--route NAME | --webhook ID) [--key-version N]
+                                  print the key one target verifies signed redeliveries with (whsec_…), for
+                                  its owner; each route and webhook has its own
 
 Where (default: the CloudFormation stack ${DEFAULT_STACK_NAME}, with your usual AWS credentials and region)
   --stack NAME                    another stack name
@@ -104,11 +110,21 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   'visibility-timeout': { type: 'string' },
   'genesys-region': { type: 'string' },
+  route: { type: 'string' },
+  'key-version': { type: 'string' },
 } as const;
 
 class UsageError extends WebhookRecoveryError {}
 
-const COMMANDS = ['status', 'dlq list', 'dlq show', 'dlq export', 'dlq redrive', 'replay'] as const;
+const COMMANDS = [
+  'status',
+  'dlq list',
+  'dlq show',
+  'dlq export',
+  'dlq redrive',
+  'replay',
+  'signing-key',
+] as const;
 type Command = (typeof COMMANDS)[number];
 type OptionName = keyof typeof OPTIONS;
 
@@ -134,6 +150,7 @@ const COMMAND_OPTIONS: Record<Command, readonly OptionName[]> = {
   'dlq export': ['out', 'visibility-timeout'],
   'dlq redrive': ['rate', 'to', 'yes'],
   replay: ['webhook', 'since', 'until', 'dry-run', 'yes', 'genesys-region'],
+  'signing-key': ['route', 'webhook', 'key-version'],
 };
 
 /** Refuses an option the command does not take, naming the commands that do. */
@@ -165,6 +182,7 @@ const ARITY: Record<Command, number> = {
   'dlq export': 2,
   'dlq redrive': 2,
   replay: 1,
+  'signing-key': 1,
 };
 
 /** The project's version, from package.json. */
@@ -191,6 +209,24 @@ function parseArgsError(error: Error & { code?: unknown }): UsageError | undefin
     );
   }
   return undefined;
+}
+
+/** signing-key's target: exactly one of --route and --webhook. */
+function signingTargetFlag(route: string | undefined, webhook: string | undefined): string {
+  if ((route === undefined) === (webhook === undefined)) {
+    throw new UsageError('signing-key needs one of --route NAME or --webhook ID');
+  }
+  try {
+    return parseSigningTarget(route !== undefined ? `route:${route}` : `webhook:${webhook}`);
+  } catch (error) {
+    throw error instanceof ConfigError ? new UsageError(error.message) : error;
+  }
+}
+
+function keyVersionFlag(value: string | undefined): number | undefined {
+  const n = wholeNumber(value, '--key-version');
+  if (n !== undefined && n < 1) throw new UsageError('--key-version must be 1 or more');
+  return n;
 }
 
 function wholeNumber(value: string | undefined, flag: string): number | undefined {
@@ -267,6 +303,21 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const until = timeFlag(v.until, now, '--until');
 
     const env = localEnvironment('.env');
+    if (name === 'signing-key') {
+      // Needs the signing secret only, not the queues or the table.
+      return await signingKeyCommand(
+        io.stdout,
+        io.stderr,
+        {
+          target: signingTargetFlag(v.route, v.webhook),
+          version: keyVersionFlag(v['key-version']),
+          local: pointsAtLocal({ local: v.local, stack: v.stack }, parseCliEnvironment(env)),
+          stack: v.stack,
+          region: v.region,
+        },
+        parseSigningSettings(env),
+      );
+    }
     resources = await resolveResources(
       {
         stack: v.stack,
@@ -333,7 +384,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const usage =
       error instanceof UsageError ||
       (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
-    io.stderr.write(`error: ${describeError(error)}\n`);
+    // An error may quote a Genesys answer or an AWS one: escaped, its own line breaks kept.
+    io.stderr.write(`error: ${terminalText(describeError(error), { multiline: true })}\n`);
     return usage ? 2 : 1;
   } finally {
     resources?.destroy();

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
+import { extraCredentialHeadersFromOutput } from '../lambdas/shared/domain/headers';
 import { OperatorError } from '../lambdas/shared/errors';
 import { type CliEnvironment, type LocalSettings, pipelineSettingsSchema } from '../lambdas/shared/settings';
 
@@ -27,6 +28,11 @@ export interface CliResources {
   readonly retryQueue: QueueRef;
   readonly dlq: QueueRef;
   readonly tableName: string;
+  /**
+   * EXTRA_CREDENTIAL_HEADERS: the names masked beside the built-in ones. The stack's (its ExtraCredentialHeaders
+   * output) plus the environment's; in local mode, the environment's or `.env`'s, as `npm start` reads them.
+   */
+  readonly extraCredentialHeaders: readonly string[];
   /** The Genesys credentials secret of a deployed stack; undefined in local mode. */
   readonly genesysSecretArn?: string;
   readonly local: boolean;
@@ -53,6 +59,18 @@ const LOCAL_CLIENT = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
+/** True when the CLI is pointed at local mode: `--local`, or an AWS_ENDPOINT_URL* variable without `--stack`. */
+export function pointsAtLocal(
+  options: Pick<ResourceOptions, 'local' | 'stack'>,
+  env: CliEnvironment,
+): boolean {
+  return (
+    options.local === true ||
+    (options.stack === undefined &&
+      (env.AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL_DYNAMODB) !== undefined)
+  );
+}
+
 /**
  * Finds the queues and the ledger table. Local mode (`--local`, or an AWS_ENDPOINT_URL* variable) uses the names
  * local mode creates on the emulators' endpoints; otherwise the stack's CloudFormation outputs are read with the
@@ -63,10 +81,7 @@ export async function resolveResources(
   env: CliEnvironment,
   localSettings: LocalSettings,
 ): Promise<CliResources> {
-  const local =
-    options.local === true ||
-    (options.stack === undefined &&
-      (env.AWS_ENDPOINT_URL ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL_DYNAMODB) !== undefined);
+  const local = pointsAtLocal(options, env);
   const sqsConfig: SQSClientConfig = local
     ? {
         ...LOCAL_CLIENT,
@@ -107,6 +122,7 @@ export async function resolveResources(
     let retryArn: string | undefined;
     let dlqArn: string | undefined;
     let genesysSecretArn: string | undefined = env.GENESYS_SECRET_ARN;
+    const extra = new Set(env.EXTRA_CREDENTIAL_HEADERS);
     let where: string;
     const complete = retryUrl !== undefined && dlqUrl !== undefined && tableName !== undefined;
     if (local) {
@@ -134,6 +150,7 @@ export async function resolveResources(
       retryArn = options.retryQueueUrl ? undefined : outputs.RetryQueueArn;
       dlqArn = options.dlqUrl ? undefined : outputs.DeadLetterQueueArn;
       genesysSecretArn ??= outputs.GenesysSecretArn;
+      for (const name of extraCredentialHeadersFromOutput(outputs.ExtraCredentialHeaders)) extra.add(name);
       where = `stack ${stackName}`;
     } else {
       where = 'the queues and table given';
@@ -148,6 +165,7 @@ export async function resolveResources(
       retryQueue: { url: retryUrl, arn: retryArn ?? (await queueArn(sqs, retryUrl)) },
       dlq: { url: dlqUrl, arn: dlqArn ?? (await queueArn(sqs, dlqUrl)) },
       tableName,
+      extraCredentialHeaders: [...extra],
       ...(genesysSecretArn !== undefined && !local ? { genesysSecretArn } : {}),
       local,
       region: resolvedRegion,
@@ -192,7 +210,11 @@ function tagErrors(
   );
 }
 
-async function stackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {
+/** A stack's CloudFormation outputs by key; a missing stack is an OperatorError naming the region. */
+export async function stackOutputs(
+  stackName: string,
+  region: string | undefined,
+): Promise<Record<string, string>> {
   const cfn = new CloudFormationClient(region ? { region } : {});
   try {
     const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));

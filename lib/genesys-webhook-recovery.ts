@@ -152,19 +152,21 @@ export interface GenesysWebhookRecoveryProps {
    */
   readonly routesFile?: string;
   /**
-   * EventBridge source: the Genesys partner event source, `aws.partner/genesys.com/cloud/<orgId>/<suffix>`, to
-   * associate with a new bus (eventSource).
+   * EventBridge source: the Genesys partner event source, `aws.partner/genesys.com/cloud/<orgId>/<suffix>`: alone,
+   * to associate with a new bus; with `eventBusName` or `eventBus`, the one source whose events the rules take
+   * (eventSource).
    * @default - none
    */
   readonly eventSource?: string;
   /**
-   * EventBridge source: the name of an existing bus the Genesys events arrive on (eventBusName).
+   * EventBridge source: the name of an existing bus the Genesys events arrive on (eventBusName). Needs
+   * `eventSource` unless the bus bears the partner source's name.
    * @default - none
    */
   readonly eventBusName?: string;
   /**
-   * EventBridge source: an existing bus, e.g. one this stack creates (validated as `eventBusName`). Rules on it
-   * take any Genesys partner source.
+   * EventBridge source: an existing bus, e.g. one this stack creates (validated as `eventBusName`), with
+   * `eventSource`: rules on it take that partner source only, from this account only.
    * @default - none
    */
   readonly eventBus?: events.IEventBus;
@@ -306,8 +308,8 @@ export function contextFromProps(
     context[key] = value;
   }
   if (props.eventBus) {
-    if (props.eventBusName !== undefined || props.eventSource !== undefined) {
-      problems.push('  - eventBus and eventBusName/eventSource: give one of them, not both');
+    if (props.eventBusName !== undefined) {
+      problems.push('  - eventBus and eventBusName: give one of them, not both');
     } else {
       const name = props.eventBus.eventBusName;
       context.eventBusName = Token.isUnresolved(name) ? TOKEN_BUS_NAME : name;
@@ -338,7 +340,10 @@ export function stackConfigFromProps(
       `Invalid GenesysWebhookRecovery props at ${path} (each line names the setting; docs/construct.md maps props to settings):\n${problems.join('\n')}`,
     );
   }
-  if (props.eventBus) return { ...config, eventBus: { kind: 'bus', eventBus: props.eventBus } };
+  if (props.eventBus && config.eventBus) {
+    const { eventSource } = config.eventBus;
+    return { ...config, eventBus: { kind: 'bus', eventBus: props.eventBus, eventSource } };
+  }
   return config;
 }
 

@@ -1,5 +1,8 @@
 import { genesysRegionHosts } from '../lambdas/shared/adapters/genesys-delivery-source';
-import { resolveGenesysEnvironment } from '../lambdas/shared/adapters/genesys-region';
+import {
+  cleartextGatewayProblem,
+  resolveGenesysEnvironment,
+} from '../lambdas/shared/adapters/genesys-region';
 import { closestName } from '../lambdas/shared/closest-name';
 import { RECEIVE_HEADROOM } from '../lambdas/shared/derived-settings';
 import { ConfigError } from '../lambdas/shared/errors';
@@ -163,7 +166,9 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   } else if (env.GENESYS_CLOUD_REGION?.trim()) {
     // Resolved against the SDK's own region table, so a typo fails the synth rather than every poll.
     try {
-      resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
+      const environment = resolveGenesysEnvironment(env.GENESYS_CLOUD_REGION, genesysRegionHosts);
+      const cleartext = cleartextGatewayProblem(environment);
+      if (cleartext) problems.push(`  - ${cleartext}`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems.push(`  - ${error.message.replace(/\n\s*/g, ' ')}`);
@@ -289,16 +294,22 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
   };
 }
 
-/** The EventBridge source's bus, from `eventSource` (a partner source to associate) or `eventBusName`. */
+/**
+ * The EventBridge source's bus: `eventSource` alone, a partner source to associate with a new bus; or
+ * `eventBusName`, a bus that exists, with `eventSource` the partner source whose events it carries (which may be
+ * left out when the bus bears the partner source's name, as a partner bus does).
+ */
 function eventBusFromContext(
   eventSource: string | undefined,
   eventBusName: string | undefined,
   hasRoutes: boolean,
   problems: string[],
 ): GenesysEventBus | undefined {
-  if (eventSource && eventBusName) {
-    problems.push('  - eventSource and eventBusName: give one of them, not both');
-    return undefined;
+  const partnerName = eventBusName !== undefined && GENESYS_EVENT_SOURCE.test(eventBusName);
+  if (eventBusName && !eventSource && !partnerName) {
+    problems.push(
+      `  - eventBusName ${JSON.stringify(eventBusName)} needs eventSource: the Genesys partner event source whose events it carries, aws.partner/genesys.com/cloud/<orgId>/<suffix> (the rules take that source only)`,
+    );
   }
   if (eventSource && !GENESYS_EVENT_SOURCE.test(eventSource)) {
     problems.push(
@@ -310,17 +321,20 @@ function eventBusFromContext(
       `  - eventBusName must be an event bus name (letters, digits, . _ - /) (got ${JSON.stringify(eventBusName)})`,
     );
   }
-  const bus: GenesysEventBus | undefined = eventSource
-    ? { kind: 'source', eventSource }
-    : eventBusName
-      ? { kind: 'name', eventBusName }
+  const source = eventSource ?? (partnerName ? eventBusName : undefined);
+  const bus: GenesysEventBus | undefined = eventBusName
+    ? source !== undefined
+      ? { kind: 'name', eventBusName, eventSource: source }
+      : undefined
+    : eventSource
+      ? { kind: 'source', eventSource }
       : undefined;
   if (bus && !hasRoutes) {
     problems.push(
       `  - ${bus.kind === 'source' ? 'eventSource' : 'eventBusName'} needs ROUTES (or ROUTES_FILE): which Genesys topics go to which URL`,
     );
   }
-  if (!bus && hasRoutes) {
+  if (!bus && hasRoutes && !eventBusName) {
     problems.push(
       '  - ROUTES needs the bus the Genesys events arrive on: -c eventSource=aws.partner/genesys.com/cloud/<orgId>/<suffix> (or -c eventBusName=… for a bus that exists)',
     );

@@ -1,5 +1,6 @@
 import { CfnOutput, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { NO_EXTRA_CREDENTIAL_HEADERS } from '../lambdas/shared/domain/headers';
 import { consoleUrl } from './console-links';
 // The construct through the package's public entry point only, as any app uses it (the import cycle is safe:
 // the construct is used when the stack is built, long after both modules have loaded).
@@ -69,7 +70,7 @@ export class WebhookRecoveryStack extends Stack {
         ? {
             SigningSecretArn: [
               r.signingSecret.secretArn,
-              'The key(s) redeliveries are signed with; targets verify with "whsec_" + the key (docs/signing.md)',
+              "The key(s) each target's own signing key is derived from; signing-key prints one (docs/signing.md)",
             ] as [string, string],
           }
         : {}),
@@ -85,6 +86,11 @@ export class WebhookRecoveryStack extends Stack {
             ] as [string, string],
           }
         : {}),
+      // For the CLI, which masks these names too; "(none)" cannot be a header name, so an empty list is told apart.
+      ExtraCredentialHeaders: [
+        r.config.settings.EXTRA_CREDENTIAL_HEADERS.join(',') || NO_EXTRA_CREDENTIAL_HEADERS,
+        'Header names counted as credentials on top of the built-in list (EXTRA_CREDENTIAL_HEADERS)',
+      ],
       AlarmTopicArn: [r.alarmTopic.topicArn, 'SNS topic the alarms notify'],
       OperatorPolicyArn: [
         r.operatorPolicy.managedPolicyArn,

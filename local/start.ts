@@ -6,6 +6,8 @@ import type { PollSummary } from '../lambdas/poller/poller-handler';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
+import { targetId } from '../lambdas/shared/domain/target-id';
+import { signingTargetOf, targetKeys } from '../lambdas/shared/domain/target-signing-key';
 import { ConfigError } from '../lambdas/shared/errors';
 import { localEnvironment, readDotenv } from '../lambdas/shared/local-environment';
 import {
@@ -220,6 +222,11 @@ async function main(): Promise<void> {
     if (rebaseNote) console.log(`  note                    ${rebaseNote}`);
     console.log(`  Genesys Cloud emulator  ${emulator.url}  (webhooks ${settings.WEBHOOK_ID.join(', ')})`);
     console.log(`  demo targets            ${targets.url}/{healthy,flaky,gone,down}`);
+    // Lines below name a target by its id, never its path (a real one may hold a token): the key to this demo's.
+    const ids = ['healthy', 'flaky', 'gone', 'down'].map(
+      (p) => `${p} ~${targetId(`${targets.url}/${p}`).split('/~')[1]}`,
+    );
+    console.log(`                          (named by target id below: ${ids.join(', ')})`);
     demoReplay = { emulatorUrl: emulator.url, webhookId: settings.WEBHOOK_ID[0] ?? '' };
   } else if (credentials) {
     console.log(
@@ -258,9 +265,18 @@ async function main(): Promise<void> {
     console.log(
       '  signing                 Standard Webhooks, with SIGNING_SECRET from the environment or .env',
     );
+    console.log(
+      '                          (a target’s key: npm run -s cli -- signing-key --local --webhook ID)',
+    );
   } else {
     console.log(`  signing                 Standard Webhooks, with the generated key ${signingSecret}`);
     console.log('                          (set SIGNING_SECRET in .env to keep a key across runs)');
+    // Each target verifies with its own key, derived from that one (docs/signing.md).
+    for (const target of signingTargets(settings)) {
+      console.log(
+        `                          ${target.padEnd(24)}${targetKeys(parseSigningSecret(signingSecret, 'generated'), target, {})[0]}`,
+      );
+    }
   }
   printBanner(pipeline, settings.POLL_INTERVAL_SECONDS, deriveSettings(settings).maxReceiveCount);
   if (pipeline.eventBridge) {
@@ -343,7 +359,7 @@ function printPollEvent(event: PollEvent): void {
   if (event.kind === 'enqueued') {
     counts.enqueued += 1;
     line(
-      `enqueued     ${event.message.deliveryId} (${event.message.webhookId}) → ${event.message.targetUrl}`,
+      `enqueued     ${event.message.deliveryId} (${event.message.webhookId}) → ${targetId(event.message.targetUrl)}`,
     );
   } else if (event.kind === 'duplicate') {
     counts.duplicates += 1;
@@ -359,7 +375,7 @@ function printIntakeEvent(event: IntakeEvent): void {
   if (event.kind === 'enqueued') {
     counts.eventBridgeEnqueued += 1;
     line(
-      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${event.message.targetUrl}`,
+      `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${targetId(event.message.targetUrl)}`,
     );
   } else if (event.kind === 'duplicate') {
     counts.eventBridgeDuplicates += 1;
@@ -378,7 +394,7 @@ function printIntakeEvent(event: IntakeEvent): void {
 }
 
 function printOutcome(o: RedeliveryOutcome): void {
-  const who = `${o.deliveryId ?? '?'} → ${o.targetUrl ?? '?'}`;
+  const who = `${o.deliveryId ?? '?'} → ${o.target ?? '?'}`;
   const status = o.status !== undefined ? `HTTP ${o.status}` : (o.error ?? '');
   switch (o.result) {
     case 'delivered':
@@ -463,3 +479,14 @@ main().catch(async (error: unknown) => {
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   process.exit(1);
 });
+
+/** The signing targets of this run: each webhook of the delivery log and each route. */
+function signingTargets(settings: {
+  WEBHOOK_ID: readonly string[];
+  ROUTES: readonly { name: string }[];
+}): string[] {
+  return [
+    ...settings.WEBHOOK_ID.map((id) => signingTargetOf({ webhookId: id })),
+    ...settings.ROUTES.map((r) => signingTargetOf({ route: r.name, webhookId: '' })),
+  ];
+}

@@ -1,7 +1,9 @@
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import type { CliContext } from '../cli-context';
 import { type DeadLetterRow, joinWithLedger, toRow } from '../dead-letter';
 import { DlqReader } from '../dlq-reader';
 import { LedgerReader } from '../ledger-reader';
+import { terminalText } from '../terminal-text';
 import { scanOutcome } from './scan-outcome';
 
 /** How a command reads the DLQ; see DlqReader. */
@@ -44,9 +46,14 @@ const COLUMNS: [keyof DeadLetterRow | 'host', string, number][] = [
   ['deadLetteredAt', 'DEAD-LETTERED AT', 24],
 ];
 
+/** A row's value as the table shows it: a target by its id, since a URL's path or query may hold a token. */
+function columnValue(row: DeadLetterRow, key: keyof DeadLetterRow | 'host'): unknown {
+  return key === 'targetUrl' ? targetId(row.targetUrl) : row[key as keyof DeadLetterRow];
+}
+
 /** A padded column; other columns are cut to their width, an id never is: `dlq show` needs all of it. */
 function cell(value: unknown, width: number, whole = false): string {
-  const text = value === null || value === undefined ? '-' : String(value);
+  const text = value === null || value === undefined ? '-' : terminalText(String(value));
   return text.length > width && !whole ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 }
 
@@ -87,7 +94,7 @@ export async function dlqListCommand(ctx: CliContext, options: DlqListOptions): 
       if (options.json) ctx.out.write(`${shown === 0 ? '\n' : ',\n'}${JSON.stringify(row)}`);
       else
         ctx.out.write(
-          `${COLUMNS.map(([key, , width]) => cell(row[key as keyof DeadLetterRow], width, key === 'deliveryId')).join(' ')} ${row.reason}\n`,
+          `${COLUMNS.map(([key, , width]) => cell(columnValue(row, key), width, key === 'deliveryId' || key === 'targetUrl')).join(' ')} ${terminalText(row.reason ?? '-')}\n`,
         );
       shown += 1;
       if (!row.verdict) undecided += 1;

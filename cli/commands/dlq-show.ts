@@ -3,6 +3,7 @@ import { isCredentialHeader } from '../../lambdas/shared/domain/headers';
 import type { CliContext } from '../cli-context';
 import { concerns, type DeadLetter, joinWithLedger, toExportEntry } from '../dead-letter';
 import { type LedgerEvent, type LedgerInvalidEntry, LedgerReader } from '../ledger-reader';
+import { terminalText } from '../terminal-text';
 import { type DlqScanOptions, openDlqReader } from './dlq-list';
 import { scanOutcome } from './scan-outcome';
 
@@ -20,10 +21,11 @@ export interface DlqShowOptions extends DlqScanOptions {
 export function maskCredentials(
   headers: Readonly<Record<string, string>>,
   reveal: boolean,
+  extra: readonly string[] = [],
 ): Record<string, string> {
   if (reveal) return { ...headers };
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name) ? MASK : value]),
+    Object.entries(headers).map(([name, value]) => [name, isCredentialHeader(name, extra) ? MASK : value]),
   );
 }
 
@@ -40,6 +42,8 @@ export async function dlqShowCommand(
   options: DlqShowOptions,
 ): Promise<number> {
   const reveal = options.revealCredentials === true;
+  // EXTRA_CREDENTIAL_HEADERS of the stack (its output) or of local mode: masked like the built-in names.
+  const extra = ctx.resources.extraCredentialHeaders;
   const reader = openDlqReader(ctx, options);
   const ledger = new LedgerReader(ctx.resources.doc, ctx.resources.tableName);
   const found: DeadLetter[] = [];
@@ -56,19 +60,19 @@ export async function dlqShowCommand(
         const entry = toExportEntry(d);
         return {
           ...entry,
-          originalHeaders: maskCredentials(entry.originalHeaders, reveal),
+          originalHeaders: maskCredentials(entry.originalHeaders, reveal, extra),
           sqs: reveal ? d.raw : { ...d.raw, body: '(the retry message; see the fields above)' },
           ledger: d.event ?? null,
         };
       }),
       ledgerOnly,
-      invalid: invalid.map((i) => ({ ...i, raw: maskRaw(i, reveal) })),
+      invalid: invalid.map((i) => ({ ...i, raw: maskRaw(i, reveal, extra) })),
     };
     ctx.out.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    for (const d of found) ctx.out.write(describeDeadLetter(d, reveal));
+    for (const d of found) ctx.out.write(describeDeadLetter(d, reveal, extra));
     for (const e of ledgerOnly) ctx.out.write(describeLedgerOnly(e, deliveryId));
-    for (const i of invalid) ctx.out.write(describeInvalid(i, reveal));
+    for (const i of invalid) ctx.out.write(describeInvalid(i, reveal, extra));
   }
   if (found.length === 0 && ledgerOnly.length === 0 && invalid.length === 0) {
     const cut = deliveryId.endsWith('…') ? ' (the id ends in "…": it was cut short; give all of it)' : '';
@@ -82,16 +86,24 @@ export async function dlqShowCommand(
 
 const LABEL_WIDTH = 18;
 
-/** One `label  value` line; the label column is wider than the longest label, so they never run together. */
-function field(name: string, value: unknown): string {
+/**
+ * One `label  value` line; the label column is wider than the longest label, so they never run together. Control
+ * characters are escaped (terminalText); a multiline value (a body) keeps its line feeds and tabs, its further
+ * lines indented to the value column, so that no line of it can pass for a label.
+ */
+function field(name: string, value: unknown, multiline = false): string {
   const text = value === undefined || value === null || value === '' ? '-' : String(value);
-  return `  ${name.padEnd(LABEL_WIDTH)}${text}\n`;
+  const safe = terminalText(text, { multiline }).replaceAll('\n', `\n${' '.repeat(LABEL_WIDTH + 2)}`);
+  return `  ${name.padEnd(LABEL_WIDTH)}${safe}\n`;
 }
 
-function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
+/** A heading line's untrusted parts (ids from the message or the ledger), escaped. */
+const t = (value: unknown) => terminalText(String(value));
+
+function describeDeadLetter(d: DeadLetter, reveal: boolean, extra: readonly string[]): string {
   const e = toExportEntry(d);
   const m = d.message;
-  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId}): in the dead-letter queue\n`;
+  let text = `Delivery ${t(e.deliveryId)} (webhook ${t(e.webhookId)}): in the dead-letter queue\n`;
   text += field('source', e.source);
   text += field('route', e.route);
   text += field('target', e.targetUrl);
@@ -117,16 +129,16 @@ function describeDeadLetter(d: DeadLetter, reveal: boolean): string {
   );
   text += field('from queue', d.raw.sourceArn);
   text += field('content type', m?.contentType);
-  text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal)));
+  text += field('headers', JSON.stringify(maskCredentials(e.originalHeaders, reveal, extra)));
   text += field('stripped', m?.strippedHeaders.join(', '));
-  text += field('body', m ? m.body : d.raw.body);
+  text += field('body', m ? m.body : d.raw.body, true);
   text += describeAttempts(e.attempts);
   return `${text}\n`;
 }
 
 function describeLedgerOnly(e: LedgerEvent, asked: string): string {
-  const repeat = e.deliveryId !== asked ? ` (${asked} is a repeat of it, folded into this event)` : '';
-  let text = `Delivery ${e.deliveryId} (webhook ${e.webhookId})${repeat}: not in the DLQ; the ledger says ${e.status}\n`;
+  const repeat = e.deliveryId !== asked ? ` (${t(asked)} is a repeat of it, folded into this event)` : '';
+  let text = `Delivery ${t(e.deliveryId)} (webhook ${t(e.webhookId)})${repeat}: not in the DLQ; the ledger says ${t(e.status)}\n`;
   text += field('target', e.targetUrl);
   text += field('reason', e.finalReason);
   text += field('failed at', e.failedAt);
@@ -138,7 +150,7 @@ function describeLedgerOnly(e: LedgerEvent, asked: string): string {
 }
 
 /** The stored copy of a refused entry, with credential header values masked when it can be read as JSON. */
-function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
+function maskRaw(i: LedgerInvalidEntry, reveal: boolean, extra: readonly string[]): string | undefined {
   if (reveal || i.raw === undefined) return i.raw;
   try {
     const entry = JSON.parse(i.raw) as unknown;
@@ -146,7 +158,7 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
       const headers = (entry as { headers: unknown }).headers;
       if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) {
         const masked = Object.fromEntries(
-          Object.entries(headers).map(([k, v]) => [k, isCredentialHeader(k) ? MASK : v]),
+          Object.entries(headers).map(([k, v]) => [k, isCredentialHeader(k, extra) ? MASK : v]),
         );
         return JSON.stringify({ ...entry, headers: masked });
       }
@@ -157,14 +169,14 @@ function maskRaw(i: LedgerInvalidEntry, reveal: boolean): string | undefined {
   }
 }
 
-function describeInvalid(i: LedgerInvalidEntry, reveal: boolean): string {
+function describeInvalid(i: LedgerInvalidEntry, reveal: boolean, extra: readonly string[]): string {
   let text =
     i.webhookId === EVENTBRIDGE_LEDGER_ID
-      ? `Event ${i.deliveryId} (EventBridge): refused by the intake, never enqueued\n`
-      : `Delivery ${i.deliveryId} (webhook ${i.webhookId}): refused by the poller, never enqueued\n`;
+      ? `Event ${t(i.deliveryId)} (EventBridge): refused by the intake, never enqueued\n`
+      : `Delivery ${t(i.deliveryId)} (webhook ${t(i.webhookId)}): refused by the poller, never enqueued\n`;
   text += field('reason', i.reason);
   text += field('recorded at', i.recordedAt);
-  text += field('entry', `${maskRaw(i, reveal) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
+  text += field('entry', `${maskRaw(i, reveal, extra) ?? '-'}${i.rawTruncated ? ' (cut short)' : ''}`);
   return `${text}\n`;
 }
 
@@ -182,7 +194,10 @@ function describeAttempts(attempts: LedgerEvent['attempts']): string {
     const redriven = previous !== undefined && a.messageId !== previous ? ' (after a redrive)' : '';
     const own = a.attempt !== i + 1 ? `, its try ${a.attempt}` : '';
     previous = a.messageId;
-    text += `    #${i + 1}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${own}${redriven}${a.error ? `\n        ${a.error}` : ''}\n`;
+    text += terminalText(
+      `    #${i + 1}  ${a.at}  ${a.outcome.padEnd(9)} ${status}  ${a.durationMs} ms${next}  message ${a.messageId}${own}${redriven}`,
+    );
+    text += `${a.error ? `\n        ${terminalText(a.error)}` : ''}\n`;
   });
   return text;
 }

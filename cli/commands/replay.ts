@@ -2,12 +2,14 @@ import { DynamoDbLedger } from '../../lambdas/shared/adapters/dynamodb-ledger';
 import { SqsRetryQueue } from '../../lambdas/shared/adapters/sqs-retry-queue';
 import { normaliseDelivery } from '../../lambdas/shared/domain/normalise-delivery';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import { ConfigError, GenesysApiError, OperatorError } from '../../lambdas/shared/errors';
 import type { DeliveryWindow, FailedDeliverySource } from '../../lambdas/shared/ports';
 import type { PipelineSettings } from '../../lambdas/shared/settings';
 import type { CliContext } from '../cli-context';
 import { LedgerReader } from '../ledger-reader';
 import { createProgressBar } from '../progress-bar';
+import { terminalText } from '../terminal-text';
 
 /** Windows asked of the delivery log at once; one too big for the source is halved until it fits. */
 const REPLAY_WINDOW_MS = 60 * 60 * 1000;
@@ -129,7 +131,9 @@ export async function replayCommand(
   const verb = options.dryRun ? 'would enqueue' : 'enqueue';
   for (const m of toEnqueue) {
     const status = events.get(m.eventKey)?.status ?? 'not in ledger';
-    ctx.out.write(`${verb}  ${m.deliveryId}  ${m.failedAt}  ${m.targetUrl}  (ledger: ${status})\n`);
+    ctx.out.write(
+      `${terminalText(`${verb}  ${m.deliveryId}  ${m.failedAt}  ${targetId(m.targetUrl)}  (ledger: ${status})`)}\n`,
+    );
   }
   if (options.dryRun || toEnqueue.length === 0) {
     ctx.err.write(

@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CliContext } from '../cli-context';
 import { LedgerReader, type LedgerSummary } from '../ledger-reader';
+import { terminalText } from '../terminal-text';
 
 /** Depth of one queue, as SQS approximates it. */
 export interface QueueDepth {
@@ -116,7 +117,8 @@ export async function statusCommand(ctx: CliContext, options: { json: boolean })
           )),
     `  eventbridge, unmatched or invalid        ${ledger.unmatchedEventBridgeEvents} (recorded as invalid#eventbridge#<event id>)`,
   ];
-  ctx.out.write(`${lines.join('\n')}\n`);
+  // Webhook ids and route names come from stored data: escaped, one line each.
+  ctx.out.write(`${lines.map((l) => terminalText(l)).join('\n')}\n`);
   return 0;
 }
 

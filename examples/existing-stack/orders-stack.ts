@@ -41,6 +41,8 @@ export class OrdersStack extends Stack {
       genesysRegion: 'eu-west-1',
       maxRetries: 5,
       eventBus: this.bus,
+      // The Genesys partner source whose events reach this bus: its rules take that source only, from this account.
+      eventSource: 'aws.partner/genesys.com/cloud/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b/orders',
       routes: [
         {
           name: 'conversation-end',

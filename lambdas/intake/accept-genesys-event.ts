@@ -1,3 +1,4 @@
+import { type ExpectedOrigin, originRefusal } from '../shared/domain/event-origin';
 import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { Route } from '../shared/domain/routes';
@@ -28,6 +29,8 @@ export interface IntakeDeps {
   readonly ledger: Ledger;
   readonly settings: Pick<PipelineSettings, 'FORWARD_CREDENTIAL_HEADERS'>;
   readonly now: () => Date;
+  /** The partner source and account events must name; others are refused and recorded. @default - any */
+  readonly origin?: ExpectedOrigin;
   readonly onEvent?: (event: IntakeEvent) => void;
 }
 
@@ -56,6 +59,14 @@ export async function acceptGenesysEvent(
     return result;
   }
   const { event } = read;
+  const refused = originRefusal(event, deps.origin ?? {});
+  if (refused !== undefined) {
+    if ((await record(event.id, refused, raw, deps)) === 'new') {
+      result.invalid += 1;
+      deps.onEvent?.({ kind: 'invalid', deliveryId: event.id, reason: refused });
+    }
+    return result;
+  }
   if (routes.length === 0) {
     const reason = `no route matches topic ${event.topicName}`;
     if ((await record(event.id, reason, raw, deps)) === 'new') {

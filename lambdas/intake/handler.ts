@@ -15,6 +15,9 @@ export const handler = intakeHandler({
   settings,
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  // The rules take only this partner source and this account; so does the intake, if a rule or the bus lets more in.
+  eventSource: runtime.GENESYS_EVENT_SOURCE,
+  checkAccount: true,
   logger: new Logger(),
   metrics: new Metrics(),
 });

@@ -3,6 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { accountOfArn } from '../shared/domain/event-origin';
 import { routeSchema } from '../shared/domain/routes';
 import type { Ledger, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
@@ -15,6 +17,10 @@ export interface IntakeHandlerDeps {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => Date;
+  /** The one partner event source taken in (the stack's GENESYS_EVENT_SOURCE). @default - any */
+  readonly eventSource?: string | undefined;
+  /** Refuse events that name another account than the function's own (from its ARN). @default false */
+  readonly checkAccount?: boolean;
   readonly onEvent?: (event: IntakeEvent) => void;
 }
 
@@ -28,7 +34,7 @@ export class IntakeInputError extends Error {}
  * then send it to the on-failure destination (the intake-failures queue, which has an alarm).
  */
 export function intakeHandler(deps: IntakeHandlerDeps) {
-  const base = async (input: unknown): Promise<IntakeResult> => {
+  const base = async (input: unknown, context: Context): Promise<IntakeResult> => {
     if (typeof input !== 'object' || input === null || !('event' in input) || !('route' in input)) {
       throw new IntakeInputError('input is not {"route", "event"}: check the rule target input transformer');
     }
@@ -41,6 +47,11 @@ export function intakeHandler(deps: IntakeHandlerDeps) {
       ledger: deps.ledger,
       settings: deps.settings,
       now: deps.now ?? (() => new Date()),
+      origin: {
+        source: deps.eventSource,
+        // No account in the ARN refuses every event: better than taking events from anywhere.
+        account: deps.checkAccount ? (accountOfArn(context.invokedFunctionArn) ?? 'unknown') : undefined,
+      },
       onEvent: (event) => {
         if (event.kind === 'unmatched' || event.kind === 'invalid') {
           deps.logger.warn('EventBridge event not enqueued', { ...event });
@@ -55,7 +66,8 @@ export function intakeHandler(deps: IntakeHandlerDeps) {
     deps.logger.info('EventBridge event taken in', { ...result });
     return result;
   };
-  const handler = middy(base).use(injectLambdaContext(deps.logger));
+  // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries bodies and may carry credentials.
+  const handler = middy(base).use(injectLambdaContext(deps.logger, { logEvent: false }));
   if (deps.metrics) handler.use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
   return handler;
 }

@@ -105,7 +105,8 @@ export function pollerHandler(deps: PollerHandlerDeps) {
       });
     }
   };
-  const handler = middy(base).use(injectLambdaContext(deps.logger));
+  // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries bodies and may carry credentials.
+  const handler = middy(base).use(injectLambdaContext(deps.logger, { logEvent: false }));
   if (deps.metrics) handler.use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
   return handler;
 }

@@ -18,6 +18,8 @@ import { headerValue } from '../shared/domain/headers';
 import { type RetryMessage, toQueueBody } from '../shared/domain/retry-message';
 import { type TargetPolicy, targetRefusal } from '../shared/domain/target';
 import { heldDelaySeconds } from '../shared/domain/target-hold';
+import { targetId } from '../shared/domain/target-id';
+import { signingTargetOf } from '../shared/domain/target-signing-key';
 import {
   DeliveryNotSentError,
   PermanentDeliveryError,
@@ -77,7 +79,8 @@ export interface RedeliveryOutcome {
   readonly eventKey?: string;
   readonly deliveryId?: string;
   readonly webhookId?: string;
-  readonly targetUrl?: string;
+  /** The target's id (origin and a hash of its path: see targetId), never its URL, which may hold a token. */
+  readonly target?: string;
   /**
    * Which attempt of the event's retry budget this was, from 1: real calls to the target only (a held event
    * or a probe of a host that is still down spends none).
@@ -192,7 +195,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     eventKey: message.eventKey,
     deliveryId: message.deliveryId,
     webhookId: message.webhookId,
-    targetUrl: message.targetUrl,
+    target: targetId(message.targetUrl),
     attempt: spentBefore + 1,
   };
   const none = { targetCalled: false, durationMs: 0 };
@@ -524,6 +527,7 @@ async function attemptDelivery(message: RetryMessage, at: Date, deps: RedeliverD
       url: message.targetUrl,
       headers: outgoingHeaders(message),
       body: message.body,
+      signingTarget: signingTargetOf(message),
     });
     const outcome = classifyStatus(sent.status);
     const redirect = sent.status >= 300 && sent.status < 400 ? ' (redirects are not followed)' : '';

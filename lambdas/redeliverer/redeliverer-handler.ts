@@ -48,7 +48,8 @@ export function redelivererHandler(deps: RedelivererHandlerDeps) {
       : new PermanentDeliveryError(summary);
   };
 
-  const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger)];
+  // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its bodies may carry credential headers.
+  const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger, { logEvent: false })];
   if (deps.metrics) middlewares.push(logMetrics(deps.metrics));
 
   return middy<SQSEvent, SQSBatchResponse>()
@@ -64,7 +65,8 @@ export function redelivererHandler(deps: RedelivererHandlerDeps) {
 
 function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void {
   const { logger, metrics } = deps;
-  const line = { ...outcome, targetUrl: outcome.targetUrl && withoutQuery(outcome.targetUrl) };
+  // The outcome names its target by id (origin and a path hash): a path or a query may carry a token.
+  const line = { ...outcome };
   if (outcome.result === 'delivered' || outcome.result === 'already-delivered' || outcome.result === 'held')
     logger.info('redelivery', line);
   else logger.warn('redelivery', line);
@@ -78,7 +80,7 @@ function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void
       // The longest hold feeds the TargetHeldBack alarm; the per-target one names the target on the dashboard.
       metrics.addMetric('LongestHoldSeconds', MetricUnit.Seconds, outcome.hold.heldForSeconds);
       const perTarget = metrics.singleMetric();
-      // The hold key is `<kind> <origin or origin+path>`: never a query string, which may carry a token.
+      // The hold key is `<kind> <origin or target id>`: never a path or a query, which may carry a token.
       perTarget.addDimension('Target', outcome.hold.key.slice(0, 250));
       perTarget.addMetric('TargetHeldSeconds', MetricUnit.Seconds, outcome.hold.heldForSeconds);
     }
@@ -101,13 +103,3 @@ const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   // Nothing was sent for a reason of ours (the signing key could not be read): the RedeliveriesNotSent alarm.
   'not-sent': 'RedeliveriesNotSent',
 };
-
-/** Webhook URLs sometimes carry a token in the query string; logs get the origin and path only. */
-function withoutQuery(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}

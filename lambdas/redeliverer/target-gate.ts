@@ -8,6 +8,7 @@ import {
   type TargetSignal,
   type TargetState,
 } from '../shared/domain/target-hold';
+import { targetId } from '../shared/domain/target-id';
 import type { TargetStateStore } from '../shared/ports';
 
 export type { Learnt, TargetSignal } from '../shared/domain/target-hold';
@@ -391,11 +392,15 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
 }
 
+/**
+ * The path key is the target id (origin and a hash of path and query): hold keys and reasons reach logs, metric
+ * dimensions, the ledger and the shared target state, and a path may hold a token.
+ */
 function keysOf(url: string): { origin: string; path: string } {
+  const path = targetId(url);
   try {
-    const u = new URL(url);
-    return { origin: u.origin, path: `${u.origin}${u.pathname}` };
+    return { origin: new URL(url).origin, path };
   } catch {
-    return { origin: url, path: url };
+    return { origin: path, path };
   }
 }

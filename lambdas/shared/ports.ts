@@ -173,6 +173,8 @@ export interface WebhookSender {
     url: string;
     headers: Readonly<Record<string, string>>;
     body: string;
+    /** Which target's key signs the request (`route:<name>` or `webhook:<id>`); read only by a signing sender. */
+    signingTarget?: string;
   }): Promise<SendResult>;
 }
 

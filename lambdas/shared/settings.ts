@@ -128,7 +128,7 @@ export const pipelineSettingsSchema = z
         .check(
           z.regex(
             /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
-            'EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names such as X-Partner-Key',
+            'EXTRA_CREDENTIAL_HEADERS must be a comma-separated list of header names such as X-Tenant-Ref',
           ),
         ),
     ),
@@ -174,6 +174,17 @@ export type PipelineSettings = z.output<typeof pipelineSettingsSchema>;
 /** Where the running code finds its resources (set by the stack, or by local mode). */
 const runtimeSchema = z.object({
   RETRY_QUEUE_URL: z.url('RETRY_QUEUE_URL must be the URL of the SQS retry queue'),
+  /** The intake: the one partner event source it takes events from (the stack sets it). */
+  GENESYS_EVENT_SOURCE: optionalText(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^aws\.partner\/genesys\.com\/cloud\/\S+$/,
+          'GENESYS_EVENT_SOURCE must be a Genesys partner event source, aws.partner/genesys.com/cloud/<orgId>/<suffix>',
+        ),
+      ),
+  ),
   LEDGER_TABLE_NAME: z
     .string()
     .check(
@@ -358,6 +369,8 @@ const cliSchema = z.object({
   DLQ_URL: optionalText(z.url()),
   LEDGER_TABLE_NAME: optionalText(z.string()),
   GENESYS_SECRET_ARN: optionalText(z.string()),
+  /** Masked by the CLI too; against a stack, added to the stack's own (its ExtraCredentialHeaders output). */
+  EXTRA_CREDENTIAL_HEADERS: pipelineSettingsSchema.shape.EXTRA_CREDENTIAL_HEADERS,
 });
 export type CliEnvironment = z.output<typeof cliSchema>;
 

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Route } from '../../lambdas/shared/domain/routes';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import {
   type GenesysEventPattern,
   routeEventPattern,
@@ -21,11 +22,15 @@ import { type EVENTBRIDGE_ALARM_NAMES, queueNames } from '../physical-names';
 import { deployedAlarmName } from './recovery-alarms';
 import { metricsNamespace, RecoveryFunction } from './recovery-function';
 
-/** Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus. */
+/**
+ * Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus (by
+ * name or as an object) with the partner source whose events it carries. The rules take that source only, and
+ * events of this account only: a bus's policy may let other sources and accounts put events on it.
+ */
 export type GenesysEventBus =
   | { readonly kind: 'source'; readonly eventSource: string }
-  | { readonly kind: 'name'; readonly eventBusName: string }
-  | { readonly kind: 'bus'; readonly eventBus: events.IEventBus };
+  | { readonly kind: 'name'; readonly eventBusName: string; readonly eventSource: string }
+  | { readonly kind: 'bus'; readonly eventBus: events.IEventBus; readonly eventSource: string };
 
 /** Properties of {@link EventBridgeSource}. */
 export interface EventBridgeSourceProps {
@@ -109,8 +114,7 @@ export class EventBridgeSource extends Construct {
         : props.bus.kind === 'name'
           ? events.EventBus.fromEventBusName(this, 'EventBus', props.bus.eventBusName)
           : props.bus.eventBus;
-    const filter: SourceFilter =
-      props.bus.kind === 'source' ? { eventSource: props.bus.eventSource } : { anyGenesysSource: true };
+    const filter: SourceFilter = { eventSource: props.bus.eventSource, account: Stack.of(this).account };
 
     const recovery = new RecoveryFunction(this, 'Intake', {
       handler: 'intake',
@@ -123,6 +127,8 @@ export class EventBridgeSource extends Construct {
         ...props.pipelineEnvironment,
         RETRY_QUEUE_URL: props.retryQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledger.tableName,
+        // The intake checks it too, and the account (its own): an event from elsewhere is refused, not taken.
+        GENESYS_EVENT_SOURCE: props.bus.eventSource,
       },
     });
     this.function = recovery.function;
@@ -179,7 +185,8 @@ export class EventBridgeSource extends Construct {
       ...props.routes.map((route) =>
         rule(
           `Route-${route.name}`,
-          `Genesys topics of route ${route.name} → ${route.url}`.slice(0, 512),
+          // The target by id: a rule's description is listed in the console, and a URL path may hold a token.
+          `Genesys topics of route ${route.name} → ${targetId(route.url)}`.slice(0, 512),
           routeEventPattern(route, filter),
           route,
         ),

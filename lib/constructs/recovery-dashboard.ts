@@ -105,7 +105,7 @@ export class RecoveryDashboard extends Construct {
             title: 'Held targets: how long each has been held back (s)',
             left: [
               new cloudwatch.MathExpression({
-                // One line per held target (the redeliverer's Target dimension: "rate|path|outage <url>").
+                // One line per held target (the redeliverer's Target dimension: "rate|outage <origin>" or "path <target id>").
                 expression: `SEARCH('{"${namespace}",Target,service} MetricName="TargetHeldSeconds"', 'Maximum', ${PERIOD.toSeconds()})`,
                 label: '',
                 period: PERIOD,

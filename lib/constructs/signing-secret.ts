@@ -36,7 +36,8 @@ export interface SigningSecretProps {
  * Either an existing secret, by name or ARN, or a new one named `<stack name>/webhook-signing-secret`. A new one
  * gets a random value from CloudFormation, which can generate strings of chosen characters but not the base64 of
  * random bytes: so it is 48 letters and digits, itself valid base64 for 36 bytes (about 285 bits of entropy), and
- * targets use it as `whsec_` followed by that value. Only the redeliverer is granted to read it.
+ * each target's own key is derived from it (`whsec_` + that value is the key HKDF starts from; see
+ * lambdas/shared/domain/target-signing-key.ts). Only the redeliverer is granted to read it.
  */
 export class SigningSecret extends Construct {
   /** The secret. */
@@ -71,7 +72,7 @@ export class SigningSecret extends Construct {
           : {}),
         secretName: secretNames.signing(props.namePrefix ?? Stack.of(this).stackName),
         description:
-          'Key(s) the webhook redeliverer signs with (Standard Webhooks); targets verify with "whsec_" + the key. See docs/signing.md.',
+          "Key(s) the webhook redeliverer derives each target's signing key from (Standard Webhooks); the CLI's signing-key prints one. See docs/signing.md.",
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
         // Targets hold a copy of the key: keep it when the stack is removed (redeploy with -c signingSecretName=…);
         // a failed first create deletes it on rollback, when no target can have it yet.

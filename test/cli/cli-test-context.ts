@@ -20,6 +20,7 @@ export function testResources(aws: LocalAws): CliResources {
     retryQueue: { url: aws.retryQueueUrl, arn: aws.retryQueueArn },
     dlq: { url: aws.dlqUrl, arn: aws.dlqArn },
     tableName: aws.tableName,
+    extraCredentialHeaders: [],
     local: true,
     where: 'test emulators',
     destroy: () => undefined,

@@ -1,10 +1,11 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveTargetKey } from '../../lambdas/shared/domain/target-signing-key';
 import { type GenesysEmulator, startGenesysEmulator } from '../../local/genesys-emulator';
 import { eventually } from '../support/queue-contents';
 import { startTargetServer } from '../support/target-server';
-import { DEPLOYED_CONTEXT, ROUTE_ORIGIN } from './deployed-context';
+import { DEPLOYED_CONTEXT, DEPLOYED_WEBHOOK, ROUTE_ORIGIN } from './deployed-context';
 import { type DeployedStack, startDeployedStack } from './deployed-stack';
 import { checkObservedCalls, observedCalls } from './observed-calls';
 import {
@@ -143,15 +144,28 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
     expect(targets.hitsOn('/gone')).toHaveLength(1);
     expect(targets.hitsOn('/ok')).toHaveLength(2);
     expect(targets.hitsOn('/presence')).toHaveLength(1);
-    // Signed with the key the stack generated (GenerateSecretString), read from Secrets Manager: a target
-    // holding "whsec_" + the secret's value verifies every redelivery (docs/signing.md).
+    // Signed with each target's own key, derived from the one the stack generated (GenerateSecretString) and
+    // read from Secrets Manager (docs/signing.md): the webhook's target verifies with the webhook's key, the
+    // route's with the route's, and neither with the other's.
     const secret =
       stack.resources[stack.logicalId('AWS::SecretsManager::Secret', 'SigningSecret')]?.ref ?? '';
-    const webhook = new Webhook(`whsec_${stack.secrets.value(secret)}`);
-    for (const hit of [...targets.hitsOn('/ok'), ...targets.hitsOn('/presence')]) {
-      const headers = hit.headers as Record<string, string>;
-      expect(() => webhook.verify(hit.body.toString('utf8'), headers, { jsonParse: false })).not.toThrow();
-    }
+    const key = (target: string) =>
+      new Webhook(deriveTargetKey(`whsec_${stack.secrets.value(secret)}`, target));
+    const verifies = (webhook: Webhook, hit: { body: Buffer; headers: unknown }) => {
+      try {
+        webhook.verify(hit.body.toString('utf8'), hit.headers as Record<string, string>, {
+          jsonParse: false,
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const [webhookKey, routeKey] = [key(`webhook:${DEPLOYED_WEBHOOK}`), key('route:presence')];
+    for (const hit of targets.hitsOn('/ok'))
+      expect([verifies(webhookKey, hit), verifies(routeKey, hit)]).toEqual([true, false]);
+    for (const hit of targets.hitsOn('/presence'))
+      expect([verifies(routeKey, hit), verifies(webhookKey, hit)]).toEqual([true, false]);
   });
 
   it('delivers the held host’s events after its 429s, none dead-lettered', () => {

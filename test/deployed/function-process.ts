@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 const RUNTIME = fileURLToPath(new URL('./lambda-runtime.mjs', import.meta.url));
 /** Node 24, from the `node` devDependency, as the nodejs24.x runtime (the test runner may run another Node). */
-const NODE_24 = fileURLToPath(new URL('../../node_modules/node/bin/node', import.meta.url));
+// The project's Node 24 (tools/node-runtime's binary package), as npm links it for scripts.
+const NODE_24 = fileURLToPath(new URL('../../node_modules/.bin/node', import.meta.url));
 /** Lines of output kept per process, for a failing test's message. */
 const KEPT_LINES = 400;
 

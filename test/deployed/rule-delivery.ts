@@ -59,7 +59,9 @@ export function ruleDelivery(options: RuleDeliveryOptions): RuleDelivery {
       for (const [id, rule] of rules) {
         const p = rule.Properties ?? {};
         const bus = p.EventBusName === undefined ? 'default' : String(resolve(p.EventBusName));
-        if (bus !== busName || p.State === 'DISABLED' || !patternMatches(p.EventPattern, event)) continue;
+        // The pattern names the stack's account (a Ref until deployed): resolved, as CloudFormation does.
+        if (bus !== busName || p.State === 'DISABLED' || !patternMatches(resolve(p.EventPattern), event))
+          continue;
         const ruleArn = resources[id]?.attributes.Arn ?? id;
         for (const target of (p.Targets as Record<string, unknown>[]) ?? []) {
           const functionArn = String(resolve(target.Arn));

@@ -40,7 +40,8 @@ export interface DeployedSynth {
 }
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const NODE_24 = join(PROJECT_ROOT, 'node_modules/node/bin/node');
+// The project's Node 24 (tools/node-runtime's binary package), as npm links it for scripts.
+const NODE_24 = join(PROJECT_ROOT, 'node_modules/.bin/node');
 
 /**
  * Synthesises the stack as `cdk synth` does: the app's own entry (bin/app.ts, cdk.json's "app") in a child process,

@@ -9,6 +9,7 @@ import {
   PROP_CONTEXT_KEYS,
 } from '../../lib/genesys-webhook-recovery';
 import { PIPELINE_SETTING_NAMES, STACK_KEYS, stackConfigFromContext } from '../../lib/stack-config';
+import { GENESYS_EXAMPLE_SOURCE } from '../support/genesys-events';
 import { nagFindings } from './nag-findings';
 import { cdkJsonContext } from './synth-stack';
 import { byType } from './template-queries';
@@ -105,6 +106,7 @@ describe('GenesysWebhookRecovery props', () => {
       alarmEmail: 'ops@example.com',
       routes: [ROUTE],
       eventBusName: 'genesys-bus',
+      eventSource: GENESYS_EXAMPLE_SOURCE,
     };
     const recovery = new GenesysWebhookRecovery(hostStack().stack, 'Recovery', props);
     expect(recovery.config).toEqual(
@@ -118,6 +120,7 @@ describe('GenesysWebhookRecovery props', () => {
         alarmEmail: 'ops@example.com',
         ROUTES: [ROUTE],
         eventBusName: 'genesys-bus',
+        eventSource: GENESYS_EXAMPLE_SOURCE,
         stackName: 'Host',
       }),
     );
@@ -135,11 +138,12 @@ describe('GenesysWebhookRecovery props', () => {
           routes: [ROUTE],
           eventBus: bus,
           eventBusName: 'other',
+          eventSource: GENESYS_EXAMPLE_SOURCE,
         }),
     );
     expect(lines).toEqual([
       '  - alarmEmail must be a literal value, not a token: it is validated at synth time',
-      '  - eventBus and eventBusName/eventSource: give one of them, not both',
+      '  - eventBus and eventBusName: give one of them, not both',
     ]);
   });
 });
@@ -203,7 +207,12 @@ describe('GenesysWebhookRecovery inside another stack', () => {
   it('puts the EventBridge source on a bus of the host stack, and two instances side by side by namePrefix', () => {
     const { stack } = hostStack();
     const bus = new events.EventBus(stack, 'Bus', { eventBusName: 'host-bus' });
-    const a = new GenesysWebhookRecovery(stack, 'A', { routes: [ROUTE], eventBus: bus, namePrefix: 'a' });
+    const a = new GenesysWebhookRecovery(stack, 'A', {
+      routes: [ROUTE],
+      eventBus: bus,
+      eventSource: GENESYS_EXAMPLE_SOURCE,
+      namePrefix: 'a',
+    });
     const b = new GenesysWebhookRecovery(stack, 'B', {
       ...MINIMAL,
       namePrefix: 'b',

@@ -5,6 +5,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Route } from '../../lambdas/shared/domain/routes';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import {
   matchingRoutes,
   routeEventPattern,
@@ -62,8 +63,18 @@ type RuleProps = {
     InputTransformer?: { InputTemplate: string };
   }[];
 };
+/** The account the example event names; rule patterns name the stack's account, a token until deployed. */
+const ACCOUNT = realExampleEvent.account;
 const rulesOf = (template: Template) =>
-  byType(template, 'AWS::Events::Rule').map(([id, r]) => ({ id, ...(r.Properties as RuleProps) }));
+  byType(template, 'AWS::Events::Rule').map(([id, r]) => {
+    const props = r.Properties as RuleProps;
+    // As deployed in the example event's account.
+    const deployed = JSON.stringify(props.EventPattern).replace(
+      '{"Ref":"AWS::AccountId"}',
+      JSON.stringify(ACCOUNT),
+    );
+    return { id, ...props, EventPattern: JSON.parse(deployed) as unknown };
+  });
 
 describe('EventBridge source: stack', () => {
   let template: Template;
@@ -81,8 +92,8 @@ describe('EventBridge source: stack', () => {
     const rules = rulesOf(template);
     expect(rules).toHaveLength(ROUTES.length + 1);
     const expected = [
-      ...ROUTES.map((r) => routeEventPattern(r, { eventSource: SOURCE })),
-      unmatchedEventPattern(ROUTES, { eventSource: SOURCE }),
+      ...ROUTES.map((r) => routeEventPattern(r, { eventSource: SOURCE, account: ACCOUNT })),
+      unmatchedEventPattern(ROUTES, { eventSource: SOURCE, account: ACCOUNT }),
     ];
     expect(rules.map((r) => r.EventPattern)).toEqual(expect.arrayContaining(expected));
     for (const r of rules) expect(r.EventBusName).toEqual({ Ref: bus });
@@ -131,6 +142,14 @@ describe('EventBridge source: stack', () => {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: arnOf(failures) } },
     });
+  });
+
+  it('names each route’s target in its rule description by target id, never by path', () => {
+    const described = byType(template, 'AWS::Events::Rule').map(([, r]) => String(r.Properties?.Description));
+    for (const route of ROUTES) {
+      expect(described).toContain(`Genesys topics of route ${route.name} → ${targetId(route.url)}`);
+    }
+    for (const d of described) expect(d).not.toMatch(/\/(ends|acd|audits)\b/);
   });
 
   it('alarms on the failures queue and on unmatched events, with explicit names', () => {
@@ -222,19 +241,49 @@ describe('EventBridge source: with the delivery log, and on an existing bus', ()
     expect(rulesOf(template)).toHaveLength(ROUTES.length + 1);
   });
 
-  it('puts rules on a bus given by name, for any Genesys partner source, and creates no bus', () => {
+  it('puts rules on a bus given by name that take the exact partner source and this account only', () => {
     const { template } = synthStack({
       ...EVENTBRIDGE_ONLY,
-      eventSource: undefined,
+      eventSource: SOURCE,
       eventBusName: 'genesys-events',
     });
     template.resourceCountIs('AWS::Events::EventBus', 0);
-    for (const rule of rulesOf(template)) {
+    const rules = rulesOf(template);
+    expect(rules).toHaveLength(ROUTES.length + 1);
+    for (const rule of rules) {
       expect(rule.EventBusName).toBe('genesys-events');
-      expect((rule.EventPattern as { source: unknown }).source).toEqual([
-        { prefix: 'aws.partner/genesys.com/cloud/' },
-      ]);
+      const pattern = rule.EventPattern as { source: unknown; account: unknown };
+      expect(pattern.source).toEqual([SOURCE]);
+      expect(pattern.account).toEqual([ACCOUNT]);
     }
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: [SOURCE], account: [{ Ref: 'AWS::AccountId' }] },
+    });
+    // The synthesized patterns, with the account as deployed: an event of another org or account fires none.
+    const deployed = rules.map((r) => r.EventPattern);
+    const event = { ...realExampleEvent, source: SOURCE };
+    expect(deployed.filter((p) => patternMatches(p, event))).toHaveLength(1);
+    const strangers = [
+      { ...event, source: 'aws.partner/genesys.com/cloud/another-org/x' },
+      { ...event, account: '999999999999' },
+    ];
+    for (const stranger of strangers) expect(deployed.filter((p) => patternMatches(p, stranger))).toEqual([]);
+    const intake = byType(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('EventBridgeSourceIntake'),
+    );
+    const props = intake?.[1].Properties as
+      | { Environment?: { Variables: Record<string, unknown> } }
+      | undefined;
+    expect(props?.Environment?.Variables.GENESYS_EVENT_SOURCE).toBe(SOURCE);
+  });
+
+  it('takes the partner source from a bus named after it, and needs eventSource for any other name', () => {
+    const { template } = synthStack({ ...EVENTBRIDGE_ONLY, eventSource: undefined, eventBusName: SOURCE });
+    for (const rule of rulesOf(template))
+      expect((rule.EventPattern as { source: unknown }).source).toEqual([SOURCE]);
+    expect(() =>
+      stackConfigFromContext({ ...EVENTBRIDGE_ONLY, eventSource: undefined, eventBusName: 'b' }),
+    ).toThrow(/eventBusName "b" needs eventSource: the Genesys partner event source whose events it carries/);
   });
 
   it('takes ROUTES as a JSON array in cdk.json context', () => {
@@ -257,7 +306,10 @@ describe('EventBridge source: configuration errors', () => {
   it.each([
     [{ ROUTES: JSON.stringify(ROUTES) }, /ROUTES needs the bus .* -c eventSource=/],
     [{ eventSource: SOURCE, WEBHOOK_ID: 'w', GENESYS_CLOUD_REGION: 'us-east-1' }, /eventSource needs ROUTES/],
-    [{ ...EVENTBRIDGE_ONLY, eventBusName: 'b' }, /eventSource and eventBusName: give one of them/],
+    [
+      { ...EVENTBRIDGE_ONLY, eventSource: undefined, eventBusName: 'b' },
+      /eventBusName "b" needs eventSource/,
+    ],
     [
       { ...EVENTBRIDGE_ONLY, eventSource: 'aws.partner/other.com/x' },
       /eventSource must be the Genesys partner event source/,
@@ -276,7 +328,7 @@ describe('EventBridge source: cdk-nag', () => {
   it.each([
     ['EventBridge alone', EVENTBRIDGE_ONLY],
     ['both sources', { ROUTES: JSON.stringify(ROUTES), eventSource: SOURCE }],
-    ['existing bus', { ...EVENTBRIDGE_ONLY, eventSource: undefined, eventBusName: 'genesys-events' }],
+    ['existing bus', { ...EVENTBRIDGE_ONLY, eventBusName: 'genesys-events' }],
   ])('has no unacknowledged findings: %s', (_name, context) => {
     expect(nagFindings(buildStack(context).app)).toEqual([]);
   });

@@ -71,10 +71,25 @@ describe('stackConfigFromContext', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/GENESYS_CLOUD_REGION/);
     expect(lines[0]).toMatch(/us-east-9/);
-    for (const ok of ['us_east_1', 'eu-west-1', 'mypurecloud.ie', 'http://127.0.0.1:9000']) {
+    for (const ok of [
+      'us_east_1',
+      'eu-west-1',
+      'mypurecloud.ie',
+      'https://genesys-proxy.example.com/genesys',
+    ]) {
       expect(
         stackConfigFromContext({ ...base, GENESYS_CLOUD_REGION: ok }).settings.GENESYS_CLOUD_REGION,
       ).toBe(ok);
+    }
+  });
+
+  it('refuses an http:// Genesys gateway: the deployed poller would send the OAuth secret in clear', () => {
+    for (const url of ['http://127.0.0.1:9000', 'http://genesys-proxy.example.com']) {
+      const lines = problemLines({ ...base, GENESYS_CLOUD_REGION: url });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^ {2}- GENESYS_CLOUD_REGION is an http:\/\/ URL \(.+\): the OAuth client secret would cross the network in clear; use https:\/\//,
+      );
     }
   });
 

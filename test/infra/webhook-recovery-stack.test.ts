@@ -320,3 +320,11 @@ describe('WebhookRecoveryStack (defaults)', () => {
     );
   });
 });
+
+describe('ExtraCredentialHeaders output', () => {
+  it('names EXTRA_CREDENTIAL_HEADERS for the CLI, and says (none) when there are none', () => {
+    const named = synthStack({ EXTRA_CREDENTIAL_HEADERS: 'X-Tenant-Ref, X-Customer-Pin' }).template;
+    named.hasOutput('ExtraCredentialHeaders', { Value: 'X-Tenant-Ref,X-Customer-Pin' });
+    synthStack().template.hasOutput('ExtraCredentialHeaders', { Value: '(none)' });
+  });
+});

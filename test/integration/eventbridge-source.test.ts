@@ -11,6 +11,7 @@ import { queueDepth, statusCommand } from '../../cli/commands/status';
 import type { IntakeEvent } from '../../lambdas/intake/accept-genesys-event';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { ledgerKeys } from '../../lambdas/shared/adapters/dynamodb-ledger';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
 import { testCli } from '../cli/cli-test-context';
@@ -100,7 +101,7 @@ describe('EventBridge source in local mode', () => {
     expect(out.FailedEntryCount).toBe(0);
     expect(out.Entries?.[0]?.EventId).toMatch(/^[0-9a-f-]{36}$/);
     await eventually(
-      () => outcomes.some((o) => o.result === 'delivered' && o.targetUrl?.endsWith('/ends')),
+      () => outcomes.some((o) => o.result === 'delivered' && o.target === targetId(`${targets.url}/ends`)),
       'delivery',
     );
     const [hit, ...more] = targets.hitsOn('/ends');

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetId } from '../../lambdas/shared/domain/target-id';
+import { deriveTargetKey } from '../../lambdas/shared/domain/target-signing-key';
 import { loadDeliveriesFile, rebaseDeliveries } from '../../local/genesys-emulator/emulated-delivery';
 import { ROOT, startLocalMode } from '../cli/demo-process';
 import { startTargetServer } from '../support/target-server';
@@ -44,6 +46,9 @@ function normalise(line: string): string {
     .trimEnd();
 }
 
+/** A demo target's id as the output names it: `/~` and its path's hash (the origin's port changes per run). */
+const demoId = (path: string) => `/~${targetId(`http://127.0.0.1:1${path}`).split('/~')[1]}`;
+
 const isPollLine = (line: string) => / poll \S+: \d+ found/.test(line);
 
 describe('npm start (demo mode)', () => {
@@ -70,13 +75,19 @@ describe('npm start (demo mode)', () => {
       /EventBridge PutEvents\s+http:\/\/127\.0\.0\.1:\d+\s+\(routes conversation-ends, acd, audits\)/,
     );
     expect(out).toMatch(
-      /eventbridge\s+(\S+) \(route conversation-ends\) → \S+\/healthy[\s\S]*delivered\s+\1 → /,
+      new RegExp(
+        `eventbridge\\s+(\\S+) \\(route conversation-ends\\) → \\S+${demoId('/healthy')}[\\s\\S]*delivered\\s+\\1 → `,
+      ),
     );
     expect(out).toMatch(
       /eventbridge\s+\S+ \(route conversation-ends\): same content as an event already taken in/,
     );
-    expect(out).toMatch(/retry\s+\S+ → \S+\/flaky \(HTTP 503, attempt 1/);
-    expect(out).toMatch(/eventbridge\s+(\S+) \(route audits\)[\s\S]*giving up\s+\1 → \S+\/gone \(HTTP 410/);
+    expect(out).toMatch(new RegExp(`retry\\s+\\S+ → \\S+${demoId('/flaky')} \\(HTTP 503, attempt 1`));
+    expect(out).toMatch(
+      new RegExp(
+        `eventbridge\\s+(\\S+) \\(route audits\\)[\\s\\S]*giving up\\s+\\1 → \\S+${demoId('/gone')} \\(HTTP 410`,
+      ),
+    );
     expect(out).toMatch(/unmatched\s+\S+: no route takes topic v2\.users\.\S+\.presence/);
     expect(out).toMatch(
       /Summary: 6 enqueued, \d+ already-known entries skipped .*, 1 invalid entries recorded, 6 delivered, .* 3 given up/,
@@ -199,7 +210,14 @@ describe('npm start (demo mode)', () => {
       for (const hit of hits) {
         const headers = hit.headers as Record<string, string>;
         expect(() =>
-          new Webhook(key).verify(hit.body.toString('utf8'), headers, { jsonParse: false }),
+          // The webhook's own key, derived from the secret (signing-key --webhook signed-webhook prints it).
+          new Webhook(deriveTargetKey(key, 'webhook:signed-webhook')).verify(
+            hit.body.toString('utf8'),
+            headers,
+            {
+              jsonParse: false,
+            },
+          ),
         ).not.toThrow();
         expect(headers['webhook-id']).toBe(headers['idempotency-key']);
       }

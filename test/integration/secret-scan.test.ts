@@ -32,7 +32,7 @@ const credentialHeaders = {
   'X-Hub-Signature-256': `sha256=${secret('hmac')}`,
   'X-Partner-Token': secret('partner-token'),
   // Only a credential because EXTRA_CREDENTIAL_HEADERS names it.
-  'X-Partner-Key': secret('extra'),
+  'X-Tenant-Ref': secret('extra'),
 };
 const SECRETS = Object.values(credentialHeaders).map((v) => /SECRET-[a-z-]+-[0-9a-f]{24}/.exec(v)?.[0] ?? v);
 const MARKER = `visible-${randomBytes(6).toString('hex')}`;
@@ -76,7 +76,7 @@ beforeAll(async () => {
       MAX_RETRIES: '1',
       RETRY_DELAY_SECONDS: '1',
       MAX_RETRY_DELAY_SECONDS: '1',
-      EXTRA_CREDENTIAL_HEADERS: 'X-Partner-Key',
+      EXTRA_CREDENTIAL_HEADERS: 'X-Tenant-Ref',
       TARGET_ALLOW_LOOPBACK: 'true', // targets on 127.0.0.1, as in local mode
     }),
     credentials: CLIENT,
@@ -138,7 +138,7 @@ describe('secret scan with FORWARD_CREDENTIAL_HEADERS off', () => {
     const text = await ledgerText();
     expect(text).toContain(MARKER); // the raw copies were scanned
     expect(text).toContain('\\"Authorization\\":\\"[redacted]\\"');
-    expect(text).toContain('\\"X-Partner-Key\\":\\"[redacted]\\"');
+    expect(text).toContain('\\"X-Tenant-Ref\\":\\"[redacted]\\"');
     expect(leaks(text)).toEqual([]);
   });
 

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebhookSender } from '../../lambdas/redeliverer/create-webhook-sender';
 import type { RedeliveryOutcome } from '../../lambdas/redeliverer/redeliver';
 import { SigningWebhookSender } from '../../lambdas/shared/adapters/signing-webhook-sender';
+import { targetId } from '../../lambdas/shared/domain/target-id';
+import { deriveTargetKey } from '../../lambdas/shared/domain/target-signing-key';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import {
   type EmulatedDelivery,
@@ -22,6 +24,8 @@ import { drainQueue, eventually } from '../support/queue-contents';
 const CLIENT = { clientId: 'signing-client', clientSecret: 'signing-client-secret' };
 const WEBHOOK = 'wh-signed';
 const KEY = `whsec_${randomBytes(32).toString('base64')}`;
+/** The key this webhook's target holds: derived from the secret, its own (docs/signing.md). */
+const TARGET_KEY = deriveTargetKey(KEY, `webhook:${WEBHOOK}`);
 
 const bodies = {
   object: { eventId: 'e-1', nested: { list: [1, 2, 3] } },
@@ -114,7 +118,7 @@ describe('signed redeliveries through the pipeline', () => {
         stream.write = original;
       });
     }
-    target = await startVerifyingTarget(() => KEY);
+    target = await startVerifyingTarget(() => TARGET_KEY);
     const entry = (id: string, path: string, body: unknown, contentType?: string): EmulatedDelivery => ({
       id,
       webhookId: WEBHOOK,
@@ -184,13 +188,14 @@ describe('signed redeliveries through the pipeline', () => {
       [JSON.stringify(bodies.object), bodies.jsonString, bodies.plain, bodies.large, bodies.nonAscii].sort(),
     );
     expect(ok.find((r) => r.body.length === 1_000_000)?.verified).toBe(true);
-    for (const o of outcomes.filter((x) => x.targetUrl?.endsWith('/ok'))) expect(o.result).toBe('delivered');
+    for (const o of outcomes.filter((x) => x.target === targetId(`${target.url}/ok`)))
+      expect(o.result).toBe('delivered');
   });
 
   it('carries signatures that a one-byte change in any body breaks', () => {
     const accepted = target.received.filter((r) => r.verified);
     expect(accepted.length).toBeGreaterThanOrEqual(7);
-    for (const r of accepted) expect(verifies(KEY, altered(r.body), r.headers)).toBe(false);
+    for (const r of accepted) expect(verifies(TARGET_KEY, altered(r.body), r.headers)).toBe(false);
   });
 
   it('makes the target reject a body altered by one byte in transit (401: a permanent outcome, dead-lettered)', () => {
@@ -236,7 +241,12 @@ describe('rotation with overlap', () => {
   const OLD = `whsec_${randomBytes(32).toString('base64')}`;
   const NEW = `whsec_${randomBytes(32).toString('base64')}`;
   const OTHER = `whsec_${randomBytes(32).toString('base64')}`;
-  const keyOf: Record<string, string> = { '/knows-old': OLD, '/knows-new': NEW, '/knows-neither': OTHER };
+  const ROUTE = 'route:rotation';
+  const keyOf: Record<string, string> = {
+    '/knows-old': deriveTargetKey(OLD, ROUTE),
+    '/knows-new': deriveTargetKey(NEW, ROUTE),
+    '/knows-neither': deriveTargetKey(OTHER, ROUTE),
+  };
   let target: Awaited<ReturnType<typeof startVerifyingTarget>>;
   let secret = JSON.stringify({ current: NEW, previous: OLD });
   let sender: SigningWebhookSender;
@@ -267,6 +277,7 @@ describe('rotation with overlap', () => {
       url: `${target.url}${path}`,
       headers: { 'Idempotency-Key': 'evt-rotation', 'Content-Type': 'application/json' },
       body: '{"rotating":true}',
+      signingTarget: ROUTE,
     });
 
   it('during the overlap, a target knowing only the old key or only the new key accepts', async () => {

@@ -92,6 +92,47 @@ describe('intake handler', () => {
     await expect(handler({ route, event: realExampleEvent }, context())).rejects.toThrow(/could not enqueue/);
   });
 
+  it('takes only the stack’s partner source and account, and records the others with a clear reason', async () => {
+    const f = fakes();
+    const handler = intakeHandler({
+      ...f,
+      settings,
+      logger,
+      eventSource: realExampleEvent.source,
+      checkAccount: true,
+    });
+    // lambdaContext's ARN names account 000000000000: the event must name it too.
+    const mine = { ...realExampleEvent, account: '000000000000' };
+    expect(await handler({ route, event: mine }, context())).toMatchObject({ enqueued: 1 });
+    const otherOrg = {
+      ...mine,
+      id: 'other-org',
+      source: 'aws.partner/genesys.com/cloud/another-org/suffix',
+    };
+    const otherAccount = { ...mine, id: 'other-account', account: '999999999999' };
+    for (const event of [otherOrg, otherAccount]) {
+      expect(await handler({ route, event }, context())).toEqual({
+        enqueued: 0,
+        duplicates: 0,
+        unmatched: 0,
+        invalid: 1,
+      });
+    }
+    expect(f.sent).toHaveLength(1);
+    expect(f.invalid).toEqual(
+      [
+        {
+          deliveryId: 'other-org',
+          reason: `event source "aws.partner/genesys.com/cloud/another-org/suffix" is not this stack's Genesys partner event source "${realExampleEvent.source}": refused`,
+        },
+        {
+          deliveryId: 'other-account',
+          reason: `event account "999999999999" is not this stack's account "000000000000": refused`,
+        },
+      ].map((e) => expect.objectContaining(e)),
+    );
+  });
+
   it('refuses input that is not what the rules send', async () => {
     const f = fakes();
     const handler = intakeHandler({ ...f, settings, logger });

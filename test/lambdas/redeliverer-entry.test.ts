@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SQSEvent } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deriveTargetKey } from '../../lambdas/shared/domain/target-signing-key';
 import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { lambdaContext } from '../../local/lambda-context';
 import { type LocalAws, startLocalAws } from '../../local/local-aws';
@@ -120,7 +121,11 @@ describe('the redeliverer Lambda entry', () => {
     expect(received).toHaveLength(2);
     for (const r of received) {
       expect(() =>
-        new Webhook(KEY).verify(r.body, r.headers as Record<string, string>, { jsonParse: false }),
+        new Webhook(deriveTargetKey(KEY, 'webhook:wh-1')).verify(
+          r.body,
+          r.headers as Record<string, string>,
+          { jsonParse: false },
+        ),
       ).not.toThrow();
     }
     // Cached across warm invocations (maxAge 300 s): one GetSecretValue for both.

@@ -88,7 +88,7 @@ describe.concurrent('target backpressure', () => {
     const flakyDelivered = new Set(flaky.hits.filter((h) => h.answer === 200).map((h) => h.key));
     const healthyDelivered = new Set(healthy.hits.filter((h) => h.answer === 200).map((h) => h.key));
     const healthyDone = run.outcomes.filter(
-      (o) => o.result === 'delivered' && o.targetUrl?.startsWith(healthy.url),
+      (o) => o.result === 'delivered' && o.target?.startsWith(`${new URL(healthy.url).origin}/~`),
     );
     console.log(
       `outage test: ${JSON.stringify({ flakyDelivered: flakyDelivered.size, dlq: run.dlq.size, healthyDelivered: healthyDelivered.size, seconds: run.seconds, flakyCalls: flaky.hits.length })}`,

@@ -40,6 +40,16 @@ describe('isCredentialHeader', () => {
     'X-Session-Id',
     'X-Shopify-Hmac-Sha256',
     'X_Auth_Key',
+    // Names ending in -key, -token, -secret or -signature, and the auth… family (issue 21).
+    'X-Partner-Key',
+    'Subscription-Key',
+    'Access-Key',
+    'Authentication',
+    'X-Signing-Key',
+    'X-Authn',
+    'X-Authtoken',
+    'Client.Secret',
+    'X-Request-Signature',
   ])('%s is a credential', (name) => {
     expect(isCredentialHeader(name)).toBe(true);
   });
@@ -52,13 +62,17 @@ describe('isCredentialHeader', () => {
     'Accept',
     'X-Author',
     'X-Tokenizer-Version',
+    'X-Authority-Region',
+    'Idempotency-Key',
+    'X-Key-Id',
+    'X-Monkey',
   ])('%s is not', (name) => {
     expect(isCredentialHeader(name)).toBe(false);
   });
 
   it('adds EXTRA_CREDENTIAL_HEADERS names, without case', () => {
-    expect(isCredentialHeader('X-Partner-Key')).toBe(false);
-    expect(isCredentialHeader('x-partner-KEY', ['X-Partner-Key'])).toBe(true);
+    expect(isCredentialHeader('X-Tenant-Ref')).toBe(false);
+    expect(isCredentialHeader('x-tenant-REF', ['X-Tenant-Ref'])).toBe(true);
   });
 });
 

@@ -66,6 +66,8 @@ describe('redeliver: what the target answered', () => {
           'Content-Type': 'application/json',
           'Idempotency-Key': message.eventKey,
         },
+        // Whose key signs it: the webhook's own (docs/signing.md).
+        signingTarget: 'webhook:wh-1',
       },
     ]);
   });

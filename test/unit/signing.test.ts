@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { SigningWebhookSender } from '../../lambdas/shared/adapters/signing-webhook-sender';
-import { parseSigningSecret } from '../../lambdas/shared/domain/signing-secret';
+import { SigningWebhookSender, signatureHeader } from '../../lambdas/shared/adapters/signing-webhook-sender';
+import { parseSigningSecret, parseTargetVersions } from '../../lambdas/shared/domain/signing-secret';
+import {
+  deriveTargetKey,
+  parseSigningTarget,
+  signingTargetOf,
+  targetKeys,
+} from '../../lambdas/shared/domain/target-signing-key';
 import { ConfigError, DeliveryNotSentError, PermanentDeliveryError } from '../../lambdas/shared/errors';
 import { parseSigningSettings } from '../../lambdas/shared/settings';
 import { FakeSender } from './redeliver-fakes';
@@ -15,6 +21,15 @@ const VECTOR = {
   body: '{"test": 2432232314}',
   signature: 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
 };
+
+/** The target the requests below are for, and the signature the vector's key gives it (its derived key's). */
+const TARGET = 'webhook:wh-1';
+const SIGNED = signatureHeader(
+  [deriveTargetKey(VECTOR.key, TARGET)],
+  VECTOR.id,
+  new Date(VECTOR.timestamp * 1000),
+  VECTOR.body,
+);
 
 const newKey = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -39,10 +54,17 @@ const request = (body: string, headers: Record<string, string> = {}) => ({
   url: 'https://hooks.example.com/a',
   headers: { 'Idempotency-Key': VECTOR.id, 'Content-Type': 'application/json', ...headers },
   body,
+  signingTarget: TARGET,
 });
 
 describe('SigningWebhookSender', () => {
-  it('gives the specification test vector its exact signature', async () => {
+  it('signs as the specification’s test vector says', () => {
+    expect(signatureHeader([VECTOR.key], VECTOR.id, new Date(VECTOR.timestamp * 1000), VECTOR.body)).toBe(
+      VECTOR.signature,
+    );
+  });
+
+  it('signs with the target’s derived key, which verifies the request with the standardwebhooks package', async () => {
     const { sender, inner } = signer(async () => VECTOR.key);
     await sender.send(request(VECTOR.body));
     expect(inner.requests[0]?.headers).toEqual({
@@ -50,8 +72,13 @@ describe('SigningWebhookSender', () => {
       'Content-Type': 'application/json',
       'webhook-id': VECTOR.id,
       'webhook-timestamp': String(VECTOR.timestamp),
-      'webhook-signature': VECTOR.signature,
+      'webhook-signature': SIGNED,
     });
+    expect(SIGNED).not.toBe(VECTOR.signature);
+    const verifier = new Webhook(deriveTargetKey(VECTOR.key, TARGET));
+    const headers = inner.requests[0]?.headers ?? {};
+    const at = new Date(VECTOR.timestamp * 1000);
+    expect(verifier.sign(VECTOR.id, at, VECTOR.body)).toBe(headers['webhook-signature']);
     expect(inner.requests[0]?.body).toBe(VECTOR.body);
   });
 
@@ -70,7 +97,7 @@ describe('SigningWebhookSender', () => {
       'webhook-timestamp',
       'webhook-signature',
     ]);
-    expect(headers['webhook-signature']).toBe(VECTOR.signature);
+    expect(headers['webhook-signature']).toBe(SIGNED);
   });
 
   it('signs with every key during a rotation; a target knowing either one verifies', async () => {
@@ -80,7 +107,7 @@ describe('SigningWebhookSender', () => {
     const headers = inner.requests[0]?.headers ?? {};
     expect(headers['webhook-signature']?.split(' ')).toHaveLength(2);
     for (const key of [current, previous]) {
-      expect(new Webhook(key).verify('{"a":1}', headers)).toEqual({ a: 1 });
+      expect(new Webhook(deriveTargetKey(key, TARGET)).verify('{"a":1}', headers)).toEqual({ a: 1 });
     }
     expect(() => new Webhook(newKey()).verify('{"a":1}', headers)).toThrow('No matching signature');
   });
@@ -95,6 +122,13 @@ describe('SigningWebhookSender', () => {
     expect(b?.['webhook-id']).toBe(VECTOR.id);
     expect(Number(b?.['webhook-timestamp']) - Number(a?.['webhook-timestamp'])).toBe(7);
     expect(b?.['webhook-signature']).not.toBe(a?.['webhook-signature']);
+  });
+
+  it('refuses to sign a request that names no target, as a permanent failure', async () => {
+    const { sender, inner } = signer(async () => VECTOR.key);
+    const { signingTarget: _, ...untargeted } = request('x');
+    await expect(sender.send(untargeted)).rejects.toBeInstanceOf(PermanentDeliveryError);
+    expect(inner.requests).toHaveLength(0);
   });
 
   it('refuses to send a request without an Idempotency-Key, as a permanent failure', async () => {
@@ -130,11 +164,7 @@ describe('SigningWebhookSender', () => {
     fail = true;
     await sender.send(request(VECTOR.body));
     await sender.send(request(VECTOR.body));
-    expect(inner.requests.map((r) => r.headers['webhook-signature'])).toEqual([
-      VECTOR.signature,
-      VECTOR.signature,
-      VECTOR.signature,
-    ]);
+    expect(inner.requests.map((r) => r.headers['webhook-signature'])).toEqual([SIGNED, SIGNED, SIGNED]);
     expect(reads).toBe(2);
     expect(readErrors.map((e) => e.message)).toEqual(['ThrottlingException: rate exceeded']);
     advance(31);
@@ -153,7 +183,7 @@ describe('SigningWebhookSender', () => {
     const [before, after] = inner.requests.map((r) => r.headers);
     expect(before?.['webhook-signature']?.split(' ')).toHaveLength(1);
     expect(after?.['webhook-signature']?.split(' ')).toHaveLength(2);
-    expect(() => new Webhook(next).verify('{}', after ?? {})).not.toThrow();
+    expect(() => new Webhook(deriveTargetKey(next, TARGET)).verify('{}', after ?? {})).not.toThrow();
   });
 
   it('with maxAgeSeconds, reads the secret again only once the keys are that old', async () => {
@@ -187,6 +217,96 @@ describe('SigningWebhookSender', () => {
     });
     await Promise.all(Array.from({ length: 10 }, () => sender.send(request('x'))));
     expect(reads).toBe(1);
+  });
+});
+
+describe('one key per target', () => {
+  const secret = newKey();
+  const now = Date.now() / 1000;
+
+  it('derives a different, stable key for each route and webhook, and for each version', () => {
+    const targets = ['route:orders', 'route:billing', 'webhook:wh-1', 'webhook:wh-2'];
+    const keys = targets.map((t) => deriveTargetKey(secret, t));
+    expect(new Set(keys).size).toBe(4);
+    expect(keys.map((k) => parseSigningSecret(k, 'derived'))).toEqual(keys.map((k) => [k]));
+    expect(deriveTargetKey(secret, 'route:orders')).toBe(keys[0]);
+    expect(deriveTargetKey(secret, 'route:orders', 2)).not.toBe(keys[0]);
+    expect(deriveTargetKey(newKey(), 'route:orders')).not.toBe(keys[0]);
+    expect(() => deriveTargetKey(secret, 'route:orders', 0)).toThrow(ConfigError);
+  });
+
+  it('a forgery: a request signed with target A’s key is rejected by target B', async () => {
+    const a = 'route:orders';
+    const b = 'webhook:wh-1';
+    const { sender, inner } = signer(async () => secret, now);
+    await sender.send({ ...request('{"to":"a"}'), signingTarget: a });
+    const toA = inner.requests[0]?.headers ?? {};
+    // Target A accepts its own request …
+    expect(new Webhook(deriveTargetKey(secret, a)).verify('{"to":"a"}', toA)).toEqual({ to: 'a' });
+    // … and, holding its key, signs one for B: B (and the real signer's signature for B) refuse it.
+    const at = new Date(Math.floor(now) * 1000);
+    const forged = {
+      'webhook-id': 'evt-forged',
+      'webhook-timestamp': String(Math.floor(now)),
+      'webhook-signature': signatureHeader([deriveTargetKey(secret, a)], 'evt-forged', at, '{"to":"b"}'),
+    };
+    expect(() => new Webhook(deriveTargetKey(secret, b)).verify('{"to":"b"}', forged)).toThrow(
+      'No matching signature',
+    );
+    // A request for B, signed by the redeliverer, verifies at B and not at A.
+    await sender.send({ ...request('{"to":"b"}'), signingTarget: b });
+    const toB = inner.requests[1]?.headers ?? {};
+    expect(new Webhook(deriveTargetKey(secret, b)).verify('{"to":"b"}', toB)).toEqual({ to: 'b' });
+    expect(() => new Webhook(deriveTargetKey(secret, a)).verify('{"to":"b"}', toB)).toThrow();
+    // Nor does the secret's own key verify anything: no target holds it.
+    expect(() => new Webhook(secret).verify('{"to":"b"}', toB)).toThrow();
+  });
+
+  it('rotates one target: both versions sign while listed, other targets keep one signature', async () => {
+    let text = JSON.stringify({ current: secret, targets: { 'route:orders': [2, 1] } });
+    const { sender, inner } = signer(async () => text, now);
+    await sender.send({ ...request('{}'), signingTarget: 'route:orders' });
+    await sender.send({ ...request('{}'), signingTarget: 'route:billing' });
+    const [orders, billing] = inner.requests.map((r) => r.headers);
+    expect(orders?.['webhook-signature']?.split(' ')).toHaveLength(2);
+    expect(billing?.['webhook-signature']?.split(' ')).toHaveLength(1);
+    for (const v of [1, 2]) {
+      expect(() =>
+        new Webhook(deriveTargetKey(secret, 'route:orders', v)).verify('{}', orders ?? {}),
+      ).not.toThrow();
+    }
+    text = JSON.stringify({ current: secret, targets: { 'route:orders': [2] } });
+    const fresh = signer(async () => text, now);
+    await fresh.sender.send({ ...request('{}'), signingTarget: 'route:orders' });
+    const after = fresh.inner.requests[0]?.headers ?? {};
+    expect(() => new Webhook(deriveTargetKey(secret, 'route:orders', 1)).verify('{}', after)).toThrow();
+    expect(targetKeys([secret], 'route:orders', { 'route:orders': [2] })).toEqual([
+      deriveTargetKey(secret, 'route:orders', 2),
+    ]);
+  });
+
+  it('names targets as route:<name> and webhook:<id>, and reads the versions the secret lists', () => {
+    expect(signingTargetOf({ route: 'orders', webhookId: 'eventbridge:orders' })).toBe('route:orders');
+    expect(signingTargetOf({ webhookId: 'wh-1' })).toBe('webhook:wh-1');
+    expect(parseSigningTarget('webhook:wh-1')).toBe('webhook:wh-1');
+    expect(() => parseSigningTarget('orders')).toThrow(/route:<name> or webhook:<id>/);
+    expect(parseTargetVersions(secret, 's')).toEqual({});
+    expect(
+      parseTargetVersions(JSON.stringify({ current: secret, targets: { 'webhook:a': [3, 2] } }), 's'),
+    ).toEqual({
+      'webhook:a': [3, 2],
+    });
+    for (const targets of [
+      [],
+      { orders: [2] },
+      { 'route:o': [] },
+      { 'route:o': [0] },
+      { 'route:o': [2, 2] },
+    ]) {
+      expect(() => parseTargetVersions(JSON.stringify({ current: secret, targets }), 's')).toThrow(
+        ConfigError,
+      );
+    }
   });
 });
 

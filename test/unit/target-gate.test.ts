@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTargetStateStore } from '../../bench/support/memory-ports';
 import { type Admission, TargetGate, type TargetSignal } from '../../lambdas/redeliverer/target-gate';
 import { heldDelaySeconds, nextHold } from '../../lambdas/shared/domain/target-hold';
+import { targetId } from '../../lambdas/shared/domain/target-id';
 
 /** Several gates on one store, as several Lambda instances on one ledger table; one clock for all. */
 function gates(n = 1) {
@@ -49,7 +50,8 @@ describe('TargetGate: keys', () => {
   it('a stalled path of a host that answered holds that path only, not the paths beside it', async () => {
     const { g } = await known();
     expect(await hit(g, A, { kind: 'stalled' })).toEqual({ counted: true });
-    expect(await g.admit(A)).toMatchObject({ kind: 'hold', key: `path ${A}` });
+    // Keyed by the target id: hold keys reach logs, a metric dimension and the shared state; a path may hold a token.
+    expect(await g.admit(A)).toMatchObject({ kind: 'hold', key: `path ${targetId(A)}` });
     expect((await g.admit(B)).kind).toBe('call');
   });
 
@@ -75,7 +77,7 @@ describe('TargetGate: keys', () => {
     // A healthy path's answered probe lifts the host; the limited path still waits for its own probe.
     clock.now += 2_000;
     await hit(g, B, { kind: 'answered' });
-    expect((await call(g, A)).probes).toEqual([`path ${A}`]);
+    expect((await call(g, A)).probes).toEqual([`path ${targetId(A)}`]);
   });
 
   it('a refused connection holds the host at once, whatever it answered before, and spends no budget', async () => {

@@ -61,8 +61,11 @@ describe('topic templates (domain matcher and rule pattern, same cases)', () => 
     expect(topicMatches(template, topic)).toBe(expected);
     const pattern = routeEventPattern(route('r', [template]), { eventSource: SOURCE });
     expect(patternMatches(pattern, eventFor(topic))).toBe(expected);
-    const anySource = routeEventPattern(route('r', [template]), { anyGenesysSource: true });
-    expect(patternMatches(anySource, eventFor(topic))).toBe(expected);
+    const inAccount = routeEventPattern(route('r', [template]), {
+      eventSource: SOURCE,
+      account: '123456789',
+    });
+    expect(patternMatches(inAccount, eventFor(topic))).toBe(expected);
   });
 
   it('compiles placeholders and runs of stars to one EventBridge wildcard', () => {
@@ -95,13 +98,22 @@ describe('topic templates (domain matcher and rule pattern, same cases)', () => 
     ]);
   });
 
-  it('rule patterns take only the configured partner source, or any Genesys source for a named bus', () => {
+  it('rule patterns take only the configured partner source, and only the account given', () => {
     const r = route('audits', ['v2.audits.*']);
     const other = eventFor(realExampleEvent.detail.topicName, 'aws.partner/genesys.com/cloud/other-org/x');
     expect(patternMatches(routeEventPattern(r, { eventSource: SOURCE }), other)).toBe(false);
-    expect(patternMatches(routeEventPattern(r, { anyGenesysSource: true }), other)).toBe(true);
-    const custom = eventFor(realExampleEvent.detail.topicName, 'my.app');
-    expect(patternMatches(routeEventPattern(r, { anyGenesysSource: true }), custom)).toBe(false);
+    const mine = eventFor(realExampleEvent.detail.topicName);
+    const inAccount = { eventSource: SOURCE, account: realExampleEvent.account };
+    expect(patternMatches(routeEventPattern(r, inAccount), mine)).toBe(true);
+    expect(patternMatches(routeEventPattern(r, inAccount), { ...mine, account: '999999999999' })).toBe(false);
+    expect(patternMatches(unmatchedEventPattern([r], inAccount), { ...mine, account: '999999999999' })).toBe(
+      false,
+    );
+    expect(routeEventPattern(r, inAccount)).toEqual({
+      source: [SOURCE],
+      account: [realExampleEvent.account],
+      detail: { topicName: [{ wildcard: 'v2.audits.*' }] },
+    });
     expect(routeEventPattern(r, { eventSource: SOURCE })).toEqual({
       source: [SOURCE],
       detail: { topicName: [{ wildcard: 'v2.audits.*' }] },

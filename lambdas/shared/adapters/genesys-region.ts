@@ -76,3 +76,12 @@ export function resolveGenesysEnvironment(
   }
   throw invalid(region, regionHosts);
 }
+
+/**
+ * Why GENESYS_CLOUD_REGION may not be used outside local mode, or undefined: an `http://` gateway would carry the
+ * OAuth client secret, and every token, in clear. Only local mode's emulator (on this machine) speaks plain HTTP.
+ */
+export function cleartextGatewayProblem(environment: GenesysEnvironment): string | undefined {
+  if (environment.kind !== 'gateway' || environment.protocol !== 'http') return undefined;
+  return `GENESYS_CLOUD_REGION is an http:// URL (${environment.host}): the OAuth client secret would cross the network in clear; use https:// (plain http is for local mode's emulator only)`;
+}

@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { headerValue } from '../domain/headers';
-import { parseSigningSecret } from '../domain/signing-secret';
+import { parseSigningSecret, parseTargetVersions } from '../domain/signing-secret';
+import { targetKeys } from '../domain/target-signing-key';
 import { DeliveryNotSentError, PermanentDeliveryError } from '../errors';
 import type { SendResult, WebhookSender } from '../ports';
 
@@ -38,14 +39,33 @@ export interface SigningWebhookSenderOptions {
 
 interface Keys {
   readonly text: string;
-  readonly signers: readonly Webhook[];
+  /** The secret's keys, newest first; each target's keys are derived from them. */
+  readonly secretKeys: readonly string[];
+  readonly versions: Readonly<Record<string, readonly number[]>>;
+  /** Per target, its derived keys' signers: HKDF once per target and secret value, not per request. */
+  readonly signers: Map<string, readonly Webhook[]>;
+}
+
+/**
+ * The `webhook-signature` value: one `v1,<base64>` HMAC-SHA256 of `id.timestamp.body` per key, separated by
+ * spaces, computed by the `standardwebhooks` package.
+ */
+export function signatureHeader(
+  keys: readonly (string | Webhook)[],
+  id: string,
+  at: Date,
+  body: string,
+): string {
+  return keys.map((k) => (typeof k === 'string' ? new Webhook(k) : k).sign(id, at, body)).join(' ');
 }
 
 /**
  * Signs every request following Standard Webhooks before handing it to the wrapped sender: `webhook-id` is the
  * event's Idempotency-Key (stable across attempts and redrives, so a target can dedupe on it), `webhook-timestamp`
  * the second of this attempt, and `webhook-signature` one `v1,<base64>` HMAC-SHA256 of `id.timestamp.body` per
- * key, separated by spaces, so during a rotation a target that knows either key accepts. The body signed is the
+ * key, separated by spaces, so during a rotation a target that knows either key accepts. Each target (route or
+ * webhook, the request's `signingTarget`) has its own keys, derived from the secret's (deriveTargetKey): a target
+ * cannot sign a request that another target accepts. The body signed is the
  * string the HTTP sender encodes as UTF-8, the same bytes it sends. Signing uses the `standardwebhooks` package,
  * the specification's reference implementation.
  */
@@ -53,7 +73,7 @@ export class SigningWebhookSender implements WebhookSender {
   readonly #options: SigningWebhookSenderOptions;
   readonly #now: () => Date;
   #keys: Keys | undefined;
-  #reading: Promise<readonly Webhook[]> | undefined;
+  #reading: Promise<Keys> | undefined;
   #lastError: Error | undefined;
   #retryReadAt = 0;
   #readAt = 0;
@@ -67,6 +87,7 @@ export class SigningWebhookSender implements WebhookSender {
     url: string;
     headers: Readonly<Record<string, string>>;
     body: string;
+    signingTarget?: string;
   }): Promise<SendResult> {
     const id = headerValue(request.headers, 'idempotency-key');
     if (id === undefined || id === '') {
@@ -74,7 +95,11 @@ export class SigningWebhookSender implements WebhookSender {
         'cannot sign a redelivery without an Idempotency-Key header (it is the webhook-id)',
       );
     }
-    const signers = await this.#signers();
+    const target = request.signingTarget;
+    if (target === undefined || target === '') {
+      throw new PermanentDeliveryError('cannot sign a redelivery without its target (route or webhook)');
+    }
+    const signers = signersFor(await this.#keysNow(), target);
     const at = this.#now();
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -82,8 +107,8 @@ export class SigningWebhookSender implements WebhookSender {
     }
     headers['webhook-id'] = id;
     headers['webhook-timestamp'] = String(Math.floor(at.getTime() / 1000));
-    headers['webhook-signature'] = signers.map((s) => s.sign(id, at, request.body)).join(' ');
-    return this.#options.sender.send({ ...request, headers });
+    headers['webhook-signature'] = signatureHeader(signers, id, at, request.body);
+    return this.#options.sender.send({ url: request.url, headers, body: request.body });
   }
 
   /** Closes the wrapped sender's connections, if it has any. */
@@ -93,34 +118,36 @@ export class SigningWebhookSender implements WebhookSender {
   }
 
   /** The keys to sign with; concurrent sends share one read. */
-  #signers(): Promise<readonly Webhook[]> {
+  #keysNow(): Promise<Keys> {
     const now = this.#now().getTime();
     const fresh = now < this.#readAt + (this.#options.maxAgeSeconds ?? 0) * 1000;
-    if (this.#keys && (fresh || now < this.#retryReadAt)) return Promise.resolve(this.#keys.signers);
+    if (this.#keys && (fresh || now < this.#retryReadAt)) return Promise.resolve(this.#keys);
     this.#reading ??= this.#read().finally(() => {
       this.#reading = undefined;
     });
     return this.#reading;
   }
 
-  async #read(): Promise<readonly Webhook[]> {
+  async #read(): Promise<Keys> {
     if (!this.#keys && this.#lastError && this.#now().getTime() < this.#retryReadAt)
       throw this.#unavailable();
     try {
       const text = (await this.#options.secret()) ?? '';
       this.#readAt = this.#now().getTime();
-      if (this.#keys?.text === text) return this.#keys.signers;
-      const signers = parseSigningSecret(text, this.#options.secretSource).map((key) => new Webhook(key));
-      this.#keys = { text, signers };
+      if (this.#keys?.text === text) return this.#keys;
+      const source = this.#options.secretSource;
+      const secretKeys = parseSigningSecret(text, source);
+      const versions = parseTargetVersions(text, source);
+      this.#keys = { text, secretKeys, versions, signers: new Map() };
       this.#lastError = undefined;
-      return signers;
+      return this.#keys;
     } catch (error) {
       this.#lastError = error instanceof Error ? error : new Error(String(error));
       this.#retryReadAt = this.#now().getTime() + RETRY_READ_AFTER_MS;
       if (!this.#keys) throw this.#unavailable();
       // A rotation needs overlap anyway, so the keys read before still verify at the targets for a while.
       this.#options.onReadError?.(this.#lastError);
-      return this.#keys.signers;
+      return this.#keys;
     }
   }
 
@@ -132,4 +159,14 @@ export class SigningWebhookSender implements WebhookSender {
       { cause: this.#lastError },
     );
   }
+}
+
+function signersFor(keys: Keys, target: string): readonly Webhook[] {
+  let signers = keys.signers.get(target);
+  if (signers === undefined) {
+    signers = targetKeys(keys.secretKeys, target, keys.versions).map((key) => new Webhook(key));
+    // Bounded by the routes and webhooks of one stack; a new secret value starts a new map.
+    keys.signers.set(target, signers);
+  }
+  return signers;
 }

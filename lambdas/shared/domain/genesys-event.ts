@@ -13,6 +13,8 @@ export interface GenesysEvent {
   /** EventBridge's id of this event; a duplicate that Genesys sends again may carry a new one. */
   readonly id: string;
   readonly source: string;
+  /** The AWS account the event names (EventBridge sets it), or undefined when it names none. */
+  readonly account: string | undefined;
   /** When Genesys published it (ISO-8601), or undefined when the event does not say. */
   readonly time: string | undefined;
   readonly topicName: string;
@@ -40,7 +42,8 @@ export function readGenesysEvent(value: unknown): ReadGenesysEvent {
   if (typeof topicName !== 'string' || topicName.length === 0) return refuse('detail has no topicName');
   const parsed = typeof value.time === 'string' ? new Date(value.time) : undefined;
   const time = parsed && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : undefined;
-  return { ok: true, event: { id, source: value.source, time, topicName, detail: value.detail } };
+  const account = typeof value.account === 'string' ? value.account : undefined;
+  return { ok: true, event: { id, source: value.source, account, time, topicName, detail: value.detail } };
 }
 
 /** JSON with object keys sorted at every level, so the same content always hashes the same. */

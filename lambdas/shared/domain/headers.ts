@@ -59,8 +59,20 @@ export const CREDENTIAL_WORDS: readonly string[] = [
   'token',
 ];
 
+/**
+ * Last words that make a header name a credential (`X-Partner-Key`, `Subscription-Key`, `Access-Key`,
+ * `X-Signing-Key`, `X-Session-Token`): a name that ends in one names the value as a key, token, secret or signature.
+ */
+export const CREDENTIAL_LAST_WORDS: readonly string[] = ['key', 'token', 'secret', 'signature'];
+
+/** Names that end in `-key` yet carry no secret: this project's own Idempotency-Key. */
+const NOT_CREDENTIALS = new Set(['idempotency-key']);
+
 const CREDENTIAL_NAMES = new Set(CREDENTIAL_HEADERS);
 const CREDENTIAL_WORD_SET = new Set(CREDENTIAL_WORDS);
+const CREDENTIAL_LAST_WORD_SET = new Set(CREDENTIAL_LAST_WORDS);
+/** The `auth…` family as a word: auth, authn, authz, authorization, authentication, authtoken, … but not author. */
+const AUTH_WORD = /^auth(?!or)/;
 
 /** Headers this project sets itself on every redelivery. */
 const OWN = new Set(['idempotency-key']);
@@ -69,6 +81,21 @@ const OWN = new Set(['idempotency-key']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A field value: visible ASCII, tabs, spaces and obs-text; anything else fails at send time. */
 const FIELD_VALUE = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
+/**
+ * The stack's ExtraCredentialHeaders output when EXTRA_CREDENTIAL_HEADERS is empty: a CloudFormation output
+ * cannot be empty, and no header name has parentheses.
+ */
+export const NO_EXTRA_CREDENTIAL_HEADERS = '(none)';
+
+/** The names of the stack's ExtraCredentialHeaders output. */
+export function extraCredentialHeadersFromOutput(value: string | undefined): string[] {
+  if (value === undefined || value === NO_EXTRA_CREDENTIAL_HEADERS) return [];
+  return value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
+}
 
 /** What stands in for a credential's value in a stored copy. */
 export const REDACTED = '[redacted]';
@@ -101,10 +128,13 @@ export function isHopByHopHeader(name: string): boolean {
  */
 export function isCredentialHeader(name: string, extra: readonly string[] = []): boolean {
   const lower = name.toLowerCase();
+  if (extra.some((e) => e.toLowerCase() === lower)) return true;
+  if (NOT_CREDENTIALS.has(lower)) return false;
   if (CREDENTIAL_NAMES.has(lower)) return true;
   if (lower.includes('api-key') || lower.includes('api_key')) return true;
-  if (lower.split(/[-_.]/).some((word) => CREDENTIAL_WORD_SET.has(word))) return true;
-  return extra.some((e) => e.toLowerCase() === lower);
+  const words = lower.split(/[-_.]/);
+  if (words.some((word) => CREDENTIAL_WORD_SET.has(word) || AUTH_WORD.test(word))) return true;
+  return CREDENTIAL_LAST_WORD_SET.has(words.at(-1) ?? '');
 }
 
 /**

@@ -66,3 +66,39 @@ function normaliseKey(key: string, where: string): string {
   }
   return `${SIGNING_KEY_PREFIX}${base64}`;
 }
+
+/**
+ * The key versions the signing secret lists per target, newest first: the JSON form's optional `"targets"`, e.g.
+ * `{"current": "whsec_…", "targets": {"route:orders": [2, 1]}}` while route `orders` moves from version 1 to 2
+ * (each request to it is then signed with both). A target not listed uses version 1. Errors name `source` and the
+ * rule broken, never the text.
+ */
+export function parseTargetVersions(
+  text: string | undefined,
+  source: string,
+): Readonly<Record<string, readonly number[]>> {
+  const trimmed = (text ?? '').trim();
+  if (!trimmed.startsWith('{')) return {};
+  let targets: unknown;
+  try {
+    targets = (JSON.parse(trimmed) as { targets?: unknown }).targets;
+  } catch {
+    return {}; // parseSigningSecret names this error.
+  }
+  if (targets === undefined || targets === null) return {};
+  const rule = `Signing secret ${source}: "targets" maps a target (route:<name> or webhook:<id>) to its key versions, newest first, e.g. {"route:orders": [2, 1]}`;
+  if (typeof targets !== 'object' || Array.isArray(targets)) throw new ConfigError(rule);
+  const out: Record<string, readonly number[]> = Object.create(null);
+  for (const [target, versions] of Object.entries(targets)) {
+    const ok =
+      /^(route|webhook):\S+$/.test(target) &&
+      Array.isArray(versions) &&
+      versions.length >= 1 &&
+      versions.length <= 4 &&
+      versions.every((v) => Number.isInteger(v) && v >= 1 && v <= 1_000_000) &&
+      new Set(versions).size === versions.length;
+    if (!ok) throw new ConfigError(`${rule} (check ${JSON.stringify(target.slice(0, 80))})`);
+    out[target] = versions as number[];
+  }
+  return out;
+}

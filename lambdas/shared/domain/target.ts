@@ -163,7 +163,8 @@ export function targetRefusal(targetUrl: unknown, policy: TargetPolicy): string 
   try {
     url = new URL(targetUrl);
   } catch {
-    return `target URL is not a valid URL: ${JSON.stringify(targetUrl.slice(0, 200))}`;
+    // Not quoted: the text may hold a token, and this reason is stored and logged.
+    return `target URL is not a valid URL (${targetUrl.length} characters)`;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return `target URL scheme ${url.protocol.replace(/:$/, '')} is not allowed (only http and https)`;

@@ -42,12 +42,20 @@ export function matchingRoutes(routes: readonly Route[], topicName: string): Rou
   return routes.filter((route) => route.topics.some((t) => topicMatches(t, topicName)));
 }
 
-/** Which events a rule considers: one partner source, or any Genesys partner source (a bus given by name). */
-export type SourceFilter = { readonly eventSource: string } | { readonly anyGenesysSource: true };
+/**
+ * Which events a rule considers: those of one Genesys partner source, and (in a stack) of one account. A bus given
+ * by name may take events from any source and any account its policy lets in: the rules take only these.
+ */
+export interface SourceFilter {
+  readonly eventSource: string;
+  /** The account the events must name (the stack's own); @default - any account */
+  readonly account?: string;
+}
 
 /** An EventBridge event pattern, limited to the operators this project emits. */
 export interface GenesysEventPattern {
-  readonly source: readonly (string | { readonly prefix: string })[];
+  readonly source: readonly string[];
+  readonly account?: readonly string[];
   readonly detail: {
     readonly topicName: readonly (
       | { readonly wildcard: string }
@@ -56,8 +64,11 @@ export interface GenesysEventPattern {
   };
 }
 
-function sourcePattern(filter: SourceFilter): GenesysEventPattern['source'] {
-  return 'eventSource' in filter ? [filter.eventSource] : [{ prefix: GENESYS_SOURCE_PREFIX }];
+function sourcePattern(filter: SourceFilter): Pick<GenesysEventPattern, 'source' | 'account'> {
+  return {
+    source: [filter.eventSource],
+    ...(filter.account !== undefined ? { account: [filter.account] } : {}),
+  };
 }
 
 /** Distinct compiled wildcards of some topics, in order: EventBridge refuses a pattern with repeated values. */
@@ -68,7 +79,7 @@ function wildcards(topics: readonly string[]): string[] {
 /** The event pattern of a route's rule: its source, and `detail.topicName` matching any of its topics. */
 export function routeEventPattern(route: Route, filter: SourceFilter): GenesysEventPattern {
   return {
-    source: sourcePattern(filter),
+    ...sourcePattern(filter),
     detail: { topicName: wildcards(route.topics).map((wildcard) => ({ wildcard })) },
   };
 }
@@ -80,7 +91,7 @@ export function routeEventPattern(route: Route, filter: SourceFilter): GenesysEv
  */
 export function unmatchedEventPattern(routes: readonly Route[], filter: SourceFilter): GenesysEventPattern {
   return {
-    source: sourcePattern(filter),
+    ...sourcePattern(filter),
     detail: { topicName: [{ 'anything-but': { wildcard: wildcards(routes.flatMap((r) => r.topics)) } }] },
   };
 }
