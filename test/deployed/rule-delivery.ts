@@ -1,21 +1,12 @@
+import type { EmulatedEvent } from '../../local/eventbridge-emulator';
 import { patternMatches } from '../support/event-pattern';
 import type { InvocationResult } from './function-process';
 import type { IamProxy } from './iam-proxy';
 import type { PhysicalResource } from './intrinsics';
 import type { CfnTemplate } from './synth-deployed';
 
-/** An event as EventBridge hands it to a rule's target. */
-export interface BusEvent {
-  readonly version: '0';
-  readonly id: string;
-  readonly 'detail-type': string;
-  readonly source: string;
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: unknown;
-}
+/** An event as EventBridge hands it to a rule's target: the shape local mode's EventBridge emulator hands on. */
+export type BusEvent = EmulatedEvent;
 
 export interface RuleDeliveryOptions {
   readonly template: CfnTemplate;
