@@ -38,6 +38,19 @@ export interface GenesysRoute {
    * @default - none
    */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * `per-entity`: each entity's events (the value of the first `{…}` placeholder of the topic that matched: the
+   * conversation, the user) reach the target in the order of their Genesys timestamp; every topic must have a
+   * placeholder. docs/sources.md says what the target sees and what it costs.
+   * @default - no order
+   */
+  readonly order?: 'per-entity';
+  /**
+   * With `order`: only the latest state counts (presence, routing status). An event older than one already
+   * delivered for its entity is never sent; the ledger records it as superseded (metric SupersededEvents).
+   * @default false
+   */
+  readonly latestOnly?: boolean;
 }
 
 /**

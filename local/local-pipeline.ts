@@ -7,6 +7,7 @@ import { type PollSummary, pollerHandler } from '../lambdas/poller/poller-handle
 import { createTargetGate, createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
 import type { RedeliveryOutcome } from '../lambdas/redeliverer/redeliver';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
+import { DynamoDbEntityOrderStore } from '../lambdas/shared/adapters/dynamodb-entity-order';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { DynamoDbPollLease } from '../lambdas/shared/adapters/dynamodb-poll-lease';
 import { DynamoDbTargetStateStore } from '../lambdas/shared/adapters/dynamodb-target-state';
@@ -135,6 +136,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     ...(options.onPollEvent ? { onEvent: options.onPollEvent } : {}),
   });
   const targetStates = new DynamoDbTargetStateStore({ tableName: aws.tableName, client: aws.doc });
+  const orders = new DynamoDbEntityOrderStore({
+    tableName: aws.tableName,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+    client: aws.doc,
+  });
   const redelivererLogger = new Logger({ serviceName: 'genesys-webhook-redeliverer', logLevel });
   /** One redeliverer instance: its own HTTP pool and gate memory, as a Lambda instance has. */
   const newInstance = () => {
@@ -152,6 +158,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       gate: createTargetGate(settings, targetStates),
       queue,
       ledger,
+      orders,
       settings,
       random: Math.random,
       now: () => new Date(),
@@ -179,6 +186,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       : await startEventBridgeIntake(options.eventBridgePort, {
           queue,
           ledger,
+          orders,
           settings,
           logger: new Logger({ serviceName: 'genesys-eventbridge-intake', logLevel }),
           ...(options.onIntakeEvent ? { onEvent: options.onIntakeEvent } : {}),

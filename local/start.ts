@@ -413,6 +413,9 @@ function printOutcome(o: RedeliveryOutcome): void {
         `giving up    ${who} (${status}, attempt ${o.attempt}, ${o.result}); failed fast until SQS moves it to the DLQ`,
       );
       break;
+    case 'outdated':
+      line(`superseded   ${who} (${o.error ?? 'a newer event of its entity was delivered'}); not sent`);
+      break;
     case 'held':
       counts.held += 1;
       if (o.hold && !announcedHolds.has(o.hold.key)) {

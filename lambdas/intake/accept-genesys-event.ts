@@ -2,7 +2,7 @@ import { type ExpectedOrigin, originRefusal } from '../shared/domain/event-origi
 import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { Route } from '../shared/domain/routes';
-import type { Ledger, RetryQueue } from '../shared/ports';
+import type { EntityOrderStore, Ledger, RetryQueue } from '../shared/ports';
 import { closeRefusedClaim } from '../shared/refused-claim';
 import type { PipelineSettings } from '../shared/settings';
 
@@ -32,6 +32,8 @@ export interface IntakeDeps {
   /** The partner source and account events must name; others are refused and recorded. @default - any */
   readonly origin?: ExpectedOrigin;
   readonly onEvent?: (event: IntakeEvent) => void;
+  /** Where ordered routes keep each entity's pending events; required when a route is ordered per entity. */
+  readonly orders?: EntityOrderStore;
 }
 
 /** Thrown when SQS did not take a message for a reason that may pass: the caller retries the whole event. */
@@ -101,6 +103,7 @@ async function enqueueForRoutes(
     return false;
   });
   if (fresh.length === 0) return;
+  await registerOrdered(fresh, now, deps);
   const failures = await deps.queue.enqueue(fresh);
   const failed = new Map(failures.map((f) => [f.eventKey, f]));
   const sent = fresh.filter((m) => !failed.has(m.eventKey));
@@ -118,6 +121,30 @@ async function enqueueForRoutes(
   }
   const transient = failures.find((f) => !f.permanent);
   if (transient) throw new IntakeRetryableError(`could not enqueue every route: ${transient.reason}`);
+}
+
+/**
+ * Registers the events of ordered routes with their entity before they are put on the queue, so that a later
+ * event of the entity, received first, waits for them. Idempotent: a retried intake registers again harmlessly.
+ */
+async function registerOrdered(
+  messages: readonly RetryMessage[],
+  now: Date,
+  deps: IntakeDeps,
+): Promise<void> {
+  const ordered = messages.filter((m) => m.order !== undefined);
+  if (ordered.length === 0) return;
+  const orders = deps.orders;
+  if (!orders)
+    throw new Error('a route is ordered per entity, but the intake was given no entity order store');
+  await Promise.all(
+    ordered.map((m) =>
+      orders.register({ route: m.route ?? m.webhookId, entity: m.order?.entity ?? '' }, m.eventKey, {
+        atMs: Date.parse(m.order?.at ?? ''),
+        arrivedMs: now.getTime(),
+      }),
+    ),
+  );
 }
 
 function record(

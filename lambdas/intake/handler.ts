@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDbEntityOrderStore } from '../shared/adapters/dynamodb-entity-order';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
 import { SqsRetryQueue } from '../shared/adapters/sqs-retry-queue';
 import { parsePipelineSettings, parseRuntimeSettings, processEnvironment } from '../shared/settings';
@@ -15,6 +16,10 @@ export const handler = intakeHandler({
   settings,
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  orders: new DynamoDbEntityOrderStore({
+    tableName: runtime.LEDGER_TABLE_NAME,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+  }),
   // The rules take only this partner source and this account; so does the intake, if a rule or the bus lets more in.
   eventSource: runtime.GENESYS_EVENT_SOURCE,
   checkAccount: true,

@@ -6,7 +6,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { accountOfArn } from '../shared/domain/event-origin';
 import { routeSchema } from '../shared/domain/routes';
-import type { Ledger, RetryQueue } from '../shared/ports';
+import type { EntityOrderStore, Ledger, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { acceptGenesysEvent, type IntakeEvent, type IntakeResult } from './accept-genesys-event';
 
@@ -22,6 +22,8 @@ export interface IntakeHandlerDeps {
   /** Refuse events that name another account than the function's own (from its ARN). @default false */
   readonly checkAccount?: boolean;
   readonly onEvent?: (event: IntakeEvent) => void;
+  /** Each ordered route's entities (the ledger table in AWS). */
+  readonly orders?: EntityOrderStore;
 }
 
 /** Thrown when a rule's input is not what the stack's rules send: a wiring bug, worth the error alarm. */
@@ -47,6 +49,7 @@ export function intakeHandler(deps: IntakeHandlerDeps) {
       ledger: deps.ledger,
       settings: deps.settings,
       now: deps.now ?? (() => new Date()),
+      ...(deps.orders ? { orders: deps.orders } : {}),
       origin: {
         source: deps.eventSource,
         // No account in the ARN refuses every event: better than taking events from anywhere.

@@ -24,11 +24,13 @@ export async function attemptDelivery(
   message: RetryMessage,
   at: Date,
   deps: RedeliverDeps,
+  /** Headers of ours on top (an ordered event's gap and late marks). */
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<Attempted> {
   try {
     const sent = await deps.sender.send({
       url: message.targetUrl,
-      headers: outgoingHeaders(message),
+      headers: { ...outgoingHeaders(message), ...extraHeaders },
       body: message.body,
       signingTarget: signingTargetOf(message),
     });
@@ -157,7 +159,9 @@ export function statusOf(attempted: Attempted): { status?: number; error?: strin
 function outgoingHeaders(message: RetryMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
-    if (name.toLowerCase() !== 'idempotency-key') headers[name] = value;
+    const lower = name.toLowerCase();
+    // Ours to set: the event's key, and an ordered event's gap and late marks.
+    if (lower !== 'idempotency-key' && !lower.startsWith('genesys-recovery-')) headers[name] = value;
   }
   if (headerValue(headers, 'content-type') === undefined) headers['Content-Type'] = message.contentType;
   headers['Idempotency-Key'] = message.eventKey;

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDbEntityOrderStore } from '../shared/adapters/dynamodb-entity-order';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
 import { DynamoDbTargetStateStore } from '../shared/adapters/dynamodb-target-state';
 import { SigningWebhookSender } from '../shared/adapters/signing-webhook-sender';
@@ -58,6 +59,10 @@ export const handler = redelivererHandler({
   gate: createTargetGate(settings, new DynamoDbTargetStateStore({ tableName: runtime.LEDGER_TABLE_NAME })),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
   ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  orders: new DynamoDbEntityOrderStore({
+    tableName: runtime.LEDGER_TABLE_NAME,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+  }),
   settings,
   random: Math.random,
   now: () => new Date(),

@@ -8,6 +8,7 @@ import { exhaustWithoutCall, hold as holdWrite } from '../shared/domain/event-li
 import { toQueueBody } from '../shared/domain/retry-message';
 import { heldDelaySeconds } from '../shared/domain/target-hold';
 import type { AttemptRecord } from '../shared/ports';
+import { endOrder } from './entity-order-step';
 import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
 import type { Current, RedeliverDeps, RedeliveryOutcome } from './redelivery-types';
 
@@ -37,7 +38,11 @@ export async function exhaustNow(
   if (done === 'conflict') {
     return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
   }
-  await setVisibility(input, 0, base, deps);
+  await Promise.all([
+    setVisibility(input, 0, base, deps),
+    // Dead-lettered: the entity's next event may go, announcing the gap.
+    current.order ? endOrder(current.order, message.eventKey, { kind: 'dead-lettered' }, deps) : undefined,
+  ]);
   return {
     ...base,
     ...extra,

@@ -7,6 +7,7 @@
 import { ABSENT, applyWrite, claim, type Lifecycle, onReceive } from '../shared/domain/event-lifecycle';
 import { targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
+import { orderStep } from './entity-order-step';
 import { exhaustNow, hold } from './hold';
 import { readRetryRecord } from './read-retry-record';
 import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
@@ -117,7 +118,13 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     case 'go':
       break;
   }
-  const current: Current = { input, message, state, budget: received.budget, base };
+  let current: Current = { input, message, state, budget: received.budget, base };
+  if (message.order) {
+    // Ordered per entity: only the entity's head goes on; a later event waits, an obsolete one is superseded.
+    const step = await orderStep(current, at, deps);
+    if (step.kind === 'done') return step.outcome;
+    current = { ...current, order: step.order };
+  }
 
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal

@@ -67,8 +67,7 @@ function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void
   const { logger, metrics } = deps;
   // The outcome names its target by id (origin and a path hash): a path or a query may carry a token.
   const line = { ...outcome };
-  if (outcome.result === 'delivered' || outcome.result === 'already-delivered' || outcome.result === 'held')
-    logger.info('redelivery', line);
+  if (INFO.has(outcome.result)) logger.info('redelivery', line);
   else logger.warn('redelivery', line);
 
   if (metrics) {
@@ -93,6 +92,15 @@ function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void
   }
 }
 
+/** Results that are the pipeline working as meant; the others are logged as warnings. */
+const INFO = new Set<RedeliveryOutcome['result']>([
+  'delivered',
+  'already-delivered',
+  'held',
+  'waiting',
+  'outdated',
+]);
+
 const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   delivered: 'Delivered',
   'retry-scheduled': 'Retried',
@@ -102,4 +110,6 @@ const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   held: 'HeldBack',
   // Nothing was sent for a reason of ours (the signing key could not be read): the RedeliveriesNotSent alarm.
   'not-sent': 'RedeliveriesNotSent',
+  // latestOnly routes: events a newer one of their entity made obsolete (never sent, never dead-lettered).
+  outdated: 'SupersededEvents',
 };

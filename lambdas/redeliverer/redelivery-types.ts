@@ -4,10 +4,11 @@
  * (Attempted, Base, Current). The public ones are re-exported from ./redeliver.
  */
 import type { Outcome } from '../shared/domain/classify';
+import type { EntityState } from '../shared/domain/entity-order';
 import type { Budget, Lifecycle } from '../shared/domain/event-lifecycle';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { TargetPolicy } from '../shared/domain/target';
-import type { Ledger, RetryQueue, WebhookSender } from '../shared/ports';
+import type { EntityOrderStore, EntityRef, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import type { TargetGate, TargetSignal } from './target-gate';
 
@@ -48,6 +49,8 @@ export interface RedeliverDeps {
   readonly random: () => number;
   readonly now: () => Date;
   readonly logger: RedeliveryLogger;
+  /** The entities of routes ordered per entity (the ledger table in AWS); required once such a route exists. */
+  readonly orders?: EntityOrderStore;
 }
 
 /** What happened to one retry message. */
@@ -74,7 +77,11 @@ export interface RedeliveryOutcome {
     | 'superseded'
     | 'busy'
     | 'not-sent'
-    | 'invalid-message';
+    | 'invalid-message'
+    /** Ordered per entity: an earlier event of its entity is pending, so this one was sent again for later. */
+    | 'waiting'
+    /** latestOnly: a newer event of its entity was delivered first; recorded as superseded, never sent. */
+    | 'outdated';
   /** True when the message is done with and must be deleted; false when it must be reported failed. */
   readonly acknowledged: boolean;
   readonly targetCalled: boolean;
@@ -111,4 +118,17 @@ export interface Current {
   readonly state: Lifecycle;
   readonly budget: Budget;
   readonly base: Base;
+  /** Set on an ordered event that is its entity's head: what the entity was, and the headers it adds. */
+  readonly order?: OrderContext;
+}
+
+/** An ordered event on its way out: its entity as read, and what the target must be told. */
+export interface OrderContext {
+  readonly ref: EntityRef;
+  /** The event's Genesys time (epoch ms). */
+  readonly atMs: number;
+  readonly entity: EntityState;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The gaps the headers announce, cleared once it is delivered. */
+  readonly announced: readonly string[];
 }

@@ -6,6 +6,7 @@
  */
 import { applyWrite, type Lifecycle, type LifecycleWrite, settle } from '../shared/domain/event-lifecycle';
 import { attemptDelivery, attemptRecord, decide, statusOf } from './attempt-delivery';
+import { endOrder } from './entity-order-step';
 import { hold } from './hold';
 import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
 import type { Attempted, Base, Current, RedeliverDeps, RedeliveryOutcome } from './redelivery-types';
@@ -25,7 +26,7 @@ export async function callAndSettle(
   const { input, message, base } = claimed;
   const attempted: Attempted = refusal
     ? { outcome: 'permanent', targetCalled: false, durationMs: 0, error: refusal }
-    : await attemptDelivery(message, at, deps);
+    : await attemptDelivery(message, at, deps, claimed.order?.headers);
   const learnt: Learnt = refusal
     ? { counted: true }
     : await deps.gate
@@ -79,6 +80,19 @@ export async function callAndSettle(
     record$(claimed, write, deps),
   ]);
   const lost = after === 'conflict' && result !== 'delivered';
+  if (claimed.order && after !== 'conflict') {
+    // The entity's next event may go now: this one has its verdict (or its retry, which keeps it the head).
+    if (result === 'delivered') {
+      await endOrder(
+        claimed.order,
+        message.eventKey,
+        { kind: 'delivered', announced: claimed.order.announced },
+        deps,
+      );
+    } else if (result === 'permanent' || result === 'exhausted') {
+      await endOrder(claimed.order, message.eventKey, { kind: 'dead-lettered' }, deps);
+    }
+  }
   return {
     ...base,
     attempt,

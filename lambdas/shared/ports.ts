@@ -1,3 +1,4 @@
+import type { EntityState, EntityWrite, PendingEntry } from './domain/entity-order';
 import type { Lifecycle, LifecycleStatus, LifecycleWrite } from './domain/event-lifecycle';
 import type { RetryMessage } from './domain/retry-message';
 import type { TargetState } from './domain/target-hold';
@@ -201,4 +202,23 @@ export interface PollLease {
   acquire(holder: string, until: Date): Promise<boolean>;
   /** Gives the lease back, if `holder` still has it; a lease taken over after its expiry is left alone. */
   release(holder: string): Promise<void>;
+}
+
+/** Which entity of which ordered route: the route's name and the value of the topic's first placeholder. */
+export interface EntityRef {
+  readonly route: string;
+  readonly entity: string;
+}
+
+/** Where the entities of routes ordered per entity keep their pending events (the ledger table in AWS). */
+export interface EntityOrderStore {
+  /**
+   * Adds a pending event to its entity (idempotent: a second registration keeps the first arrival). Never
+   * conflicts; the intake calls it before the event is put on the queue.
+   */
+  register(ref: EntityRef, eventKey: string, entry: PendingEntry): Promise<void>;
+  /** Reads the entity, strongly consistent; NO_ENTITY when it has no item. */
+  read(ref: EntityRef): Promise<EntityState>;
+  /** Applies `write` if the item's version is still the one it expects; false when another write came first. */
+  write(ref: EntityRef, write: EntityWrite): Promise<boolean>;
 }

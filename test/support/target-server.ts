@@ -8,8 +8,13 @@ export interface TargetHit {
   readonly status: number;
 }
 
-/** A webhook target whose answer per path is scripted by the hit number (1-based) on that path. */
-export async function startTargetServer(script: Record<string, (hit: number) => number>) {
+/**
+ * A webhook target whose answer per path is scripted by the hit number (1-based) on that path, and, where the
+ * script needs them, by the request's body and the hits before it.
+ */
+export async function startTargetServer(
+  script: Record<string, (hit: number, body: Buffer, before: readonly TargetHit[]) => number>,
+) {
   const hits: TargetHit[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -17,8 +22,9 @@ export async function startTargetServer(script: Record<string, (hit: number) => 
     req.on('end', () => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       const n = hits.filter((h) => h.path === path).length + 1;
-      const status = script[path]?.(n) ?? 404;
-      hits.push({ path, headers: req.headers, body: Buffer.concat(chunks), status });
+      const body = Buffer.concat(chunks);
+      const status = script[path]?.(n, body, hits) ?? 404;
+      hits.push({ path, headers: req.headers, body, status });
       res.writeHead(status).end();
     });
   });

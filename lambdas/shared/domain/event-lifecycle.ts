@@ -11,6 +11,8 @@
  * - claimed:   a receive is calling the target (`claim`: which message, until when, which attempt).
  * - delivered, permanent, exhausted: verdicts, final for a budget. Only a redrive (a copy SQS sent after the
  *   verdict) starts a new budget, and only out of permanent or exhausted.
+ * - superseded: on a latestOnly route ordered per entity, a newer event of its entity was delivered first; final,
+ *   never sent and never dead-lettered (./entity-order.ts).
  */
 import type { AttemptRecord, EventIdentity, EventRecord } from '../ports';
 
@@ -21,7 +23,8 @@ export type LifecycleStatus =
   | 'claimed'
   | 'delivered'
   | 'permanent'
-  | 'exhausted';
+  | 'exhausted'
+  | 'superseded';
 
 /** Statuses a dead letter should have: the ledger decided it. Any other is a dead letter without a verdict. */
 export const VERDICTS: readonly LifecycleStatus[] = ['delivered', 'permanent', 'exhausted'];
@@ -136,6 +139,9 @@ const isVerdict = (s: LifecycleStatus) => VERDICTS.includes(s);
 export function onReceive(state: Lifecycle, copy: Copy, now: Date, limits: LifecycleLimits): ReceiveDecision {
   const at = now.getTime();
   if (state.status === 'delivered') return { kind: 'already-delivered' };
+  if (state.status === 'superseded') {
+    return { kind: 'superseded', why: 'a newer event of its entity was delivered (latestOnly)' };
+  }
   if (state.status === 'permanent' || state.status === 'exhausted') {
     const decidedHere =
       copy.messageId === state.decidedForMessageId ||
@@ -214,6 +220,51 @@ export function hold(state: Lifecycle, b: Budget, now: Date): LifecycleWrite {
     expectVersion: state.version,
     set: { ...base(state, b), status: 'held', budgetAttempts: b.spent, heldSince },
     remove: BUDGET_FIELDS.filter((f) => f !== 'heldSince'),
+  };
+}
+
+/**
+ * Waits behind an earlier event of its entity (its copy is re-sent with a delay): no budget spent and no hold
+ * clock, as the wait is the earlier event's, bounded by that one's budget and holds. Written only when the item
+ * holds something a re-sent copy would trip on (a backoff owned by this copy's predecessor, a hold clock).
+ */
+export function wait(state: Lifecycle, b: Budget): LifecycleWrite {
+  return {
+    expectVersion: state.version,
+    set: { ...base(state, b), status: 'held', budgetAttempts: b.spent },
+    remove: BUDGET_FIELDS,
+  };
+}
+
+/** True when a waiting copy must first record the wait (see {@link wait}). */
+export function waitNeedsWrite(state: Lifecycle, b: Budget): boolean {
+  return (
+    b.redrive || state.retryOwner !== undefined || state.heldSince !== undefined || state.claim !== undefined
+  );
+}
+
+/** Ends an event a newer one of its entity made obsolete (latestOnly): final, never sent, never dead-lettered. */
+export function supersede(
+  state: Lifecycle,
+  b: Budget,
+  messageId: string,
+  attempt: AttemptRecord,
+  reason: string,
+  now: Date,
+): LifecycleWrite {
+  const at = now.toISOString();
+  return {
+    expectVersion: state.version,
+    set: {
+      ...base(state, b),
+      ...appendAttempt(state, attempt),
+      status: 'superseded',
+      budgetAttempts: b.spent,
+      finalReason: reason,
+      decidedAt: at,
+      decidedForMessageId: messageId,
+    },
+    remove: ['claim', 'retryOwner', 'nextAttemptAt', 'heldSince'],
   };
 }
 
@@ -385,5 +436,5 @@ function earliest(a: string | undefined, b: string | undefined): string | undefi
 
 /** True for the statuses that end a budget. */
 export function isFinal(status: LifecycleStatus): boolean {
-  return isVerdict(status);
+  return isVerdict(status) || status === 'superseded';
 }

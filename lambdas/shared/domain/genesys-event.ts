@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { filterHeaders } from './headers';
 import type { RetryMessage } from './retry-message';
 import type { Route } from './routes';
+import { entityOf } from './topic-match';
 
 /**
  * Genesys Cloud events as the Amazon EventBridge integration delivers them, and how one becomes a retry
@@ -113,5 +114,27 @@ export function genesysRetryMessage(
     strippedHeaders: stripped,
     source: 'eventbridge',
     route: route.name,
+    ...orderOf(event, route),
+  };
+}
+
+/** The order fields of an event on a route ordered per entity; none on other routes. */
+function orderOf(event: GenesysEvent, route: Route): Pick<RetryMessage, 'order'> {
+  if (route.order !== 'per-entity') return {};
+  const entity = entityOf(route, event.topicName);
+  if (entity === undefined) return {};
+  // Genesys's own time of the event orders it; EventBridge's time is the fallback, then none (the epoch).
+  const stamp = event.detail.timestamp;
+  const parsed = typeof stamp === 'string' ? new Date(stamp) : undefined;
+  const at =
+    parsed && !Number.isNaN(parsed.getTime())
+      ? parsed.toISOString()
+      : (event.time ?? new Date(0).toISOString());
+  return {
+    order: {
+      entity: entity.slice(0, 256),
+      at,
+      ...(route.latestOnly === true ? { latestOnly: true as const } : {}),
+    },
   };
 }

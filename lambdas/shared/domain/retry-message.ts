@@ -53,6 +53,17 @@ export const retryMessageSchema = z.object({
    */
   budget: z.optional(z.int().check(z.gte(1))),
   heldSince: z.optional(z.iso.datetime()),
+  /**
+   * Set on the events of a route ordered per entity (docs/sources.md, ordering): the entity (the value of the
+   * topic's first placeholder), the Genesys event time that orders it, and whether only the latest state counts.
+   */
+  order: z.optional(
+    z.object({
+      entity: z.string().check(z.minLength(1), z.maxLength(256)),
+      at: z.iso.datetime(),
+      latestOnly: z.optional(z.literal(true)),
+    }),
+  ),
 });
 
 export type RetryMessage = z.output<typeof retryMessageSchema>;

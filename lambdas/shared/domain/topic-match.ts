@@ -95,3 +95,31 @@ export function unmatchedEventPattern(routes: readonly Route[], filter: SourceFi
     detail: { topicName: [{ 'anything-but': { wildcard: wildcards(routes.flatMap((r) => r.topics)) } }] },
   };
 }
+
+/** A template as a regular expression over whole topic names: `{…}` captures its value, `*` matches any run. */
+function templateRegex(template: string): RegExp {
+  const source = template
+    .split(/(\{[^}]*\}|\*+)/)
+    .map((part) => {
+      if (part.startsWith('{')) return '(.*?)';
+      if (part.startsWith('*')) return '.*';
+      return part.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`, 's');
+}
+
+/**
+ * The entity of an event on an ordered route: the value that fills the first `{…}` placeholder of the first of
+ * the route's topic templates that matches `topicName` (the conversation id in
+ * `v2.detail.events.conversation.{id}.customer.end`, the user id in `v2.users.{id}.presence`). Undefined when no
+ * template with a placeholder matches, or the value is empty.
+ */
+export function entityOf(route: Pick<Route, 'topics'>, topicName: string): string | undefined {
+  for (const template of route.topics) {
+    if (!template.includes('{') || !topicMatches(template, topicName)) continue;
+    const value = templateRegex(template).exec(topicName)?.[1];
+    if (value) return value;
+  }
+  return undefined;
+}
