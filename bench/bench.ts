@@ -141,6 +141,8 @@ export interface BenchReport {
   readonly goals: readonly Goal[];
 }
 
+import { templateCounts } from './template-counts';
+
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /** Names counted in a source file by a pattern, so the cost model follows the code rather than a copy of it. */
@@ -291,7 +293,7 @@ export async function runBench(
       idlePollGenesysRequests: counted.idlePoll.genesysRequests,
       pollerInitMs: pollerBundle?.initMs.median ?? 0,
       redelivererInitMs: redelivererBundle?.initMs.median ?? 0,
-      alarms: await countInSource('lib/constructs/recovery-alarms.ts', /^\s{8}'([A-Z][A-Za-z]+)',$/gm),
+      ...templateCounts(),
       pollerMetricsPerPoll: await countInSource('lambdas/poller/poller-handler.ts', /addMetric\('(\w+)'/g),
     });
 

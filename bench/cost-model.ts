@@ -26,8 +26,10 @@ export interface CostInputs {
   /** Median init times of the bundles, with source maps as deployed. */
   readonly pollerInitMs: number;
   readonly redelivererInitMs: number;
-  /** Alarms the stack defines, and custom metrics the poller publishes on every poll. */
+  /** Alarms, secrets and dashboards in the synthesised template, and custom metrics every poll publishes. */
   readonly alarms: number;
+  readonly secrets: number;
+  readonly dashboards: number;
   readonly pollerMetricsPerPoll: number;
 }
 
@@ -193,13 +195,14 @@ export function costModel(m: CostInputs): CostModel {
     {
       item: 'Secrets Manager',
       // The signing key is the second secret; the redeliverer reads it only while it runs, so not at idle.
-      dollars: 2 * PRICES.secretMonth + a.secretReadsPerHour * 24 * a.daysPerMonth * PRICES.secretApiCall,
-      basis: `2 secrets (Genesys credentials, signing key), ${a.secretReadsPerHour} reads an hour`,
+      dollars:
+        m.secrets * PRICES.secretMonth + a.secretReadsPerHour * 24 * a.daysPerMonth * PRICES.secretApiCall,
+      basis: `${m.secrets} secrets (the template's), ${a.secretReadsPerHour} reads an hour`,
     },
     {
       item: 'CloudWatch alarms',
       dollars: m.alarms * PRICES.alarmMonth,
-      basis: `${m.alarms} alarms (lib/constructs/recovery-alarms.ts)`,
+      basis: `${m.alarms} alarms (the template's)`,
     },
     {
       item: 'CloudWatch custom metrics',
@@ -214,8 +217,8 @@ export function costModel(m: CostInputs): CostModel {
     },
     {
       item: 'CloudWatch dashboard',
-      dollars: PRICES.dashboardMonth,
-      basis: "1 dashboard; $0 if it is among the account's first three",
+      dollars: m.dashboards * PRICES.dashboardMonth,
+      basis: `${m.dashboards} dashboard (the template's); $0 if among the account's first three`,
     },
   ];
   // Same poller, schedule, secret, ledger and monitoring; no event source polling, no redeliverer cold starts,
@@ -227,7 +230,7 @@ export function costModel(m: CostInputs): CostModel {
         ? {
             ...l,
             dollars: l.dollars - PRICES.secretMonth,
-            basis: `1 secret, ${a.secretReadsPerHour} reads an hour`,
+            basis: `${m.secrets - 1} secret(s), ${a.secretReadsPerHour} reads an hour`,
           }
         : l.item === 'Lambda init (cold starts)'
           ? {
