@@ -245,6 +245,12 @@ export interface GenesysWebhookRecoveryProps {
    * @default false
    */
   readonly reserveRedelivererConcurrency?: boolean;
+  /**
+   * Create the CloudWatch dashboard (dashboard). A dashboard costs US$3 a month beyond an account's first three;
+   * the alarms and metrics do not need it.
+   * @default true
+   */
+  readonly dashboard?: boolean;
 }
 
 type ContextProp = Exclude<keyof GenesysWebhookRecoveryProps, 'eventBus'>;
@@ -289,6 +295,7 @@ export const PROP_CONTEXT_KEYS: Readonly<
   alarmEmail: 'alarmEmail',
   reservePollerConcurrency: 'reservePollerConcurrency',
   reserveRedelivererConcurrency: 'reserveRedelivererConcurrency',
+  dashboard: 'dashboard',
 };
 
 // Stands in for a bus name that is a token (a bus created in the same app): valid, so only the other rules apply.
@@ -409,8 +416,8 @@ export class GenesysWebhookRecovery extends Construct {
   public readonly alarmTopic: sns.Topic;
   /** Every alarm of the pipeline (docs/operations.md says what to do for each). */
   public readonly alarms: readonly cloudwatch.Alarm[];
-  /** The CloudWatch dashboard. */
-  public readonly dashboard: cloudwatch.Dashboard;
+  /** The CloudWatch dashboard; undefined with `dashboard: false`. */
+  public readonly dashboard: cloudwatch.Dashboard | undefined;
   /** What the operator CLI needs on this pipeline, to attach to its users or roles (docs/operations.md). */
   public readonly operatorPolicy: iam.ManagedPolicy;
 
@@ -528,15 +535,17 @@ export class GenesysWebhookRecovery extends Construct {
     }
     this.eventRules = eventBridge?.rules ?? [];
     this.alarms = [...alarms.alarms, ...(eventBridge?.alarms ?? [])];
-    this.dashboard = new RecoveryDashboard(this, 'Dashboard', {
-      retryQueue: this.retryQueue,
-      deadLetterQueue: this.deadLetterQueue,
-      ...(this.pollerFunction ? { poller: this.pollerFunction } : {}),
-      redeliverer: this.redelivererFunction,
-      alarms: this.alarms,
-      dashboardName: namePrefix,
-      namePrefix,
-    }).dashboard;
+    this.dashboard = config.dashboard
+      ? new RecoveryDashboard(this, 'Dashboard', {
+          retryQueue: this.retryQueue,
+          deadLetterQueue: this.deadLetterQueue,
+          ...(this.pollerFunction ? { poller: this.pollerFunction } : {}),
+          redeliverer: this.redelivererFunction,
+          alarms: this.alarms,
+          dashboardName: namePrefix,
+          namePrefix,
+        }).dashboard
+      : undefined;
     this.operatorPolicy = new OperatorPolicy(this, 'Operator', {
       retryQueue: this.retryQueue,
       deadLetterQueue: this.deadLetterQueue,

@@ -50,6 +50,8 @@ export interface StackConfig {
   readonly reservePollerConcurrency: boolean;
   /** Reserve MAX_CONCURRENCY for the redeliverer, so that Lambda throttling cannot spend retry budget (opt-in). */
   readonly reserveRedelivererConcurrency: boolean;
+  /** Create the CloudWatch dashboard (US$3 a month beyond an account's first three; `-c dashboard=false`). */
+  readonly dashboard: boolean;
   /**
    * The EventBridge source: the bus Genesys events arrive on (settings.ROUTES holds the routes).
    * @default - no EventBridge source (the delivery-log poller alone)
@@ -68,6 +70,7 @@ export const STACK_KEYS = [
   'alarmEmail',
   'reservePollerConcurrency',
   'reserveRedelivererConcurrency',
+  'dashboard',
   'signRedeliveries',
   'signingSecretName',
   'signingSecretArn',
@@ -244,6 +247,10 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     }
     reserve[key] = value === 'true';
   }
+  const dashboardText = (stack.dashboard ?? 'true').toLowerCase();
+  if (dashboardText !== 'true' && dashboardText !== 'false') {
+    problems.push(`  - dashboard must be true or false (got ${JSON.stringify(stack.dashboard)})`);
+  }
 
   const eventBus = eventBusFromContext(stack.eventSource, stack.eventBusName, hasRoutes, problems);
   if (STACK_NAME.test(stackName)) {
@@ -290,6 +297,7 @@ export function stackConfigFromContext(context: Readonly<Record<string, unknown>
     ...(stack.alarmEmail ? { alarmEmail: stack.alarmEmail } : {}),
     stackName,
     ...reserve,
+    dashboard: dashboardText !== 'false',
     ...(eventBus ? { eventBus } : {}),
   };
 }

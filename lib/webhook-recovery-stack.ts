@@ -96,14 +96,18 @@ export class WebhookRecoveryStack extends Stack {
         r.operatorPolicy.managedPolicyArn,
         'Managed policy with what the CLI needs on this stack: attach it to its operators (docs/operations.md)',
       ],
-      DashboardUrl: [
-        consoleUrl(
-          this,
-          'cloudwatch/home',
-          Fn.join('', ['#dashboards/dashboard/', r.dashboard.dashboardName]),
-        ),
-        'The CloudWatch dashboard',
-      ],
+      ...(r.dashboard
+        ? {
+            DashboardUrl: [
+              consoleUrl(
+                this,
+                'cloudwatch/home',
+                Fn.join('', ['#dashboards/dashboard/', r.dashboard.dashboardName]),
+              ),
+              'The CloudWatch dashboard',
+            ] as [string, string],
+          }
+        : {}),
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });

@@ -190,7 +190,7 @@ describe('GenesysWebhookRecovery inside another stack', () => {
       'AWS::SecretsManager::Secret',
     );
     expect(typeOf(recovery.alarmTopic.topicArn)).toBe('AWS::SNS::Topic');
-    expect(typeOf(recovery.dashboard.dashboardName)).toBe('AWS::CloudWatch::Dashboard');
+    expect(typeOf(recovery.dashboard?.dashboardName ?? '')).toBe('AWS::CloudWatch::Dashboard');
     expect(recovery.alarms.map((a) => typeOf(a.alarmArn))).toEqual(
       recovery.alarms.map(() => 'AWS::CloudWatch::Alarm'),
     );

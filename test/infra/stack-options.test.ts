@@ -8,6 +8,18 @@ const genesysSecrets = (template: Template) =>
   byType(template, 'AWS::SecretsManager::Secret').filter(([id]) => id.startsWith('GenesysCredentials'));
 
 describe('WebhookRecoveryStack (options)', () => {
+  it('creates the dashboard and its output by default, and neither with dashboard=false', () => {
+    const on = synthStack({}).template;
+    expect(byType(on, 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
+    expect(Object.keys(on.findOutputs('DashboardUrl'))).toEqual(['DashboardUrl']);
+    const off = synthStack({ dashboard: 'false' }).template;
+    expect(byType(off, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+    expect(off.findOutputs('DashboardUrl')).toEqual({});
+    // The alarms do not depend on it.
+    expect(byType(off, 'AWS::CloudWatch::Alarm').length).toBe(byType(on, 'AWS::CloudWatch::Alarm').length);
+    expect(() => synthStack({ dashboard: 'no' })).toThrow(/dashboard must be true or false \(got "no"\)/);
+  });
+
   it('subscribes the alarm e-mail', () => {
     const { template } = synthStack({ alarmEmail: 'ops@example.com' });
     template.hasResourceProperties('AWS::SNS::Subscription', {
