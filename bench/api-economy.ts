@@ -10,7 +10,7 @@ import { startLocalAws } from '../local/local-aws';
 import { CommandCounter } from './support/command-counter';
 import { failedDeliveries } from './support/deliveries';
 import { MemoryLedger, MemoryPollLease, MemoryRetryQueue } from './support/memory-ports';
-import { silenced } from './support/silence';
+import { emfMetrics, silenced } from './support/silence';
 
 const CLIENT = { clientId: 'economy-client', clientSecret: 'economy-client-secret' };
 
@@ -32,6 +32,8 @@ export interface GenesysEconomy {
   readonly pollsMade: number;
   /** Bytes the poller handler writes to its log (INFO lines and EMF metrics) for a poll that finds nothing. */
   readonly idlePollLogBytes: number;
+  /** The custom metrics (name and dimensions) a poll of a webhook with no failures publishes, from its EMF lines. */
+  readonly idlePollMetrics: readonly string[];
 }
 
 /**
@@ -43,7 +45,7 @@ export async function measureGenesysEconomy(sizes: readonly number[]): Promise<G
   const now = Date.now();
   const emulator = await startGenesysEmulator({
     clients: [CLIENT],
-    webhookIds: sizes.map((n) => `wh-economy-${n}`),
+    webhookIds: [...sizes.map((n) => `wh-economy-${n}`), 'wh-economy-quiet'],
     deliveries: sizes.flatMap((n) =>
       failedDeliveries({
         count: n,
@@ -67,12 +69,13 @@ export async function measureGenesysEconomy(sizes: readonly number[]): Promise<G
       metrics: new Metrics({ namespace: 'Bench', serviceName: 'poller' }),
     });
     const before = emulator.stats.deliveryRequests;
-    const { bytes } = await silenced(() => handler({}, lambdaContext('poller', 55)));
-    return { requests: emulator.stats.deliveryRequests - before, bytes };
+    const { bytes, text } = await silenced(() => handler({}, lambdaContext('poller', 55)), { capture: true });
+    return { requests: emulator.stats.deliveryRequests - before, bytes, metrics: emfMetrics(text) };
   };
   try {
     const polls: PollEconomy[] = [];
     let idlePollLogBytes = 0;
+    let idlePollMetrics: string[] = [];
     let pollsMade = 0;
     for (const n of sizes) {
       const first = await poll(`wh-economy-${n}`);
@@ -89,7 +92,11 @@ export async function measureGenesysEconomy(sizes: readonly number[]): Promise<G
         nextPollLogRequests: next.requests,
       });
     }
-    return { polls, logins: emulator.stats.logins, pollsMade, idlePollLogBytes };
+    // A webhook with no failure at all: what an idle month publishes (the polls above still re-list their overlap).
+    const quiet = await poll('wh-economy-quiet');
+    pollsMade += 1;
+    idlePollMetrics = quiet.metrics;
+    return { polls, logins: emulator.stats.logins, pollsMade, idlePollLogBytes, idlePollMetrics };
   } finally {
     await emulator.stop();
   }

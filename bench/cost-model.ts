@@ -26,11 +26,13 @@ export interface CostInputs {
   /** Median init times of the bundles, with source maps as deployed. */
   readonly pollerInitMs: number;
   readonly redelivererInitMs: number;
-  /** Alarms, secrets and dashboards in the synthesised template, and custom metrics every poll publishes. */
+  /** Alarms, secrets and dashboards in the synthesised template; custom metrics an idle poll publishes (its EMF). */
   readonly alarms: number;
   readonly secrets: number;
   readonly dashboards: number;
   readonly pollerMetricsPerPoll: number;
+  /** Their names, for the basis. */
+  readonly pollerMetricNames?: readonly string[];
 }
 
 /** One line of a cost breakdown, in US dollars. */
@@ -207,7 +209,7 @@ export function costModel(m: CostInputs): CostModel {
     {
       item: 'CloudWatch custom metrics',
       dollars: m.pollerMetricsPerPoll * PRICES.customMetricMonth,
-      basis: `${m.pollerMetricsPerPoll} poller metrics published by every poll (EMF)`,
+      basis: `${m.pollerMetricsPerPoll} metrics an idle poll publishes (measured from its EMF: ${(m.pollerMetricNames ?? []).join(', ')})`,
     },
     {
       item: 'CloudWatch Logs ingestion',

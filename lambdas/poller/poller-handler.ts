@@ -58,12 +58,19 @@ export function pollerHandler(deps: PollerHandlerDeps) {
         deps.onEvent?.(event);
       },
     });
+    // Counts only when they are not zero: CloudWatch bills a custom metric for every month it receives data, and
+    // an idle poll's zeros tell nothing the alarms need (they treat missing data as not breaching, PollErrors
+    // through FILL). The watermark lag goes out on every poll: its alarm reads it.
+    const count = (name: string, n: number) => {
+      if (n > 0) deps.metrics?.addMetric(name, MetricUnit.Count, n);
+    };
     for (const w of webhooks) {
-      deps.metrics?.addMetric('FailedDeliveriesFound', MetricUnit.Count, w.found);
-      deps.metrics?.addMetric('Enqueued', MetricUnit.Count, w.enqueued);
-      deps.metrics?.addMetric('Duplicates', MetricUnit.Count, w.duplicates);
-      deps.metrics?.addMetric('InvalidEntries', MetricUnit.Count, w.invalid);
-      deps.metrics?.addMetric('DeliveryLogPages', MetricUnit.Count, w.pages);
+      count('FailedDeliveriesFound', w.found);
+      count('Enqueued', w.enqueued);
+      count('Duplicates', w.duplicates);
+      count('InvalidEntries', w.invalid);
+      // A poll that found nothing read one page; a page count says something only when there was something.
+      if (w.found > 0) count('DeliveryLogPages', w.pages);
       // Per webhook, so an operator sees which one is behind; the undimensioned maximum below is alarmed on.
       const single = deps.metrics?.singleMetric();
       single?.addDimension('webhookId', w.webhookId);
@@ -77,7 +84,7 @@ export function pollerHandler(deps: PollerHandlerDeps) {
     // Running out of time or budget under a backlog is normal, as long as each poll moves the watermark: the
     // next tick resumes. A poll that read pages but moved nothing is an error (see WebhookPollResult.stalled).
     const failed = webhooks.filter((w) => w.error && !isResumable(w));
-    deps.metrics?.addMetric('PollErrors', MetricUnit.Count, failed.length);
+    count('PollErrors', failed.length);
     if (failed.length > 0) {
       const detail = failed.map((w) => `${w.webhookId}: ${w.error?.message}`).join('; ');
       throw new PollFailedError(`poll failed for ${failed.length} webhook(s): ${detail}`);
