@@ -1,12 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { pollerHandler } from '../lambdas/poller/poller-handler';
+import { SettledClaims } from '../lambdas/poller/settled-claims';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
 import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delivery-source';
 import { parsePipelineSettings } from '../lambdas/shared/settings';
 import { startGenesysEmulator } from '../local/genesys-emulator';
 import { lambdaContext } from '../local/lambda-context';
 import { startLocalAws } from '../local/local-aws';
+import type { Goal } from './bench';
+import type { PipelineRun } from './end-to-end';
 import { CommandCounter } from './support/command-counter';
 import { failedDeliveries } from './support/deliveries';
 import { MemoryLedger, MemoryPollLease, MemoryRetryQueue } from './support/memory-ports';
@@ -110,6 +113,42 @@ export interface SteadyStateWrites {
   readonly dynamoDbCallsPerDelivery: Record<string, number>;
   /** PutItem + UpdateItem per delivery, failed conditional writes included (DynamoDB bills those too). */
   readonly writesPerDelivery: number;
+  /** GetItem of each poll, in order: the first claims every delivery, the next ones find nothing new. */
+  readonly getItemPerPoll: readonly number[];
+}
+
+/** The poller's ledger calls with and without its memory of settled claims, measured in the same run. */
+export interface SteadyStateComparison {
+  /** One warm poller instance for every poll, remembering what it saw settled (as deployed). */
+  readonly cached: SteadyStateWrites;
+  /** No memory (settled-claims capacity 0): every listing asks the ledger, as before it; a cold instance each poll. */
+  readonly uncached: SteadyStateWrites;
+}
+
+/** Issue 25's goals: re-listed entries cost a warm poller no ledger read. */
+export function settledClaimGoals(steady: SteadyStateComparison, idlePoll: PipelineRun['idlePoll']): Goal[] {
+  const reads = steady.cached.dynamoDbCallsPerDelivery.GetItem ?? 0;
+  const idle = steady.cached.getItemPerPoll[1] ?? 0;
+  const endToEndIdle = idlePoll.dynamoDbCalls.GetItem ?? 0;
+  return [
+    {
+      goal: 'Idle poll right after a busy one (warm instance) ≤ 5 GetItem',
+      measured: `${idle} (${steady.uncached.getItemPerPoll[1]} without the memory of settled claims); end-to-end idle poll ${endToEndIdle}`,
+      met: idle <= 5 && endToEndIdle <= 5,
+    },
+    {
+      goal: "Poller's GetItem per delivery, failures arriving continuously ≤ 1.5",
+      measured: `${reads} (${steady.uncached.dynamoDbCallsPerDelivery.GetItem ?? 0} without the memory)`,
+      met: reads <= 1.5,
+    },
+  ];
+}
+
+/** Both steady states, back to back on the same deliveries. */
+export async function compareSteadyStateWrites(deliveries: number): Promise<SteadyStateComparison> {
+  const uncached = await measureSteadyStateWrites(deliveries, 0);
+  const cached = await measureSteadyStateWrites(deliveries);
+  return { cached, uncached };
 }
 
 /**
@@ -118,7 +157,10 @@ export interface SteadyStateWrites {
  * costs a failed conditional claim and a failed conditional update: writes that DynamoDB bills although they
  * change nothing. The poller's clock is advanced a minute per poll instead of waiting for it.
  */
-export async function measureSteadyStateWrites(deliveries: number): Promise<SteadyStateWrites> {
+export async function measureSteadyStateWrites(
+  deliveries: number,
+  settledClaims?: number,
+): Promise<SteadyStateWrites> {
   const now = Date.now();
   const webhookId = 'wh-steady';
   const emulator = await startGenesysEmulator({
@@ -140,19 +182,25 @@ export async function measureSteadyStateWrites(deliveries: number): Promise<Stea
   const queue = new MemoryRetryQueue();
   // Until the first poll's window start has moved past the newest delivery: overlap / interval + 2 polls.
   const polls = Math.ceil(settings.POLL_OVERLAP_SECONDS / settings.POLL_INTERVAL_SECONDS) + 2;
+  let at = now;
+  // One handler for every poll, as one warm Lambda instance runs them.
+  const handler = pollerHandler({
+    source,
+    queue,
+    ledger,
+    lease: new MemoryPollLease(),
+    settings,
+    now: () => new Date(at),
+    logger: new Logger({ serviceName: 'poller', logLevel: 'ERROR' }),
+    ...(settledClaims === undefined ? {} : { settledClaims: new SettledClaims(settledClaims) }),
+  });
+  const getItemPerPoll: number[] = [];
   try {
     for (let k = 0; k < polls; k += 1) {
-      const at = now + k * settings.POLL_INTERVAL_SECONDS * 1000;
-      const handler = pollerHandler({
-        source,
-        queue,
-        ledger,
-        lease: new MemoryPollLease(),
-        settings,
-        now: () => new Date(at),
-        logger: new Logger({ serviceName: 'poller', logLevel: 'ERROR' }),
-      });
+      at = now + k * settings.POLL_INTERVAL_SECONDS * 1000;
+      const before = counter.count('GetItem');
       await handler({}, lambdaContext('poller', 55));
+      getItemPerPoll.push(counter.count('GetItem') - before);
     }
     if (queue.sent.length !== deliveries) {
       throw new Error(`steady-state polls enqueued ${queue.sent.length} of ${deliveries} deliveries`);
@@ -166,6 +214,7 @@ export async function measureSteadyStateWrites(deliveries: number): Promise<Stea
         Object.entries(calls).map(([name, count]) => [name, Math.round((count / deliveries) * 100) / 100]),
       ),
       writesPerDelivery: Math.round((writes / deliveries) * 100) / 100,
+      getItemPerPoll,
     };
   } finally {
     await aws.stop();

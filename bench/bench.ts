@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
+  compareSteadyStateWrites,
   type GenesysEconomy,
   measureGenesysEconomy,
-  measureSteadyStateWrites,
   type SteadyStateWrites,
+  settledClaimGoals,
 } from './api-economy';
 import { type BundleFigures, measureColdStart } from './cold-start';
 import { type CostModel, costModel } from './cost-model';
@@ -136,6 +137,8 @@ export interface BenchReport {
     readonly idlePoll: PipelineRun['idlePoll'];
     /** The poller's ledger calls when failures arrive continuously (re-listed by overlapping polls). */
     readonly steadyState: SteadyStateWrites;
+    /** The same polls with the poller's memory of settled claims turned off: what every poll cost before it. */
+    readonly steadyStateUncached: SteadyStateWrites;
   };
   readonly cost: CostModel;
   readonly goals: readonly Goal[];
@@ -238,7 +241,9 @@ export async function runBench(
 
     // 4. API economy: Genesys per poll; SQS and DynamoDB from the first full end-to-end run.
     const genesys = await measureGenesysEconomy(plan.economySizes);
-    const steadyState = await measureSteadyStateWrites(plan.steadyStateDeliveries);
+    const { cached: steadyState, uncached: steadyStateUncached } = await compareSteadyStateWrites(
+      plan.steadyStateDeliveries,
+    );
     progress('API economy: done');
     const counted = pipelines[0];
     if (!counted) throw new Error('no end-to-end run to count calls from');
@@ -264,6 +269,7 @@ export async function runBench(
       eventItemBytes: counted.eventItemBytes,
       idlePoll: counted.idlePoll,
       steadyState,
+      steadyStateUncached,
     };
     // The redeliverer's own writes (claim and settle) are what the end-to-end run counted beyond the poller's.
     const redelivererWrites = sig((counted.dynamoDbCalls.UpdateItem ?? 0) / n - 1, 3);
@@ -322,7 +328,10 @@ export async function runBench(
         swallowedRequests: sampled(blackHoleRuns.map((p) => p.swallowed)),
       },
     };
-    const goals = evaluateGoals(batches, endToEnd, coldStart, genesys);
+    const goals = [
+      ...evaluateGoals(batches, endToEnd, coldStart, genesys),
+      ...settledClaimGoals({ cached: steadyState, uncached: steadyStateUncached }, counted.idlePoll),
+    ];
     return {
       size,
       startedAt: startedAt.toISOString(),

@@ -176,12 +176,28 @@ export function renderMarkdown(r: BenchReport): string {
           '',
         ],
         [
-          `Poller's DynamoDB calls per delivery, failures arriving continuously (${s.steadyState.polls} polls a minute apart)`,
+          `Poller's DynamoDB calls per delivery, failures arriving continuously (${s.steadyState.polls} polls a minute apart, one warm instance)`,
           Object.entries(s.steadyState.dynamoDbCallsPerDelivery)
             .map(([k, v]) => `${k} ${v}`)
             .join(', '),
-          '',
+          'GetItem ≤ 1.5',
         ],
+        ...(s.steadyStateUncached
+          ? [
+              [
+                'Same, without the memory of settled claims (before issue 25; a cold instance every poll)',
+                Object.entries(s.steadyStateUncached.dynamoDbCallsPerDelivery)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', '),
+                '',
+              ],
+              [
+                'Poller GetItem per poll of those, busy poll first (without the memory)',
+                `${s.steadyState.getItemPerPoll.join(', ')} (${s.steadyStateUncached.getItemPerPoll.join(', ')})`,
+                'idle ≤ 5',
+              ],
+            ]
+          : []),
         [
           'Idle poll (nothing new)',
           `${s.idlePoll.genesysRequests} Genesys request, ${s.idlePoll.logins} logins, DynamoDB ${Object.entries(

@@ -7,6 +7,7 @@ import type { Context } from 'aws-lambda';
 import type { FailedDeliverySource, Ledger, PollLease, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { type PollEvent, pollFailedDeliveries, type WebhookPollResult } from './poll-failed-deliveries';
+import { SettledClaims, withSettledClaims } from './settled-claims';
 
 /** Stop starting new work this long before the Lambda's own timeout, so the watermark write always lands. */
 const SAFETY_MS = 5_000;
@@ -27,6 +28,12 @@ export interface PollerHandlerDeps {
   readonly metrics?: Metrics;
   readonly now?: () => Date;
   readonly onEvent?: (event: PollEvent) => void;
+  /**
+   * Entries this instance has seen settled, kept across its warm invocations, so that the overlap's re-listings
+   * cost no ledger read (./settled-claims.ts). A capacity of 0 asks the ledger every time.
+   * @default new SettledClaims() (DEFAULT_SETTLED_CLAIMS entries)
+   */
+  readonly settledClaims?: SettledClaims;
 }
 
 /** Summary returned by one poll; the Lambda's result, and what local mode prints. */
@@ -45,11 +52,14 @@ export class PollFailedError extends Error {}
 
 /** The poller's middy handler: the same code runs in Lambda (EventBridge Scheduler) and in local mode. */
 export function pollerHandler(deps: PollerHandlerDeps) {
+  // Made once per handler, that is per Lambda instance: it outlives the invocation, never the instance.
+  const settled = deps.settledClaims ?? new SettledClaims();
+  const ledger = settled.capacity > 0 ? withSettledClaims(deps.ledger, settled) : deps.ledger;
   const poll = async (_event: unknown, context: Context): Promise<PollSummary> => {
     const webhooks = await pollFailedDeliveries({
       source: deps.source,
       queue: deps.queue,
-      ledger: deps.ledger,
+      ledger,
       settings: deps.settings,
       now: deps.now ?? (() => new Date()),
       deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS,

@@ -34,6 +34,15 @@ describe('npm run bench at smoke size', () => {
     expect(report.economy.dynamoDbWritesPerDelivery).toBeGreaterThanOrEqual(4);
     expect(report.economy.dynamoDbWritesPerDelivery).toBeLessThan(4.1);
     expect(report.economy.idlePoll.genesysRequests).toBe(1);
+    // Issue 25: a warm poller asks the ledger once per entry; without its memory, once per listing.
+    const { steadyState, steadyStateUncached } = report.economy;
+    expect(steadyState.getItemPerPoll[1]).toBeLessThanOrEqual(5);
+    expect(steadyState.dynamoDbCallsPerDelivery.GetItem).toBeLessThanOrEqual(1.5);
+    expect(steadyStateUncached.dynamoDbCallsPerDelivery.GetItem).toBeGreaterThan(5);
+    expect(steadyState.dynamoDbCallsPerDelivery.PutItem).toBe(
+      steadyStateUncached.dynamoDbCallsPerDelivery.PutItem,
+    );
+    expect(report.economy.idlePoll.dynamoDbCalls.GetItem).toBeLessThanOrEqual(5);
 
     expect(report.cost.perMillion.thisStack.every((l) => Number.isFinite(l.dollars) && l.dollars >= 0)).toBe(
       true,
