@@ -71,9 +71,11 @@ export async function hold(
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
   const heldSince = new Date(budget.heldSince ?? at.toISOString());
-  const heldForSeconds = Math.max(0, Math.round((at.getTime() - heldSince.getTime()) / 1000));
+  const heldForMs = Math.max(0, at.getTime() - heldSince.getTime());
+  const heldForSeconds = Math.round(heldForMs / 1000);
   const holdInfo = { hold: { key, heldForSeconds } };
-  if (heldForSeconds >= deps.settings.MAX_HOLD_SECONDS) {
+  // On the milliseconds, not the rounded seconds: a hold of 9.6 s is not yet one of 10.
+  if (heldForMs >= deps.settings.MAX_HOLD_SECONDS * 1000) {
     const finalReason = `target held back for ${heldForSeconds} s (${reason}); MAX_HOLD_SECONDS is ${deps.settings.MAX_HOLD_SECONDS}`;
     return exhaustNow(current, finalReason, at, deps, holdInfo);
   }
