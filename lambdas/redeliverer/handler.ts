@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbEntityOrderStore } from '../shared/adapters/dynamodb-entity-order';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
 import { DynamoDbTargetStateStore } from '../shared/adapters/dynamodb-target-state';
@@ -52,16 +54,30 @@ function sender(): WebhookSender {
   });
 }
 
+// One DynamoDB client for the three stores on the ledger table (each would otherwise build its own at init), with
+// the marshalling each store configures when it builds its own.
+const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
 /** The redeliverer Lambda (SQS event source with ReportBatchItemFailures). */
 export const handler = redelivererHandler({
   sender: sender(),
   // Holds are shared by every instance through the ledger table; this instance's memory only caches them.
-  gate: createTargetGate(settings, new DynamoDbTargetStateStore({ tableName: runtime.LEDGER_TABLE_NAME })),
+  gate: createTargetGate(
+    settings,
+    new DynamoDbTargetStateStore({ tableName: runtime.LEDGER_TABLE_NAME, client: dynamo }),
+  ),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
-  ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
+  ledger: new DynamoDbLedger({
+    tableName: runtime.LEDGER_TABLE_NAME,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+    client: dynamo,
+  }),
   orders: new DynamoDbEntityOrderStore({
     tableName: runtime.LEDGER_TABLE_NAME,
     ttlDays: settings.LEDGER_TTL_DAYS,
+    client: dynamo,
   }),
   settings,
   random: Math.random,

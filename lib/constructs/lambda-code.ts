@@ -26,6 +26,26 @@ export const LAZY_CREDENTIAL_PROVIDERS = [
   '@aws-sdk/token-providers',
 ];
 
+/**
+ * Node.js built-ins the bundles reach through a CommonJS stand-in (lambda-builtins/<name>.cjs, which returns
+ * `process.getBuiltinModule()`) rather than an ESM `import`. Node builds the ESM facade of a built-in by reading
+ * every export, which runs its lazy getters: `import 'node:http'` loads Node's own undici (for `http.WebSocket`
+ * and friends), ~35 ms of a cold start that the redeliverer never uses. esbuild's CommonJS interop reads a
+ * property only when the code does.
+ */
+export const LAMBDA_BUILTINS = ['http', 'https', 'net', 'process'];
+
+/** esbuild `alias` for {@link LAMBDA_BUILTINS}: both spellings, `http` and `node:http`. */
+const BUILTIN_ALIASES = /* @__PURE__ */ Object.fromEntries(
+  LAMBDA_BUILTINS.flatMap((name) => {
+    const shim = fileURLToPath(new URL(`./lambda-builtins/${name}.cjs`, import.meta.url));
+    return [
+      [name, shim],
+      [`node:${name}`, shim],
+    ];
+  }),
+);
+
 /** The file Lambda loads from each asset (`index.handler`), next to its source map `index.mjs.map`. */
 export const HANDLER_FILE = 'index.mjs';
 
@@ -51,6 +71,7 @@ export const LAMBDA_BUNDLING = {
   // credentials are always in the environment, so they are never loaded (and the runtime's own SDK v3 would
   // serve them if they were); leaving them out keeps ~115 KB out of every bundle.
   external: LAZY_CREDENTIAL_PROVIDERS,
+  alias: BUILTIN_ALIASES,
   logLevel: 'error',
 } as const satisfies BuildOptions;
 
