@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { documentClient } from '../shared/adapters/dynamodb-document-client';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
 import { DynamoDbPollLease } from '../shared/adapters/dynamodb-poll-lease';
 import { GenesysDeliverySource } from '../shared/adapters/genesys-delivery-source';
@@ -30,6 +31,9 @@ if (!secretId)
     `${GENESYS_SECRET_ENV} must name the Secrets Manager secret of the Genesys credentials`,
   );
 
+// One DynamoDB client for the ledger and the poll lease, both on the ledger table.
+const dynamo = documentClient();
+
 export const handler = pollerHandler({
   settings,
   source: new GenesysDeliverySource({
@@ -38,8 +42,12 @@ export const handler = pollerHandler({
     credentials: async () => parseGenesysSecret(await getSecret<string>(secretId, { maxAge: 300 }), secretId),
   }),
   queue: new SqsRetryQueue({ queueUrl: runtime.RETRY_QUEUE_URL }),
-  ledger: new DynamoDbLedger({ tableName: runtime.LEDGER_TABLE_NAME, ttlDays: settings.LEDGER_TTL_DAYS }),
-  lease: new DynamoDbPollLease({ tableName: runtime.LEDGER_TABLE_NAME }),
+  ledger: new DynamoDbLedger({
+    tableName: runtime.LEDGER_TABLE_NAME,
+    ttlDays: settings.LEDGER_TTL_DAYS,
+    client: dynamo,
+  }),
+  lease: new DynamoDbPollLease({ tableName: runtime.LEDGER_TABLE_NAME, client: dynamo }),
   logger: new Logger(),
   metrics: new Metrics(),
 });

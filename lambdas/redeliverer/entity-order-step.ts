@@ -16,8 +16,8 @@ import {
 } from '../shared/domain/entity-order';
 import { supersede, wait, waitNeedsWrite } from '../shared/domain/event-lifecycle';
 import { toQueueBody } from '../shared/domain/retry-message';
-import type { AttemptRecord, EntityOrderStore, EntityRef } from '../shared/ports';
-import { errorText, identityOf, setVisibility } from './redelivery-io';
+import type { EntityOrderStore, EntityRef } from '../shared/ports';
+import { errorText, identityOf, notCalledAttempt, setVisibility } from './redelivery-io';
 import type { Current, OrderContext, RedeliverDeps, RedeliveryOutcome } from './redelivery-types';
 
 /** Reads an entity's item, its writes lost to others, at most this many times in one receive. */
@@ -47,8 +47,9 @@ export async function orderStep(current: Current, at: Date, deps: RedeliverDeps)
   let entity = await store.read(ref);
   if (!entity.pending.has(message.eventKey)) {
     // Not registered (a redrive after it was dead-lettered, a replay): registered now, so later ones wait for it.
-    await store.register(ref, message.eventKey, { atMs, arrivedMs: nowMs });
-    entity = await store.read(ref);
+    const entry = { atMs, arrivedMs: nowMs };
+    await store.register(ref, message.eventKey, entry);
+    entity = { ...entity, pending: new Map(entity.pending).set(message.eventKey, entry) };
   }
   const event = {
     eventKey: message.eventKey,
@@ -124,16 +125,7 @@ async function supersedeEvent(
   deps: RedeliverDeps,
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
-  const record: AttemptRecord = {
-    attempt: base.attempt,
-    messageId: input.messageId,
-    at: at.toISOString(),
-    durationMs: 0,
-    outcome: 'permanent',
-    error: reason,
-    counted: false,
-    notCalled: true,
-  };
+  const record = notCalledAttempt(base, input, at, 'permanent', reason);
   const write = supersede(state, budget, input.messageId, record, reason, at);
   const none = { targetCalled: false, durationMs: 0 } as const;
   const done = await deps.ledger.transition(message.eventKey, write, identityOf(message));

@@ -1,8 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../shared/adapters/dynamodb-document-client';
 import { DynamoDbEntityOrderStore } from '../shared/adapters/dynamodb-entity-order';
 import { DynamoDbLedger } from '../shared/adapters/dynamodb-ledger';
 import { DynamoDbTargetStateStore } from '../shared/adapters/dynamodb-target-state';
@@ -54,11 +53,8 @@ function sender(): WebhookSender {
   });
 }
 
-// One DynamoDB client for the three stores on the ledger table (each would otherwise build its own at init), with
-// the marshalling each store configures when it builds its own.
-const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+// One DynamoDB client for the three stores on the ledger table (each would otherwise build its own at init).
+const dynamo = documentClient();
 
 /** The redeliverer Lambda (SQS event source with ReportBatchItemFailures). */
 export const handler = redelivererHandler({

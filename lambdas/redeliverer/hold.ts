@@ -7,9 +7,8 @@ import { MAX_DELAY_SECONDS } from '../shared/domain/backoff';
 import { exhaustWithoutCall, hold as holdWrite } from '../shared/domain/event-lifecycle';
 import { toQueueBody } from '../shared/domain/retry-message';
 import { heldDelaySeconds } from '../shared/domain/target-hold';
-import type { AttemptRecord } from '../shared/ports';
 import { endOrder } from './entity-order-step';
-import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
+import { errorText, identityOf, logLedgerError, notCalledAttempt, setVisibility } from './redelivery-io';
 import type { Current, RedeliverDeps, RedeliveryOutcome } from './redelivery-types';
 
 /** Exhausts the event without calling the target (held past MAX_HOLD_SECONDS, or the budget already spent). */
@@ -21,16 +20,7 @@ export async function exhaustNow(
   extra: Partial<RedeliveryOutcome> = {},
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
-  const record: AttemptRecord = {
-    attempt: base.attempt,
-    messageId: input.messageId,
-    at: at.toISOString(),
-    durationMs: 0,
-    outcome: 'retryable',
-    error: finalReason,
-    counted: false,
-    notCalled: true,
-  };
+  const record = notCalledAttempt(base, input, at, 'retryable', finalReason);
   const write = exhaustWithoutCall(state, budget, input.messageId, record, finalReason, at);
   const done = await deps.ledger
     .transition(message.eventKey, write, identityOf(message))

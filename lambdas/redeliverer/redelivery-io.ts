@@ -3,7 +3,8 @@
  * message's visibility, and logging a failed ledger write or any error without letting it escape.
  */
 import type { RetryMessage } from '../shared/domain/retry-message';
-import type { RedeliverDeps, RedeliveryInput } from './redelivery-types';
+import type { AttemptRecord } from '../shared/ports';
+import type { Base, RedeliverDeps, RedeliveryInput } from './redelivery-types';
 
 export function identityOf(message: RetryMessage) {
   return { deliveryId: message.deliveryId, webhookId: message.webhookId, targetUrl: message.targetUrl };
@@ -35,4 +36,24 @@ export function logLedgerError(error: unknown, context: object, deps: RedeliverD
 
 export function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The ledger's record of a decision taken without calling the target (it spends no budget). */
+export function notCalledAttempt(
+  base: Base,
+  input: RedeliveryInput,
+  at: Date,
+  outcome: AttemptRecord['outcome'],
+  reason: string,
+): AttemptRecord {
+  return {
+    attempt: base.attempt,
+    messageId: input.messageId,
+    at: at.toISOString(),
+    durationMs: 0,
+    outcome,
+    error: reason,
+    counted: false,
+    notCalled: true,
+  };
 }

@@ -1,8 +1,9 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandCounter } from '../../bench/support/command-counter';
-import { parsePipelineSettings } from '../../lambdas/shared/settings';
-import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
+import type { LocalPipeline } from '../../local/local-pipeline';
+import { startEventBridgePipeline } from '../support/eventbridge-pipeline';
 import { GENESYS_EXAMPLE_SOURCE } from '../support/genesys-events';
 import { drainQueue, eventually } from '../support/queue-contents';
 import { startTargetServer, type TargetHit } from '../support/target-server';
@@ -20,6 +21,7 @@ const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 let targets: Awaited<ReturnType<typeof startTargetServer>>;
 let pipeline: LocalPipeline;
 let client: EventBridgeClient;
+let stop: () => Promise<void>;
 const commands = new CommandCounter();
 
 const idOf = (hit: TargetHit) => {
@@ -45,31 +47,16 @@ beforeAll(async () => {
       order: 'per-entity',
     },
   ];
-  pipeline = await startLocalPipeline({
-    settings: parsePipelineSettings({
-      ROUTES: JSON.stringify(routes),
-      TARGET_ALLOW_LOOPBACK: 'true',
-      MAX_RETRIES: '10',
-      RETRY_DELAY_SECONDS: '1',
-      MAX_RETRY_DELAY_SECONDS: '2',
-      DELIVERY_TIMEOUT_SECONDS: '2',
-    }),
-    credentials: { clientId: 'unused', clientSecret: 'unused' },
-    waitTimeSeconds: 1,
-    visibilityTimeoutSeconds: 1,
-    eventBridgePort: 0,
-  });
+  ({ pipeline, client, stop } = await startEventBridgePipeline(
+    routes,
+    { MAX_RETRIES: '10' },
+    { visibilityTimeoutSeconds: 1 },
+  ));
   commands.attach(pipeline.aws.doc.middlewareStack);
-  client = new EventBridgeClient({
-    region: 'us-east-1',
-    endpoint: pipeline.eventBridge?.url ?? '',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
 }, 60_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await pipeline?.stop();
+  await stop?.();
   await targets?.stop();
 });
 

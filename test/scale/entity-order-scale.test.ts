@@ -1,8 +1,9 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GAP_HEADER } from '../../lambdas/shared/domain/entity-order';
-import { parsePipelineSettings } from '../../lambdas/shared/settings';
-import { type LocalPipeline, startLocalPipeline } from '../../local/local-pipeline';
+import type { LocalPipeline } from '../../local/local-pipeline';
+import { startEventBridgePipeline } from '../support/eventbridge-pipeline';
 import { GENESYS_EXAMPLE_SOURCE } from '../support/genesys-events';
 import { drainQueue, eventually } from '../support/queue-contents';
 import { startTargetServer, type TargetHit } from '../support/target-server';
@@ -20,6 +21,7 @@ const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 let targets: Awaited<ReturnType<typeof startTargetServer>>;
 let pipeline: LocalPipeline;
 let client: EventBridgeClient;
+let stop: () => Promise<void>;
 
 const eventOf = (body: Buffer) =>
   (JSON.parse(body.toString('utf8')) as { eventBody: { c: number; step: number } }).eventBody;
@@ -37,36 +39,21 @@ beforeAll(async () => {
       return 200;
     },
   });
-  pipeline = await startLocalPipeline({
-    settings: parsePipelineSettings({
-      ROUTES: JSON.stringify([
-        {
-          name: 'ordered',
-          topics: ['v2.detail.events.conversation.{id}.*'],
-          url: `${targets.url}/ordered`,
-          order: 'per-entity',
-        },
-      ]),
-      TARGET_ALLOW_LOOPBACK: 'true',
-      MAX_RETRIES: '10',
-      RETRY_DELAY_SECONDS: '1',
-      MAX_RETRY_DELAY_SECONDS: '2',
-      DELIVERY_TIMEOUT_SECONDS: '2',
-    }),
-    credentials: { clientId: 'unused', clientSecret: 'unused' },
-    waitTimeSeconds: 1,
-    eventBridgePort: 0,
-  });
-  client = new EventBridgeClient({
-    region: 'us-east-1',
-    endpoint: pipeline.eventBridge?.url ?? '',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  ({ pipeline, client, stop } = await startEventBridgePipeline(
+    [
+      {
+        name: 'ordered',
+        topics: ['v2.detail.events.conversation.{id}.*'],
+        url: `${targets.url}/ordered`,
+        order: 'per-entity',
+      },
+    ],
+    { MAX_RETRIES: '10' },
+  ));
 }, 60_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await pipeline?.stop();
+  await stop?.();
   await targets?.stop();
 });
 

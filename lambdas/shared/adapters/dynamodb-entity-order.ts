@@ -1,17 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type EntityState, type EntityWrite, NO_ENTITY, type PendingEntry } from '../domain/entity-order';
 import type { EntityOrderStore, EntityRef } from '../ports';
-
-/** The document client is injected or configured, never both. */
-type ClientOption =
-  | { client: DynamoDBDocumentClient; clientConfig?: never }
-  | { clientConfig?: DynamoDBClientConfig; client?: never };
+import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
 
 export type DynamoDbEntityOrderStoreOptions = {
   /** The ledger table: one item per entity of an ordered route (`pk` = `entity#sha256:…`, kind `entity`). */
@@ -19,7 +11,7 @@ export type DynamoDbEntityOrderStoreOptions = {
   /** Days an item lives after its last write, as the ledger's events (the table's TTL attribute `expiresAt`). */
   readonly ttlDays: number;
   readonly now?: () => Date;
-} & ClientOption;
+} & DocumentClientOption;
 
 /** Pending events are top-level attributes `p_<event key>`, so a registration never rewrites the others. */
 const PENDING_PREFIX = 'p_';
@@ -44,11 +36,7 @@ export class DynamoDbEntityOrderStore implements EntityOrderStore {
   readonly #now: () => Date;
 
   constructor(options: DynamoDbEntityOrderStoreOptions) {
-    this.#doc =
-      options.client ??
-      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
-        marshallOptions: { removeUndefinedValues: true },
-      });
+    this.#doc = documentClient(options);
     this.#table = options.tableName;
     this.#ttlSeconds = options.ttlDays * 86_400;
     this.#now = options.now ?? (() => new Date());

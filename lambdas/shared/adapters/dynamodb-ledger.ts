@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type LifecycleWrite, MAX_KEPT_ATTEMPTS } from '../domain/event-lifecycle';
 import type { RetryMessage } from '../domain/retry-message';
 import type { AttemptRecord, EventIdentity, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
-
-/** The document client is injected or configured, never both. */
-type ClientOption =
-  | { client: DynamoDBDocumentClient; clientConfig?: never }
-  | { clientConfig?: DynamoDBClientConfig; client?: never };
+import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
 
 export type DynamoDbLedgerOptions = {
   readonly tableName: string;
   /** Days an item lives after its last write (the table's TTL attribute is `expiresAt`). */
   readonly ttlDays: number;
   readonly now?: () => Date;
-} & ClientOption;
+} & DocumentClientOption;
 
 /** Partition keys: one item per event, per webhook watermark and per invalid log entry. */
 export const ledgerKeys = {
@@ -62,11 +54,7 @@ export class DynamoDbLedger implements Ledger {
   readonly #now: () => Date;
 
   constructor(options: DynamoDbLedgerOptions) {
-    this.#doc =
-      options.client ??
-      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
-        marshallOptions: { removeUndefinedValues: true },
-      });
+    this.#doc = documentClient(options);
     this.#table = options.tableName;
     this.#ttlSeconds = options.ttlDays * 86_400;
     this.#now = options.now ?? (() => new Date());

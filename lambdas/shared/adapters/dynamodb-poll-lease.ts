@@ -1,10 +1,7 @@
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PollLease } from '../ports';
+import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
 
 /** The lease's item in the ledger table; no other item's key starts with `lease#`. */
 export const POLL_LEASE_KEY = 'lease#poll';
@@ -12,15 +9,11 @@ export const POLL_LEASE_KEY = 'lease#poll';
 /** The lease item outlives its last expiry by a day, then TTL removes it (the next poll writes it again). */
 const TTL_AFTER_EXPIRY_SECONDS = 86_400;
 
-type ClientOption =
-  | { client: DynamoDBDocumentClient; clientConfig?: never }
-  | { clientConfig?: DynamoDBClientConfig; client?: never };
-
 export type DynamoDbPollLeaseOptions = {
   /** The ledger table (partition key `pk`, TTL attribute `expiresAt`). */
   readonly tableName: string;
   readonly now?: () => Date;
-} & ClientOption;
+} & DocumentClientOption;
 
 /**
  * The poll lease as one item of the ledger table. Taking it is a conditional put (free, expired, or ours), giving
@@ -34,11 +27,7 @@ export class DynamoDbPollLease implements PollLease {
   readonly #now: () => Date;
 
   constructor(options: DynamoDbPollLeaseOptions) {
-    this.#doc =
-      options.client ??
-      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
-        marshallOptions: { removeUndefinedValues: true },
-      });
+    this.#doc = documentClient(options);
     this.#table = options.tableName;
     this.#now = options.now ?? (() => new Date());
   }

@@ -1,17 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TargetHold, TargetHoldKind, TargetState } from '../domain/target-hold';
 import type { TargetStateStore } from '../ports';
-
-/** The document client is injected or configured, never both. */
-type ClientOption =
-  | { client: DynamoDBDocumentClient; clientConfig?: never }
-  | { clientConfig?: DynamoDBClientConfig; client?: never };
+import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
 
 export type DynamoDbTargetStateStoreOptions = {
   /** The ledger table: one item per target beside the events (`pk` = `target#sha256:…`, kind `target`). */
@@ -23,7 +15,7 @@ export type DynamoDbTargetStateStoreOptions = {
    * @default 86_400
    */
   readonly keepSeconds?: number;
-} & ClientOption;
+} & DocumentClientOption;
 
 /** Longest target text kept on an item; the key is a hash, so it never limits what is stored. */
 const MAX_TARGET_CHARS = 1_024;
@@ -45,11 +37,7 @@ export class DynamoDbTargetStateStore implements TargetStateStore {
   readonly #keepSeconds: number;
 
   constructor(options: DynamoDbTargetStateStoreOptions) {
-    this.#doc =
-      options.client ??
-      DynamoDBDocumentClient.from(new DynamoDBClient(options.clientConfig ?? {}), {
-        marshallOptions: { removeUndefinedValues: true },
-      });
+    this.#doc = documentClient(options);
     this.#table = options.tableName;
     this.#keepSeconds = options.keepSeconds ?? 86_400;
   }

@@ -252,20 +252,13 @@ export function supersede(
   reason: string,
   now: Date,
 ): LifecycleWrite {
-  const at = now.toISOString();
-  return {
-    expectVersion: state.version,
-    set: {
-      ...base(state, b),
-      ...appendAttempt(state, attempt),
-      status: 'superseded',
-      budgetAttempts: b.spent,
-      finalReason: reason,
-      decidedAt: at,
-      decidedForMessageId: messageId,
-    },
-    remove: ['claim', 'retryOwner', 'nextAttemptAt', 'heldSince'],
-  };
+  const common = { ...base(state, b), ...appendAttempt(state, attempt) };
+  return verdictWrite(state, common, b.spent, 'superseded', reason, messageId, now.toISOString(), [
+    'claim',
+    'retryOwner',
+    'nextAttemptAt',
+    'heldSince',
+  ]);
 }
 
 /** Claims the event for one call to the target: other copies then stand down. */
@@ -376,7 +369,7 @@ function verdictWrite(
   state: Lifecycle,
   common: Omit<LifecycleWrite['set'], 'status'>,
   budgetAttempts: number,
-  status: 'permanent' | 'exhausted',
+  status: 'permanent' | 'exhausted' | 'superseded',
   reason: string,
   messageId: string,
   at: string,
