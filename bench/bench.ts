@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import {
   compareSteadyStateWrites,
   type GenesysEconomy,
@@ -146,8 +144,6 @@ export interface BenchReport {
 
 import { templateCounts } from './template-counts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-
 const per = (counts: Record<string, number>, n: number): Record<string, number> =>
   Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, sig(v / n, 3)]));
 
@@ -271,6 +267,7 @@ export async function runBench(
       steadyState,
       steadyStateUncached,
     };
+    const pollerReads = steadyState.dynamoDbCallsPerDelivery.GetItem ?? 0;
     // The redeliverer's own writes (claim and settle) are what the end-to-end run counted beyond the poller's.
     const redelivererWrites = sig((counted.dynamoDbCalls.UpdateItem ?? 0) / n - 1, 3);
 
@@ -284,7 +281,10 @@ export async function runBench(
       sqsUnitsPerDelivery: sqsBillableUnitsPerDelivery,
       dynamoDbWritesPerDelivery: steadyState.writesPerDelivery + redelivererWrites,
       pollerWritesPerDelivery: steadyState.writesPerDelivery,
-      dynamoDbReadsPerDelivery: economy.dynamoDbReadsPerDelivery,
+      // The end-to-end run's reads (its poller lists each delivery once, the redeliverer reads each) plus the
+      // poller's re-listings when failures arrive continuously.
+      dynamoDbReadsPerDelivery: sig(economy.dynamoDbReadsPerDelivery + pollerReads, 3),
+      pollerReadsPerDelivery: pollerReads,
       eventItemBytes: economy.eventItemBytes,
       idlePollDynamoDbWrites:
         (counted.idlePoll.dynamoDbCalls.UpdateItem ?? 0) + (counted.idlePoll.dynamoDbCalls.PutItem ?? 0),

@@ -14,7 +14,9 @@ export interface CostInputs {
    */
   readonly dynamoDbWritesPerDelivery: number;
   readonly pollerWritesPerDelivery: number;
+  /** Reads per recovered delivery (poller and redeliverer, as for the writes), and the poller's share alone. */
   readonly dynamoDbReadsPerDelivery: number;
+  readonly pollerReadsPerDelivery: number;
   /** Approximate size of a delivered event's ledger item. */
   readonly eventItemBytes: number;
   /** DynamoDB writes and reads of a poll that finds nothing new, and the bytes it logs. */
@@ -121,7 +123,7 @@ export function costModel(m: CostInputs): CostModel {
     {
       item: 'DynamoDB reads',
       dollars: MILLION * m.dynamoDbReadsPerDelivery * PRICES.dynamoDbReadUnit,
-      basis: `${m.dynamoDbReadsPerDelivery.toFixed(2)} strongly consistent reads per delivery (measured), 1 RRU each`,
+      basis: `${m.dynamoDbReadsPerDelivery.toFixed(2)} reads per delivery (measured, re-listings included), 1 RRU each`,
     },
     {
       item: 'DynamoDB storage',
@@ -255,8 +257,8 @@ export function costModel(m: CostInputs): CostModel {
 
 /**
  * The EventBridge source per million events. Each event is its own asynchronous intake invocation (EventBridge
- * invokes a Lambda target once per event): a ledger read and claim, one SendMessageBatch of one message, a
- * confirmation. From the retry queue on, the redeliverer's share is the delivery-log path's, as measured.
+ * invokes a Lambda target once per event): a claim (no read first: the event is nearly always new), one
+ * SendMessageBatch of one message, a confirmation. From the retry queue on, the redeliverer's share is the delivery-log path's, as measured.
  */
 function eventBridgeSourceCost(
   m: CostInputs,
@@ -266,11 +268,13 @@ function eventBridgeSourceCost(
 ): { thisStack: CostLine[]; apiDestinations: CostLine[] } {
   const a = ASSUMPTIONS;
   const redeliverer = deliveryLog.filter((l) => l.item.startsWith('Redeliverer'));
-  const intakeMs = 4 * a.awsCallMs + a.intakeCpuMs;
+  const intakeMs = 3 * a.awsCallMs + a.intakeCpuMs;
   // The poller sends 10 messages a request; the intake sends one per event: 0.9 more requests per delivery.
   const sqsUnits = m.sqsUnitsPerDelivery + 0.9;
   // The redeliverer's writes as measured (total less the poller's), plus the intake's claim and confirmation.
   const writes = m.dynamoDbWritesPerDelivery - m.pollerWritesPerDelivery + 2;
+  // The redeliverer's reads as measured; the intake reads nothing.
+  const reads = Math.max(0, m.dynamoDbReadsPerDelivery - m.pollerReadsPerDelivery);
   const partner: CostLine = {
     item: 'EventBridge partner events',
     dollars: MILLION * PRICES.eventBridgePartnerEvent,
@@ -286,7 +290,7 @@ function eventBridgeSourceCost(
     {
       item: 'Intake Lambda (duration)',
       dollars: ((MILLION * intakeMs) / 1000) * (a.intakeMemoryMb / 1024) * PRICES.lambdaArmGbSecond,
-      basis: `${MILLION} × ${intakeMs} ms (4 AWS calls + ${a.intakeCpuMs} ms CPU, assumed) at ${a.intakeMemoryMb} MB`,
+      basis: `${MILLION} × ${intakeMs} ms (3 AWS calls + ${a.intakeCpuMs} ms CPU, assumed) at ${a.intakeMemoryMb} MB`,
     },
     ...redeliverer,
     {
@@ -301,8 +305,8 @@ function eventBridgeSourceCost(
     },
     {
       item: 'DynamoDB reads',
-      dollars: MILLION * (m.dynamoDbReadsPerDelivery + 1) * PRICES.dynamoDbReadUnit,
-      basis: `${(m.dynamoDbReadsPerDelivery + 1).toFixed(2)} per delivery: measured + the intake's claim read`,
+      dollars: MILLION * reads * PRICES.dynamoDbReadUnit,
+      basis: `${reads.toFixed(2)} per delivery: the redeliverer's (measured); the intake claims without a read`,
     },
     {
       item: 'DynamoDB storage',

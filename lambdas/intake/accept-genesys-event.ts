@@ -90,7 +90,9 @@ async function enqueueForRoutes(
   const now = deps.now();
   const options = { forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS, now };
   const messages = routes.map((route) => genesysRetryMessage(event, route, options));
-  const claims = await Promise.all(messages.map((m) => deps.ledger.claim(m)));
+  // EventBridge sends an event again only rarely (at least once, and its retries of a failed invocation): a read
+  // before the claim would nearly always find nothing.
+  const claims = await Promise.all(messages.map((m) => deps.ledger.claim(m, { likelyNew: true })));
   const fresh = messages.filter((m, i) => {
     if (claims[i] === 'new') return true;
     result.duplicates += 1;

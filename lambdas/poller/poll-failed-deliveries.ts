@@ -125,6 +125,11 @@ interface WebhookState {
   remainingPages?: number | undefined;
   /** Events seen in this poll: a claim still pending would be taken again, so repeats are folded here first. */
   readonly seen: Set<string>;
+  /**
+   * Entries dated from here on (epoch ms: the watermark when the poll began) were in no window a poll read to
+   * its end, so they are most likely new: their claim skips the read that pays only for entries listed again.
+   */
+  unlistedFrom: number;
 }
 
 /**
@@ -203,7 +208,15 @@ async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Pr
     complete: true,
     stalled: false,
   };
-  const state: WebhookState = { result, cursor: end, end, startedAt: end, done: false, seen: new Set() };
+  const state: WebhookState = {
+    result,
+    cursor: end,
+    end,
+    startedAt: end,
+    done: false,
+    seen: new Set(),
+    unlistedFrom: end,
+  };
   try {
     const watermark = await deps.ledger.getWatermark(webhookId);
     const overlapMs = deps.settings.POLL_OVERLAP_SECONDS * 1000;
@@ -214,7 +227,7 @@ async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Pr
       : end - deps.settings.LOOKBACK_HOURS * 3_600_000;
     const through = watermark?.through ?? new Date(start).toISOString();
     Object.assign(result, { windowStart: new Date(start).toISOString(), through });
-    Object.assign(state, { cursor: start, startedAt: start });
+    Object.assign(state, { cursor: start, startedAt: start, unlistedFrom: Date.parse(through) });
     if (start >= end) {
       state.done = true;
       await deps.ledger.setWatermark({ webhookId, through, lastPollAt: pollAt.toISOString() });
@@ -375,7 +388,11 @@ async function processPage(
     candidates.push(message);
   }
   const [claims, invalidOutcomes] = await Promise.all([
-    Promise.allSettled(candidates.map((m) => deps.ledger.claim(m))),
+    Promise.allSettled(
+      candidates.map((m) =>
+        deps.ledger.claim(m, { likelyNew: Date.parse(m.failedAt) >= state.unlistedFrom }),
+      ),
+    ),
     invalidSettled,
   ]);
   const fresh: RetryMessage[] = [];

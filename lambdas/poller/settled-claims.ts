@@ -55,10 +55,10 @@ export function withSettledClaims(ledger: Ledger, settled: SettledClaims): Ledge
   // Claims answered 'new', by event, until confirmed: the entry's key is remembered only once it is enqueued.
   const unconfirmed = new Map<string, string>();
   return {
-    async claim(message) {
+    async claim(message, options) {
       const key = entryKey(message);
       if (settled.has(key)) return 'duplicate';
-      const answer = await ledger.claim(message);
+      const answer = await ledger.claim(message, options);
       if (answer === 'duplicate') settled.add(key);
       else {
         unconfirmed.delete(message.eventKey);

@@ -122,6 +122,16 @@ export interface Watermark {
   readonly readAt?: string;
 }
 
+/** How a claim is best made; it never changes the answer, only what it costs. */
+export interface ClaimOptions {
+  /**
+   * The event is most likely unknown to the ledger (the poller: an entry dated after the watermark, which no
+   * completed poll has listed; the intake: an event EventBridge just delivered). The claim is then written at
+   * once, without first reading whether the event is known: that read pays only for the entries listed again.
+   */
+  readonly likelyNew?: boolean;
+}
+
 /** The DynamoDB ledger: dedupe, per-event history, per-webhook watermark. */
 export interface Ledger {
   /**
@@ -129,7 +139,7 @@ export interface Ledger {
    * (never seen, or claimed earlier but never confirmed enqueued), 'duplicate' when it was already enqueued.
    * A duplicate's delivery id is remembered on the event.
    */
-  claim(message: RetryMessage): Promise<'new' | 'duplicate'>;
+  claim(message: RetryMessage, options?: ClaimOptions): Promise<'new' | 'duplicate'>;
   /** Confirms that claimed events are on the queue. */
   markEnqueued(eventKeys: readonly string[]): Promise<void>;
   /**

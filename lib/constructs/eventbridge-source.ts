@@ -135,9 +135,10 @@ export class EventBridgeSource extends Construct {
     recovery.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
     );
+    // Writes only: the intake claims each event without reading it first (it is nearly always new).
     recovery.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [props.ledger.tableArn],
       }),
     );

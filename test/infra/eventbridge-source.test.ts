@@ -195,7 +195,6 @@ describe('EventBridge source: stack', () => {
     const table = logicalId(template, 'AWS::DynamoDB::Table', 'Ledger');
     const statements = statementsOf(template, 'EventBridgeSourceIntakeRole');
     expect(actions(statements)).toEqual([
-      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'logs:CreateLogStream',

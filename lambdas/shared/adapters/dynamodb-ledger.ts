@@ -3,7 +3,15 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type LifecycleWrite, MAX_KEPT_ATTEMPTS } from '../domain/event-lifecycle';
 import type { RetryMessage } from '../domain/retry-message';
-import type { AttemptRecord, EventIdentity, EventRecord, EventStatus, Ledger, Watermark } from '../ports';
+import type {
+  AttemptRecord,
+  ClaimOptions,
+  EventIdentity,
+  EventRecord,
+  EventStatus,
+  Ledger,
+  Watermark,
+} from '../ports';
 import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
 
 export type DynamoDbLedgerOptions = {
@@ -65,20 +73,23 @@ export class DynamoDbLedger implements Ledger {
     return { at: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + this.#ttlSeconds };
   }
 
-  async claim(message: RetryMessage): Promise<'new' | 'duplicate'> {
+  async claim(message: RetryMessage, options: ClaimOptions = {}): Promise<'new' | 'duplicate'> {
     const { at, expiresAt } = this.#stamps();
     const key = { pk: ledgerKeys.event(message.eventKey) };
     // Overlapping polls list most events again: a read (a quarter of a write's price, eventually consistent)
-    // answers those without the two failed conditional writes that would otherwise be billed.
-    const known = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: key,
-        ProjectionExpression: '#status, deliveryId, duplicateDeliveryIds',
-        ExpressionAttributeNames: { '#status': 'status' },
-      }),
-    );
-    if (known.Item && known.Item.status !== 'pending') {
+    // answers those without the two failed conditional writes that would otherwise be billed. An event that
+    // is most likely new skips it: the conditional write below is the claim either way.
+    const known = options.likelyNew
+      ? undefined
+      : await this.#doc.send(
+          new GetCommand({
+            TableName: this.#table,
+            Key: key,
+            ProjectionExpression: '#status, deliveryId, duplicateDeliveryIds',
+            ExpressionAttributeNames: { '#status': 'status' },
+          }),
+        );
+    if (known?.Item && known.Item.status !== 'pending') {
       const dupes = known.Item.duplicateDeliveryIds;
       const seen =
         known.Item.deliveryId === message.deliveryId ||
@@ -113,9 +124,11 @@ export class DynamoDbLedger implements Ledger {
       );
       return 'new';
     } catch (error) {
-      // Claimed since the read: someone else enqueued it.
-      if (error instanceof ConditionalCheckFailedException) return 'duplicate';
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Claimed since the read, or before it when none was made: someone else enqueued it. Without the read, the
+      // delivery id may be one the event does not know yet (the update's own condition skips a known one).
+      if (options.likelyNew) await this.#rememberDuplicate(message);
+      return 'duplicate';
     }
   }
 
