@@ -82,9 +82,12 @@ export function pollerHandler(deps: PollerHandlerDeps) {
       // A poll that found nothing read one page; a page count says something only when there was something.
       if (w.found > 0) count('DeliveryLogPages', w.pages);
       // Per webhook, so an operator sees which one is behind; the undimensioned maximum below is alarmed on.
-      const single = deps.metrics?.singleMetric();
-      single?.addDimension('webhookId', w.webhookId);
-      single?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, w.lagSeconds);
+      // With one webhook the two are the same figure, and each metric is billed a month: only the maximum goes.
+      if (webhooks.length > 1) {
+        const single = deps.metrics?.singleMetric();
+        single?.addDimension('webhookId', w.webhookId);
+        single?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, w.lagSeconds);
+      }
       deps.logger.info('webhook polled', { ...w });
     }
     if (webhooks.length > 0) {

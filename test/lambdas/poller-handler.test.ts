@@ -55,4 +55,46 @@ describe('poller handler', () => {
     // The fine webhook is caught up; the stuck one is an hour behind (LOOKBACK_HOURS).
     expect(calls.find((c) => c.startsWith('WatermarkLagSeconds:'))).toMatch(/^WatermarkLagSeconds:36\d\d$/);
   });
+
+  it('publishes the lag per webhook only when there are several: with one, the maximum is the same figure', async () => {
+    const lagMetrics = async (webhookIds: string) => {
+      const metrics = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
+      const added = vi.spyOn(metrics, 'addMetric');
+      const singles: string[] = [];
+      vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+        const single = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
+        let dimension = '';
+        vi.spyOn(single, 'addDimension').mockImplementation((_name, value) => {
+          dimension = value;
+          return single;
+        });
+        vi.spyOn(single, 'addMetric').mockImplementation((name) => {
+          singles.push(`${name}{${dimension}}`);
+          return single;
+        });
+        return single;
+      });
+      vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+      const quiet: FailedDeliverySource = {
+        async *failedDeliveries() {},
+        readPage: async () => ({ entries: [], pageCount: 0, hasNext: false }),
+      };
+      await pollerHandler({
+        source: quiet,
+        queue: new MemoryRetryQueue(),
+        ledger: new MemoryLedger(),
+        lease: new MemoryPollLease(),
+        settings: parsePipelineSettings({ WEBHOOK_ID: webhookIds }),
+        logger: new Logger({ logLevel: 'SILENT' }),
+        metrics,
+      })({}, lambdaContext('poller', 30));
+      const lags = added.mock.calls.filter(([name]) => name === 'WatermarkLagSeconds').length;
+      return { lags, singles };
+    };
+    expect(await lagMetrics('wh-only')).toEqual({ lags: 1, singles: [] });
+    expect(await lagMetrics('wh-a,wh-b')).toEqual({
+      lags: 1,
+      singles: ['WatermarkLagSeconds{wh-a}', 'WatermarkLagSeconds{wh-b}'],
+    });
+  });
 });
