@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,10 @@ import { type CfnTemplate, removeSyntheses } from './synth-deployed';
 const CLIENT = { clientId: 'deployed-client', clientSecret: 'deployed-client-secret-value' };
 const HELD_FOR_MS = 10_000;
 const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
+/** A Slack-style target: its credential in the path, another in the query. Neither may reach a log line. */
+const PATH_TOKEN = `pathtok${randomBytes(12).toString('hex')}`;
+const QUERY_TOKEN = `querytok${randomBytes(12).toString('hex')}`;
+const TOKEN_PATH = `/services/T0TEAM/B0HOOK/${PATH_TOKEN}`;
 
 afterAll(removeSyntheses);
 
@@ -58,6 +63,7 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       '/flaky': (n) => (n <= 2 ? 503 : 200),
       '/gone': () => 410,
       '/presence': () => 200,
+      [TOKEN_PATH]: (n) => (n <= 1 ? 503 : 200),
     });
     held = await startHeldHost(HELD_FOR_MS);
     emulator = await startGenesysEmulator({
@@ -67,6 +73,7 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
         delivery('ok-2', `${targets.url}/ok`, 590),
         delivery('flaky', `${targets.url}/flaky`, 580),
         delivery('gone', `${targets.url}/gone`, 570),
+        delivery('token', `${targets.url}${TOKEN_PATH}?token=${QUERY_TOKEN}`, 565),
         ...HELD.map((id, i) => delivery(id, `${held.url}/${id}`, 560 - i)),
       ],
     });
@@ -105,7 +112,7 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       }),
     );
 
-    const delivered = ['ok-1', 'ok-2', 'flaky', 'eb-1', ...HELD];
+    const delivered = ['ok-1', 'ok-2', 'flaky', 'token', 'eb-1', ...HELD];
     await eventually(
       async () => {
         const items = await ledger(stack);
@@ -166,6 +173,19 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       expect([verifies(webhookKey, hit), verifies(routeKey, hit)]).toEqual([true, false]);
     for (const hit of targets.hitsOn('/presence'))
       expect([verifies(routeKey, hit), verifies(webhookKey, hit)]).toEqual([true, false]);
+  });
+
+  it('redelivers to a URL with tokens in its path and query, and no function writes either token', async () => {
+    expect(targets.hitsOn(TOKEN_PATH).map((h) => h.status)).toEqual([503, 200]);
+    const output = stack.output();
+    expect(output).toContain('result'); // the functions' log lines are there to search
+    expect(output).not.toContain(PATH_TOKEN);
+    expect(output).not.toContain(QUERY_TOKEN);
+    // The ledger keeps the URL (it is the target), but no reason or attempt repeats it.
+    const item: Record<string, unknown> = (await ledger(stack)).find((i) => i.deliveryId === 'token') ?? {};
+    const { targetUrl, ...rest } = item;
+    expect(String(targetUrl)).toContain(PATH_TOKEN);
+    expect(JSON.stringify(rest, (_k, v) => (v instanceof Set ? [...v] : v))).not.toContain(PATH_TOKEN);
   });
 
   it('delivers the held host’s events after its 429s, none dead-lettered', () => {
