@@ -1,3 +1,4 @@
+import { DEFAULT_POLL_OVERLAP_SECONDS } from '../../lambdas/shared/settings';
 import type { EmulatedDelivery } from '../../local/genesys-emulator';
 
 /** A conversation-end notification of about 1 KB, the size of a typical Genesys Cloud webhook payload. */
@@ -43,11 +44,13 @@ export interface DeliveryPlan {
 }
 
 /**
- * Failed deliveries for the Genesys emulator, spread over the last 50 to 6 minutes: inside the first poll's
- * one-hour lookback, and older than the five-minute overlap, so that a second poll lists none of them again.
+ * Failed deliveries for the Genesys emulator, spread over the last 52 to 8 minutes: inside the first poll's
+ * one-hour lookback, and older than the poll overlap (POLL_OVERLAP_SECONDS, 420 s by default) with a minute to
+ * spare, so that a second poll lists none of them again. (At 6 minutes, as before the overlap grew from 300 s,
+ * the newest minute was re-listed by every "idle" poll: 2 or 3 pages where a poll with nothing new reads 1.)
  */
 export function failedDeliveries(plan: DeliveryPlan): EmulatedDelivery[] {
-  const newest = plan.now - 6 * 60_000;
+  const newest = plan.now - (DEFAULT_POLL_OVERLAP_SECONDS + 60) * 1000;
   const span = 44 * 60_000;
   return Array.from({ length: plan.count }, (_, i) => ({
     id: `bench-${plan.webhookId}-${i}`,

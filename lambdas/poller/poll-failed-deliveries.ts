@@ -111,6 +111,30 @@ class Pace {
 /** Thrown when a window could not be fully enqueued; the watermark stays put so nothing is skipped. */
 class PartIncomplete extends Error {}
 
+/**
+ * A window too big for one part, read as a chain of one-page parts with no page wasted on probes or cut short
+ * by a split: each read is page 1 of the window from where the previous page's entries ended (just after its
+ * newest entry) to `end`. Whether a page held all of its range [from, newest + 1 ms) is counted, never assumed:
+ * the window from `from` held `total` entries, the window from newest + 1 ms holds the next read's total, and
+ * the difference must be exactly the page's distinct entries. Only the settled part of the poll's window is read
+ * this way (older than the overlap, so no entry can still be listed late and change a total between the two
+ * reads); a platform whose page 1 is not the oldest entries, or an entry without an id or date, fails the count
+ * and the window is split by time instead.
+ */
+interface Chain {
+  /** End of the chain's windows: the poll's window end or, if sooner, the overlap before the probe was read. */
+  readonly end: number;
+  /** Start of the next window to read. */
+  next: number;
+  /** Entries the whole window [cursor, poll end) held at the probe, and when it was read. */
+  readonly probeTotal: number;
+  readonly probeReadAt: Date;
+  /** Entries that window held after `end` at the probe, once the chain's first read has counted the rest. */
+  tail?: number;
+  /** The page read last, whose range the next read's total confirms. */
+  pending?: { readonly from: number; readonly total: number; readonly seen: number; readonly readAt: Date };
+}
+
 /** One webhook's progress through a poll. */
 interface WebhookState {
   readonly result: WebhookPollResult;
@@ -123,6 +147,12 @@ interface WebhookState {
   done: boolean;
   /** Pages of [cursor, end) by this poll's last count, so the next turn need not probe it whole again. */
   remainingPages?: number | undefined;
+  /** A window too big for one part, being read a page at a time (see Chain). */
+  chain?: Chain | undefined;
+  /** A chain's count failed in this poll: the platform does not page that way, so split by time until the end. */
+  noChain?: boolean;
+  /** The cursor has moved past what the ledger's watermark says (chain pages are written once a turn). */
+  unsaved?: { readAt: Date; pages: number } | undefined;
   /** Events seen in this poll: a claim still pending would be taken again, so repeats are folded here first. */
   readonly seen: Set<string>;
   /**
@@ -136,8 +166,9 @@ interface WebhookState {
  * Reads each webhook's failed deliveries since its watermark (and again where entries may since have been
  * listed late), enqueues each event once, records every entry it cannot enqueue, and moves the watermark past
  * each window read to its end. Webhooks take turns with a fair share of the poll's request budget, and a window
- * holding more pages than a share is split by time until a part fits, so every poll makes progress and one
- * webhook's backlog cannot starve another's.
+ * holding more pages than a share is read in parts, so every poll makes progress and one webhook's backlog
+ * cannot starve another's: its settled part page by page, each page's range confirmed by count (Chain), the
+ * rest (and a platform that does not count or order that way) split by time until a part fits.
  */
 export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollResult[]> {
   const pollAt = deps.now();
@@ -169,10 +200,11 @@ export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollR
       break;
     }
     const share = Math.max(1, Math.floor(capacity / active.length));
-    const cursors = active.map((s) => s.cursor);
+    const marks = active.map(progressMark);
     for (const state of active) await readPart(state, share, deps, pollAt, pace);
-    // A turn that moved no cursor had too little budget left for any window: more turns would only probe.
-    const moved = active.some((s, i) => s.cursor !== cursors[i]);
+    // A turn that moved no cursor (nor a chain) had too little budget left for any window: more turns would
+    // only probe.
+    const moved = active.some((s, i) => progressMark(s) !== marks[i]);
     active = active.filter((s) => !s.done && s.result.error === undefined);
     if (!moved) {
       for (const s of active) stop(s, new PartIncomplete('request budget spent before the window was read'));
@@ -191,6 +223,14 @@ export async function pollFailedDeliveries(deps: PollDeps): Promise<WebhookPollR
     }
   }
   return states.map((s) => s.result);
+}
+
+/**
+ * Where a webhook's reading stands: changes whenever a turn made progress, or learnt that the log cannot be
+ * read by chain (once a poll: the next turn then splits by time).
+ */
+function progressMark(state: WebhookState): string {
+  return `${state.cursor}/${state.chain?.next ?? ''}/${state.noChain === true}`;
 }
 
 async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Promise<WebhookState> {
@@ -239,8 +279,9 @@ async function startWebhook(webhookId: string, pollAt: Date, deps: PollDeps): Pr
 }
 
 /**
- * Reads one window from the cursor, at most `share` requests: probes its first page, and while the window
- * holds more pages than are left, shrinks it in proportion. A part read to its end moves the watermark.
+ * Reads one window from the cursor, at most `share` requests: probes its first page, and when the whole window
+ * holds more pages than are left, reads it by chain (readChain) if it can, else, while the window holds more
+ * pages than are left, shrinks it in proportion. A part read to its end moves the watermark.
  */
 async function readPart(
   state: WebhookState,
@@ -249,6 +290,7 @@ async function readPart(
   pollAt: Date,
   pace: Pace,
 ): Promise<void> {
+  if (state.chain) return readChain(state, share, deps, pollAt, pace);
   const { webhookId } = state.result;
   const options = { deadline: deps.deadline };
   // Parts of at most MAX_PART_PAGES: a part cut off by the deadline is read again by the next poll, so
@@ -273,7 +315,16 @@ async function readPart(
       if (first !== undefined) {
         const pages = first.pageCount ?? 1;
         if (pages - 1 <= left || span <= MIN_PART_MS) break;
-        if (partEnd === state.end) outerPages = pages;
+        if (partEnd === state.end) {
+          outerPages = pages;
+          // The whole window is too big for one part: read its settled part as a chain of pages, which
+          // costs no probe beyond this one and no page cut short by a split.
+          const chain = startChain(state, first, readAt, deps);
+          if (chain !== undefined) {
+            state.chain = chain;
+            return await readChain(state, left, deps, pollAt, pace);
+          }
+        }
       } else if (outerPages - 1 <= left || outerPages === Number.POSITIVE_INFINITY) {
         first = await read(1);
         left = Math.min(left - 1, pace.affordable());
@@ -320,6 +371,151 @@ async function readPart(
       .setWatermark({ webhookId, through: state.result.through, lastPollAt: pollAt.toISOString() })
       .catch(() => undefined);
   }
+}
+
+/** A chain for the window [cursor, end) whose probe is `probe`, when the platform counts and part is settled. */
+function startChain(
+  state: WebhookState,
+  probe: DeliveryPage,
+  readAt: Date,
+  deps: PollDeps,
+): Chain | undefined {
+  if (probe.total === undefined || state.noChain) return undefined;
+  // Entries created before this were all listed by the time the probe was read: nothing can arrive there.
+  const end = Math.min(state.end, readAt.getTime() - deps.settings.POLL_OVERLAP_SECONDS * 1000);
+  if (end - state.cursor <= MIN_PART_MS) return undefined;
+  return { end, next: state.cursor, probeTotal: probe.total, probeReadAt: readAt };
+}
+
+/**
+ * Reads up to `budget` pages of the chain, moving the cursor past each page whose range the next read's count
+ * confirms, and writes the watermark at the end of the turn (and every MAX_PART_PAGES pages). When the chain
+ * reaches its end the rest of the window (the last minutes, where entries may still be listed late) is read as
+ * an ordinary part, or not at all if the probe counted nothing there: entries listed there since are re-read by
+ * the next poll, which starts at least the overlap before the probe.
+ */
+async function readChain(
+  state: WebhookState,
+  budget: number,
+  deps: PollDeps,
+  pollAt: Date,
+  pace: Pace,
+): Promise<void> {
+  const chain = state.chain;
+  if (chain === undefined) return;
+  const { webhookId } = state.result;
+  const clock = deps.clock ?? Date.now;
+  let left = budget;
+  try {
+    while (left >= 1 && state.chain === chain) {
+      if (clock() >= deps.deadline) throw new PartIncomplete('time budget spent before the window was read');
+      const from = chain.next;
+      const readAt = deps.now();
+      const window = { webhookId, start: new Date(from), end: new Date(chain.end) };
+      const page = await pace.time(async () => {
+        const read = await deps.source.readPage(window, 1, { deadline: deps.deadline });
+        state.result.pages += 1;
+        return read;
+      }, true);
+      left = Math.min(left - 1, pace.affordable());
+      const { total } = page;
+      const { pending } = chain;
+      if (pending !== undefined) {
+        // Settled, so both totals count the same entries before `from`: the page before held all of them.
+        if (total === undefined || pending.total - total !== pending.seen) {
+          leaveChain(state);
+          break;
+        }
+        chain.pending = undefined;
+        commit(state, from, pending.readAt);
+      }
+      if (chain.tail === undefined) {
+        // The chain's first window starts where the probe's did and ends sooner: the difference is the tail.
+        if (total === undefined || total > chain.probeTotal) {
+          leaveChain(state);
+          break;
+        }
+        chain.tail = chain.probeTotal - total;
+      }
+      await pace.time(() => processPage(webhookId, page.entries, deps, state), false);
+      if (!page.hasNext) {
+        // Read to its end, as an ordinary part is.
+        state.chain = undefined;
+        commit(state, chain.end, readAt);
+        if (chain.tail === 0) commit(state, state.end, chain.probeReadAt);
+        break;
+      }
+      const range = total === undefined ? undefined : pageRange(page.entries, from, chain.end);
+      if (range === undefined || total === undefined) {
+        leaveChain(state);
+        break;
+      }
+      chain.pending = { from, total, seen: range.entries, readAt };
+      chain.next = range.newest + 1;
+      if ((state.unsaved?.pages ?? 0) >= MAX_PART_PAGES) await save(state, deps, pollAt);
+    }
+    await save(state, deps, pollAt);
+  } catch (error) {
+    state.chain = undefined;
+    stop(state, error);
+    // What was confirmed stays confirmed; and record that the poll ran.
+    await save(state, deps, pollAt).catch(() => undefined);
+    await deps.ledger
+      .setWatermark({ webhookId, through: state.result.through, lastPollAt: pollAt.toISOString() })
+      .catch(() => undefined);
+  }
+}
+
+/** Stops reading by chain: the rest of the window, from the cursor, is split by time. */
+function leaveChain(state: WebhookState): void {
+  state.chain = undefined;
+  state.noChain = true;
+  state.remainingPages = undefined;
+}
+
+/** Moves the cursor (not yet the ledger's watermark) past a range read entirely at `readAt`. */
+function commit(state: WebhookState, through: number, readAt: Date): void {
+  state.cursor = through;
+  state.result.through = maxIso(state.result.through, new Date(through).toISOString());
+  state.done = through >= state.end;
+  const earliest = state.unsaved && state.unsaved.readAt <= readAt ? state.unsaved.readAt : readAt;
+  state.unsaved = { readAt: earliest, pages: (state.unsaved?.pages ?? 0) + 1 };
+}
+
+/** Writes the watermark the cursor has reached, with when the oldest range it adds was read. */
+async function save(state: WebhookState, deps: PollDeps, pollAt: Date): Promise<void> {
+  const { unsaved } = state;
+  if (unsaved === undefined) return;
+  await deps.ledger.setWatermark({
+    webhookId: state.result.webhookId,
+    through: state.result.through,
+    lastPollAt: pollAt.toISOString(),
+    readAt: unsaved.readAt.toISOString(),
+  });
+  state.unsaved = undefined;
+}
+
+/**
+ * The newest dateCreated (epoch ms) of a page and how many distinct entries it holds, when every entry has an
+ * id and a date inside [start, end); otherwise the page cannot be counted against a range.
+ */
+function pageRange(
+  entries: readonly unknown[],
+  start: number,
+  end: number,
+): { newest: number; entries: number } | undefined {
+  const ids = new Set<string>();
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const entry of entries) {
+    if (typeof entry !== 'object' || entry === null) return undefined;
+    const { id, dateCreated } = entry as { id?: unknown; dateCreated?: unknown };
+    if (typeof id !== 'string' || typeof dateCreated !== 'string') return undefined;
+    const ms = Date.parse(dateCreated);
+    if (!Number.isFinite(ms) || ms < start || ms >= end) return undefined;
+    ids.add(id);
+    newest = Math.max(newest, ms);
+  }
+  return ids.size === 0 ? undefined : { newest, entries: ids.size };
 }
 
 function stop(state: WebhookState, error: unknown): void {

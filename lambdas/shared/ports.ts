@@ -22,6 +22,11 @@ export interface DeliveryPage {
   readonly pageCount: number | undefined;
   /** True when a later page may hold more entries. */
   readonly hasNext: boolean;
+  /**
+   * Entries the whole window holds, when the platform says (a page-number listing's `total`). The poller counts
+   * with it that pages it read from narrower windows covered a range entirely (poll-failed-deliveries.ts).
+   */
+  readonly total?: number | undefined;
 }
 
 /** Reads the Genesys Cloud webhook delivery log. */

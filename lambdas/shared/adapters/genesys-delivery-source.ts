@@ -140,12 +140,16 @@ export class GenesysDeliverySource implements FailedDeliverySource {
       typeof page.pageCount === 'number' && Number.isInteger(page.pageCount) && page.pageCount >= 0
         ? page.pageCount
         : undefined;
+    const total =
+      typeof page.total === 'number' && Number.isSafeInteger(page.total) && page.total >= 0
+        ? page.total
+        : undefined;
     const hasNext =
       typeof page.nextUri === 'string' &&
       page.nextUri.length > 0 &&
       entries.length > 0 &&
       (pageCount === undefined || pageNumber < pageCount);
-    return { entries, pageCount, hasNext };
+    return { entries, pageCount, hasNext, total };
   }
 
   requestCapacity(until: number): number {
