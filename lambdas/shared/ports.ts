@@ -24,7 +24,7 @@ export interface DeliveryPage {
   readonly hasNext: boolean;
   /**
    * Entries the whole window holds, when the platform says (a page-number listing's `total`). The poller counts
-   * with it that pages it read from narrower windows covered a range entirely (poll-failed-deliveries.ts).
+   * with it that pages it read from narrower windows covered a range entirely (page-chain.ts).
    */
   readonly total?: number | undefined;
 }
