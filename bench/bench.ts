@@ -10,7 +10,7 @@ import { type BundleFigures, measureColdStart } from './cold-start';
 import { type CostModel, costModel } from './cost-model';
 import { type PipelineRun, runPipeline, runSeedLoop, type SeedRun } from './end-to-end';
 import { dynaliteLedgerPass, type Pass, throughputPair } from './redeliverer-throughput';
-import { startReceivers } from './support/receivers';
+import { type Receivers, startReceivers } from './support/receivers';
 import { type Sampled, sampled, sig } from './support/stats';
 
 /** How big a run is. `smoke` proves the benchmark works (CI); `full` is what the README quotes. */
@@ -159,23 +159,7 @@ export async function runBench(
   const receivers = await startReceivers();
   try {
     // 1. Redeliverer throughput, handler and raw loop side by side, alternating which goes first.
-    const batches: BenchReport['redeliverer']['batches'][number][] = [];
-    for (const batchSize of [10, 100]) {
-      const pairs: { handler: Pass; handlerQuiet: Pass; raw: Pass }[] = [];
-      for (let r = 0; r < Math.max(plan.runs, size === 'full' ? 5 : 1); r += 1) {
-        pairs.push(await throughputPair(receivers, plan.throughputRecords, batchSize, r % 2 === 0));
-      }
-      batches.push({
-        batchSize,
-        handlerRecordsPerSecond: sampled(pairs.map((p) => p.handler.recordsPerSecond)),
-        quietHandlerRecordsPerSecond: sampled(pairs.map((p) => p.handlerQuiet.recordsPerSecond)),
-        rawRecordsPerSecond: sampled(pairs.map((p) => p.raw.recordsPerSecond)),
-        ratio: sampled(pairs.map((p) => p.handler.recordsPerSecond / p.raw.recordsPerSecond)),
-        quietRatio: sampled(pairs.map((p) => p.handlerQuiet.recordsPerSecond / p.raw.recordsPerSecond)),
-        logBytesPerRecord: Math.round(pairs[0]?.handler.logBytesPerRecord ?? 0),
-      });
-      progress(`redeliverer batch ${batchSize}: done`);
-    }
+    const batches = await redelivererBatches(receivers, plan, size, progress);
     const dynalite = await dynaliteLedgerPass(receivers, plan.dynaliteRecords, 10);
     progress('redeliverer with the dynalite ledger: done');
 
@@ -362,6 +346,70 @@ export async function runBench(
 }
 
 const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+type BatchFigures = BenchReport['redeliverer']['batches'][number];
+
+/** Section 1 alone: the handler and the raw loop side by side at batch 10 and 100 (5 runs at least in full). */
+async function redelivererBatches(
+  receivers: Receivers,
+  plan: SizePlan,
+  size: BenchSize,
+  progress: (line: string) => void,
+): Promise<BatchFigures[]> {
+  const batches: BatchFigures[] = [];
+  for (const batchSize of [10, 100]) {
+    const pairs: { handler: Pass; handlerQuiet: Pass; raw: Pass }[] = [];
+    for (let r = 0; r < Math.max(plan.runs, size === 'full' ? 5 : 1); r += 1) {
+      pairs.push(await throughputPair(receivers, plan.throughputRecords, batchSize, r % 2 === 0));
+    }
+    batches.push({
+      batchSize,
+      handlerRecordsPerSecond: sampled(pairs.map((p) => p.handler.recordsPerSecond)),
+      quietHandlerRecordsPerSecond: sampled(pairs.map((p) => p.handlerQuiet.recordsPerSecond)),
+      rawRecordsPerSecond: sampled(pairs.map((p) => p.raw.recordsPerSecond)),
+      ratio: sampled(pairs.map((p) => p.handler.recordsPerSecond / p.raw.recordsPerSecond)),
+      quietRatio: sampled(pairs.map((p) => p.handlerQuiet.recordsPerSecond / p.raw.recordsPerSecond)),
+      logBytesPerRecord: Math.round(pairs[0]?.handler.logBytesPerRecord ?? 0),
+    });
+    progress(`redeliverer batch ${batchSize}: done`);
+  }
+  return batches;
+}
+
+/** The sections `npm run bench -- --only <part>` runs alone (no report is written, nothing else is measured). */
+export type BenchPart = 'throughput' | 'cold-start';
+
+/**
+ * Runs one section alone and returns its lines for the terminal: the quick loop while working on the redeliverer
+ * (its throughput ratios, its init time), with the same functions and sizes as the full run.
+ */
+export async function runPart(
+  part: BenchPart,
+  size: BenchSize,
+  progress: (line: string) => void = () => undefined,
+  overrideRuns?: number,
+): Promise<string[]> {
+  const plan = { ...PLANS[size], ...(overrideRuns ? { runs: overrideRuns } : {}) };
+  const range = (s: Sampled, f: (x: number) => string) =>
+    `${f(s.median)} (${f(Math.min(...s.runs))}–${f(Math.max(...s.runs))})`;
+  if (part === 'cold-start') {
+    const figures = await measureColdStart(plan.coldStartRuns);
+    return figures.map(
+      (b) =>
+        `${b.name}: ${Math.round(b.bytes / 1024)} KB, init ${range(b.initMs, (x) => `${Math.round(x)}`)} ms with source maps, ${range(b.initMsWithoutSourceMaps, (x) => `${Math.round(x)}`)} ms without`,
+    );
+  }
+  const receivers = await startReceivers();
+  try {
+    const batches = await redelivererBatches(receivers, plan, size, progress);
+    return batches.map(
+      (b) =>
+        `batch ${b.batchSize}: handler / raw ${range(b.ratio, pct)}, at WARN ${range(b.quietRatio, pct)}; ${Math.round(b.handlerRecordsPerSecond.median)} vs ${Math.round(b.rawRecordsPerSecond.median)} records/s; ${b.logBytesPerRecord} log bytes per record`,
+    );
+  } finally {
+    await receivers.stop();
+  }
+}
 
 function evaluateGoals(
   batches: BenchReport['redeliverer']['batches'],

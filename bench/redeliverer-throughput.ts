@@ -2,10 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { Agent, request } from 'undici';
-import { createTargetGate } from '../lambdas/redeliverer/create-webhook-sender';
+import { createTargetGate, createWebhookSender } from '../lambdas/redeliverer/create-webhook-sender';
 import { redelivererHandler } from '../lambdas/redeliverer/redeliverer-handler';
 import { DynamoDbLedger } from '../lambdas/shared/adapters/dynamodb-ledger';
-import { HttpWebhookSender } from '../lambdas/shared/adapters/http-webhook-sender';
+import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook-sender';
 import { normaliseDelivery } from '../lambdas/shared/domain/normalise-delivery';
 import type { RetryMessage } from '../lambdas/shared/domain/retry-message';
 import { PUBLIC_TARGETS_ONLY } from '../lambdas/shared/domain/target';
@@ -20,6 +20,9 @@ import { silenced } from './support/silence';
 import { since } from './support/stats';
 
 const WEBHOOK_ID = 'wh-throughput';
+
+/** The benchmark's signing key (Standard Webhooks form); the deployed redeliverer signs every request. */
+const SIGNING_KEY = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** Retry messages as the poller would enqueue them, each a distinct event, all to the healthy receiver. */
 export function retryMessages(count: number, targetUrl: string): RetryMessage[] {
@@ -69,7 +72,8 @@ export interface Pass {
 
 /**
  * The real redeliverer handler (middy, Powertools batch processor, logger at INFO and EMF metrics, the node:http
- * sender) as one warm Lambda instance runs it: batches one after another, the records of a batch in parallel.
+ * sender signing every request, its pool sized by BATCH_SIZE) as one warm Lambda instance runs it, built as
+ * lambdas/redeliverer/handler.ts builds it: batches one after another, the records of a batch in parallel.
  * The queue is in memory (a delivered record never touches it); the ledger is in memory unless one is given.
  */
 export async function handlerPass(
@@ -82,10 +86,14 @@ export async function handlerPass(
     WEBHOOK_ID,
     DELIVERY_TIMEOUT_SECONDS: '10',
     TARGET_ALLOW_LOOPBACK: 'true',
+    BATCH_SIZE: String(batchSize),
   });
-  const sender = new HttpWebhookSender({
-    timeoutSeconds: settings.DELIVERY_TIMEOUT_SECONDS,
-    targets: settings,
+  // As deployed: signed (the key read once, as a warm instance holds it for 5 minutes), one connection per record.
+  const sender = new SigningWebhookSender({
+    sender: createWebhookSender(settings),
+    secret: async () => SIGNING_KEY,
+    maxAgeSeconds: 300,
+    secretSource: 'bench',
   });
   let delivered = 0;
   const handler = redelivererHandler({

@@ -39,7 +39,7 @@ export function renderMarkdown(r: BenchReport): string {
     `Measured ${r.startedAt.slice(0, 10)} with \`npm run bench\` (size \`${r.size}\`, ${r.durationSeconds} s) on ${m.cores} × ${m.cpu}, ${m.memoryGb} GB, ${m.os}, Node ${m.node}; load average ${m.loadAverageAtStart.join(' ')} at start, ${m.loadAverageAtEnd.join(' ')} at end (a shared machine). Figures are medians, with the range of the runs in brackets; ratios are taken run by run between measurements made back to back.`,
   );
   out.push(
-    '\n**1. Redeliverer throughput, one warm instance** (real handler: middy, Powertools batch processor, INFO logs and EMF metrics, node:http keep-alive sender; in-memory queue and ledger) against a local receiver answering at once, versus a raw undici keep-alive POST loop with the same concurrency:\n',
+    '\n**1. Redeliverer throughput, one warm instance** (real handler: middy, Powertools batch processor, INFO logs and EMF metrics, node:http keep-alive sender signing every request; in-memory queue and ledger) against a local receiver answering at once, versus a raw undici keep-alive POST loop with the same concurrency:\n',
   );
   out.push(
     table(

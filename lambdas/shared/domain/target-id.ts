@@ -14,6 +14,21 @@ const HASH_CHARS = 12;
  * full URL is shown only where an operator asks for one delivery (`dlq show`). Pure.
  */
 export function targetId(url: string): string {
+  let id = known.get(url);
+  if (id === undefined) {
+    id = computeTargetId(url);
+    // A warm redeliverer names the same few URLs several times per record: each is hashed once.
+    if (known.size >= MAX_KNOWN) known.clear();
+    known.set(url, id);
+  }
+  return id;
+}
+
+/** URLs whose id is remembered (a cache: the id is a pure function of the URL). */
+const MAX_KNOWN = 1_000;
+const known = new Map<string, string>();
+
+function computeTargetId(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
