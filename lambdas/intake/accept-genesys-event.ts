@@ -2,6 +2,7 @@ import { type ExpectedOrigin, originRefusal } from '../shared/domain/event-origi
 import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { Route } from '../shared/domain/routes';
+import { enqueueClaimed } from '../shared/enqueue-claimed';
 import type { EntityOrderStore, Ledger, RetryQueue } from '../shared/ports';
 import { closeRefusedClaim } from '../shared/refused-claim';
 import type { PipelineSettings } from '../shared/settings';
@@ -106,23 +107,17 @@ async function enqueueForRoutes(
   });
   if (fresh.length === 0) return;
   await registerOrdered(fresh, now, deps);
-  const failures = await deps.queue.enqueue(fresh);
-  const failed = new Map(failures.map((f) => [f.eventKey, f]));
-  const sent = fresh.filter((m) => !failed.has(m.eventKey));
-  await deps.ledger.markEnqueued(sent.map((m) => m.eventKey));
+  const { sent, refused, transient } = await enqueueClaimed(deps.queue, deps.ledger, fresh);
   result.enqueued += sent.length;
   for (const m of sent) deps.onEvent?.({ kind: 'enqueued', message: m });
-  for (const m of fresh) {
-    const failure = failed.get(m.eventKey);
-    if (!failure?.permanent) continue;
+  for (const { message: m, reason: refusal } of refused) {
     // SQS refused the message itself (an EventBridge event is at most 256 KB, so this is rare): record, close.
-    const reason = `route ${m.route}: ${failure.reason}`;
+    const reason = `route ${m.route}: ${refusal}`;
     if ((await record(event.id, reason, event, deps)) === 'new') result.invalid += 1;
     deps.onEvent?.({ kind: 'invalid', deliveryId: event.id, reason });
-    await closeRefusedClaim(deps.ledger, m, failure.reason, now);
+    await closeRefusedClaim(deps.ledger, m, refusal, now);
   }
-  const transient = failures.find((f) => !f.permanent);
-  if (transient) throw new IntakeRetryableError(`could not enqueue every route: ${transient.reason}`);
+  if (transient !== undefined) throw new IntakeRetryableError(`could not enqueue every route: ${transient}`);
 }
 
 /**

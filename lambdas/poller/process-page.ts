@@ -1,6 +1,7 @@
 import { redactCredentialHeaders } from '../shared/domain/headers';
 import { normaliseDelivery } from '../shared/domain/normalise-delivery';
 import type { RetryMessage } from '../shared/domain/retry-message';
+import { enqueueClaimed } from '../shared/enqueue-claimed';
 import { closeRefusedClaim } from '../shared/refused-claim';
 import { PartIncomplete, type PollDeps, type WebhookPollResult, type WebhookState } from './poll-state';
 
@@ -114,21 +115,15 @@ async function enqueueFresh(
   result: WebhookPollResult,
   now: Date,
 ): Promise<readonly RetryMessage[]> {
-  const failures = await deps.queue.enqueue(fresh);
-  const failed = new Map(failures.map((f) => [f.eventKey, f]));
-  const sent = fresh.filter((m) => !failed.has(m.eventKey));
-  await deps.ledger.markEnqueued(sent.map((m) => m.eventKey));
+  const { sent, refused, transient } = await enqueueClaimed(deps.queue, deps.ledger, fresh);
   result.enqueued += sent.length;
   for (const m of sent) deps.onEvent?.({ kind: 'enqueued', message: m });
-  for (const m of fresh) {
-    const failure = failed.get(m.eventKey);
-    if (!failure?.permanent) continue;
-    await recordInvalid(webhookId, m.deliveryId, failure.reason, m, deps, result);
+  for (const { message: m, reason } of refused) {
+    await recordInvalid(webhookId, m.deliveryId, reason, m, deps, result);
     // Close the claim so the overlap of the next poll does not try (and count) the same refusal again.
-    await closeRefusedClaim(deps.ledger, m, failure.reason, now);
+    await closeRefusedClaim(deps.ledger, m, reason, now);
   }
-  const transient = failures.find((f) => !f.permanent);
-  if (transient) throw new PartIncomplete(`could not enqueue every event: ${transient.reason}`);
+  if (transient !== undefined) throw new PartIncomplete(`could not enqueue every event: ${transient}`);
   return sent;
 }
 
