@@ -1,3 +1,4 @@
+import { asEventEnvelope, takeEnvelope } from '../lambdas/shared/domain/event-envelope';
 import { VERDICTS } from '../lambdas/shared/domain/event-lifecycle';
 import { type RetryMessage, retryMessageSchema } from '../lambdas/shared/domain/retry-message';
 import type { AttemptRecord } from '../lambdas/shared/ports';
@@ -61,7 +62,7 @@ export interface ExportEntry {
 /** Joins chunks of raw dead letters with the ledger: one BatchGetItem per chunk. */
 export async function* joinWithLedger(reader: DlqReader, ledger: LedgerReader): AsyncGenerator<DeadLetter[]> {
   for await (const chunk of reader.chunks()) {
-    const parsed = chunk.map((raw) => ({ raw, message: parseBody(raw.body) }));
+    const parsed = chunk.map((raw) => ({ raw, message: parseBody(raw) }));
     const keys = parsed.flatMap((p) => (p.message ? [p.message.eventKey] : []));
     const events = await ledger.events(keys);
     yield parsed.map(({ raw, message }) => {
@@ -71,9 +72,24 @@ export async function* joinWithLedger(reader: DlqReader, ledger: LedgerReader): 
   }
 }
 
-function parseBody(body: string): RetryMessage | undefined {
+/**
+ * The retry message a dead letter stands for: its body, or, for an EventBridge event a rule queued, the message
+ * the redeliverer derived from it (lambdas/shared/domain/event-envelope.ts). Undefined when it is neither.
+ */
+function parseBody(raw: RawDeadLetter): RetryMessage | undefined {
   try {
-    const result = retryMessageSchema.safeParse(JSON.parse(body));
+    const json: unknown = JSON.parse(raw.body);
+    const envelope = asEventEnvelope(json);
+    if (envelope) {
+      const sent = raw.sentAt ? new Date(raw.sentAt) : new Date(0);
+      // The route's headers as the rule carries them: the CLI masks credential values when it prints them.
+      const taken = takeEnvelope(envelope, {
+        forwardCredentials: true,
+        sentAt: Number.isNaN(sent.getTime()) ? new Date(0) : sent,
+      });
+      return taken.kind === 'message' ? taken.message : undefined;
+    }
+    const result = retryMessageSchema.safeParse(json);
     return result.success ? result.data : undefined;
   } catch {
     return undefined;

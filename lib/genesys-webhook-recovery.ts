@@ -408,7 +408,7 @@ export class GenesysWebhookRecovery extends Construct {
   public readonly eventBus?: events.IEventBus;
   /** The EventBridge rules, one per route plus one for unmatched events; empty without the EventBridge source. */
   public readonly eventRules: readonly events.Rule[];
-  /** The EventBridge intake Lambda function; undefined without the EventBridge source. */
+  /** The EventBridge intake Lambda function, which only routes ordered per entity need; undefined otherwise. */
   public readonly intakeFunction?: lambda.Function;
   /** Genesys events that could not reach the retry queue; undefined without the EventBridge source. */
   public readonly intakeFailuresQueue?: sqs.Queue;
@@ -502,6 +502,7 @@ export class GenesysWebhookRecovery extends Construct {
       maxConcurrency: settings.MAX_CONCURRENCY,
       reserveConcurrency: config.reserveRedelivererConcurrency,
       ...(signingSecret ? { signingSecret } : {}),
+      ...(config.eventBus ? { eventSource: config.eventBus.eventSource } : {}),
     }).function;
 
     const alarms = new RecoveryAlarms(this, 'Alarms', {

@@ -15,11 +15,18 @@ import { GenesysDeliverySource } from '../lambdas/shared/adapters/genesys-delive
 import { SigningWebhookSender } from '../lambdas/shared/adapters/signing-webhook-sender';
 import { SqsRetryQueue } from '../lambdas/shared/adapters/sqs-retry-queue';
 import { deriveSettings } from '../lambdas/shared/derived-settings';
+import { takeEnvelope } from '../lambdas/shared/domain/event-envelope';
+import { queueSafeJson } from '../lambdas/shared/domain/retry-message';
+import type { Route } from '../lambdas/shared/domain/routes';
 import { parseSigningSecret } from '../lambdas/shared/domain/signing-secret';
 import { GENESYS_SOURCE_PREFIX, matchingRoutes } from '../lambdas/shared/domain/topic-match';
 import type { FailedDeliverySource, Ledger } from '../lambdas/shared/ports';
 import type { GenesysCredentials, PipelineSettings } from '../lambdas/shared/settings';
-import { type EventBridgeEmulator, startEventBridgeEmulator } from './eventbridge-emulator';
+import {
+  type EmulatedEvent,
+  type EventBridgeEmulator,
+  startEventBridgeEmulator,
+} from './eventbridge-emulator';
 import { lambdaContext } from './lambda-context';
 import { type LocalAws, startLocalAws } from './local-aws';
 import { SqsEventSource } from './sqs-event-source';
@@ -242,9 +249,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 }
 
 /**
- * The local PutEvents endpoint wired to the intake handler as the stack's rules would invoke it: once per route
- * whose topics match `detail.topicName` (the same matcher the rule patterns are compiled from), or once with no
- * route when none does. Events from other sources match no rule and are accepted and dropped, as EventBridge does.
+ * The local PutEvents endpoint wired as the stack's rules are: an event whose `detail.topicName` a route takes
+ * (the same matcher the rule patterns are compiled from) is put on the retry queue in the rules' envelope, once
+ * per route, for the redeliverer to take in; a route ordered per entity invokes the intake instead; an event no
+ * route takes goes on the queue with no route (the catch-all rule). Events from other sources match no rule and
+ * are accepted and dropped, as EventBridge does.
  */
 function startEventBridgeIntake(
   port: number,
@@ -252,6 +261,18 @@ function startEventBridgeIntake(
 ): Promise<EventBridgeEmulator> {
   const intake = intakeHandler(deps);
   const context = () => lambdaContext('intake', 30);
+  const put = async (route: Route | null, event: EmulatedEvent) => {
+    await deps.queue.requeue(queueSafeJson({ route, event }), 0);
+    const taken = takeEnvelope(
+      { route, event },
+      { forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS, sentAt: new Date() },
+    );
+    if (taken.kind === 'message') deps.onEvent?.({ kind: 'enqueued', message: taken.message });
+    else if (taken.kind === 'unmatched') {
+      const topicName = String((event.detail as { topicName?: unknown }).topicName);
+      deps.onEvent?.({ kind: 'unmatched', deliveryId: taken.deliveryId, topicName });
+    }
+  };
   return startEventBridgeEmulator({
     port,
     async onEvent(event) {
@@ -259,8 +280,13 @@ function startEventBridgeIntake(
       const detail = event.detail as { topicName?: unknown };
       const topic = typeof detail.topicName === 'string' ? detail.topicName : undefined;
       const routes = topic === undefined ? [] : matchingRoutes(deps.settings.ROUTES, topic);
-      if (routes.length === 0) await intake({ route: null, event }, context());
-      for (const route of routes) await intake({ route, event }, context());
+      // An event without a topic matches no rule in AWS; here the intake records it as invalid.
+      if (topic === undefined) await intake({ route: null, event }, context());
+      else if (routes.length === 0) await put(null, event);
+      for (const route of routes) {
+        if (route.order !== undefined) await intake({ route, event }, context());
+        else await put(route, event);
+      }
     },
   });
 }

@@ -378,6 +378,7 @@ function printIntakeEvent(event: IntakeEvent): void {
       `eventbridge  ${event.message.deliveryId} (route ${event.message.route}) → ${targetId(event.message.targetUrl)}`,
     );
   } else if (event.kind === 'duplicate') {
+    // An ordered route's intake claims before it queues: a repeat is not queued at all.
     counts.eventBridgeDuplicates += 1;
     line(
       `eventbridge  ${event.deliveryId} (route ${event.route}): same content as an event already taken in, not enqueued again`,
@@ -416,6 +417,19 @@ function printOutcome(o: RedeliveryOutcome): void {
     case 'outdated':
       line(`superseded   ${who} (${o.error ?? 'a newer event of its entity was delivered'}); not sent`);
       break;
+    case 'already-delivered':
+    case 'superseded':
+      // A rule queued a repeat of an event (the same content under a new id): its first receive stands down.
+      if (o.repeat && o.webhookId?.startsWith('eventbridge:')) {
+        counts.eventBridgeDuplicates += 1;
+        line(
+          `eventbridge  ${o.deliveryId} (route ${o.webhookId.slice('eventbridge:'.length)}): same content as an event already taken in, not delivered again`,
+        );
+      }
+      break;
+    case 'refused-event':
+      line(`invalid      ${o.deliveryId} (EventBridge): ${o.error ?? ''} — recorded in the ledger`);
+      break;
     case 'held':
       counts.held += 1;
       if (o.hold && !announcedHolds.has(o.hold.key)) {
@@ -441,7 +455,7 @@ async function shutdown(why: string, code: number): Promise<void> {
   );
   if (counts.eventBridgeEnqueued + counts.eventBridgeDuplicates + counts.eventBridgeUnmatched > 0) {
     console.log(
-      `EventBridge: ${counts.eventBridgeEnqueued} enqueued, ${counts.eventBridgeDuplicates} duplicates not enqueued again, ${counts.eventBridgeUnmatched} unmatched or invalid (recorded in the ledger).`,
+      `EventBridge: ${counts.eventBridgeEnqueued} enqueued, ${counts.eventBridgeDuplicates} duplicates not delivered again, ${counts.eventBridgeUnmatched} unmatched or invalid (recorded in the ledger).`,
     );
   }
   if (queued) {

@@ -1,3 +1,4 @@
+import { EVENTBRIDGE_LEDGER_ID } from '../shared/domain/event-envelope';
 import { type ExpectedOrigin, originRefusal } from '../shared/domain/event-origin';
 import { type GenesysEvent, genesysRetryMessage, readGenesysEvent } from '../shared/domain/genesys-event';
 import type { RetryMessage } from '../shared/domain/retry-message';
@@ -7,8 +8,7 @@ import type { EntityOrderStore, Ledger, RetryQueue } from '../shared/ports';
 import { closeRefusedClaim } from '../shared/refused-claim';
 import type { PipelineSettings } from '../shared/settings';
 
-/** The `webhookId` under which events no route takes, or that are not Genesys's shape, are filed in the ledger. */
-export const EVENTBRIDGE_LEDGER_ID = 'eventbridge';
+export { EVENTBRIDGE_LEDGER_ID };
 
 /** Something worth a line in local mode or a log entry. */
 export type IntakeEvent =

@@ -76,6 +76,9 @@ export const handler = redelivererHandler({
     client: dynamo,
   }),
   settings,
+  // EventBridge rules put the events of unordered routes on the queue: only this partner source, this account.
+  eventSource: runtime.GENESYS_EVENT_SOURCE,
+  checkAccount: runtime.GENESYS_EVENT_SOURCE !== undefined,
   random: Math.random,
   now: () => new Date(),
   logger,

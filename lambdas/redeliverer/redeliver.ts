@@ -4,12 +4,24 @@
  * ./settle-attempt, holding and exhausting in ./hold. The public types live in ./redelivery-types and are
  * importable from here.
  */
-import { ABSENT, applyWrite, claim, type Lifecycle, onReceive } from '../shared/domain/event-lifecycle';
+
+import { EVENTBRIDGE_LEDGER_ID } from '../shared/domain/event-envelope';
+import {
+  ABSENT,
+  applyWrite,
+  claim,
+  type Lifecycle,
+  onReceive,
+  type ReceiveDecision,
+  VERDICTS,
+} from '../shared/domain/event-lifecycle';
+import type { RetryMessage } from '../shared/domain/retry-message';
 import { targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
+import type { EventRecord } from '../shared/ports';
 import { orderStep } from './entity-order-step';
 import { exhaustNow, hold } from './hold';
-import { readRetryRecord } from './read-retry-record';
+import { type ReadQueuedRecord, readQueuedRecord } from './read-retry-record';
 import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
 import type { Base, Current, RedeliverDeps, RedeliveryInput, RedeliveryOutcome } from './redelivery-types';
 import { callAndSettle } from './settle-attempt';
@@ -36,7 +48,14 @@ export const CLAIM_MARGIN_SECONDS = 15;
  * utility reports as a failure of this record alone.
  */
 export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Promise<RedeliveryOutcome> {
-  const read = readRetryRecord(input.body);
+  const sent = Number(input.attributes.SentTimestamp);
+  const sentAtMs = Number.isFinite(sent) && sent > 0 ? sent : undefined;
+  const read = readQueuedRecord(input.body, {
+    forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
+    sentAt: sentAtMs === undefined ? deps.now() : new Date(sentAtMs),
+    ...(deps.origin ? { origin: deps.origin } : {}),
+  });
+  if (read.ok === 'not-routed') return recordNotRouted(input, read, deps);
   if (!read.ok) {
     const base = { messageId: input.messageId, attempt: receiveCount(input) };
     deps.logger.warn('retry message is invalid; failing fast so SQS dead-letters it', {
@@ -59,20 +78,12 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const message = read.message;
-  const state: Lifecycle = (await deps.ledger.getEvent(message.eventKey)) ?? ABSENT;
+  const record = await deps.ledger.getEvent(message.eventKey);
+  const state: Lifecycle = record ?? ABSENT;
   const at = deps.now();
-  const sent = Number(input.attributes.SentTimestamp);
-  const received = onReceive(
-    state,
-    {
-      messageId: input.messageId,
-      sentAtMs: Number.isFinite(sent) && sent > 0 ? sent : undefined,
-      budget: message.budget,
-      heldSince: message.heldSince,
-    },
-    at,
-    { maxRetries: deps.settings.MAX_RETRIES },
-  );
+  const received = read.fromEvent
+    ? (repeatOfDecided(record, message) ?? receive(state, input, message, sentAtMs, at, deps))
+    : receive(state, input, message, sentAtMs, at, deps);
   const spentBefore = 'budget' in received ? received.budget.spent : state.budgetAttempts;
   const base: Base = {
     messageId: input.messageId,
@@ -83,13 +94,15 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     attempt: spentBefore + 1,
   };
   const none = { targetCalled: false, durationMs: 0 };
+  // A rule queued the same content under another EventBridge id (Genesys sent it again): this copy stands down.
+  const repeat = read.fromEvent && record?.deliveryId !== message.deliveryId ? { repeat: true as const } : {};
   switch (received.kind) {
     case 'already-delivered':
       // Sent already (a duplicate, or a crash between the target's answer and the ack): never send twice.
-      return { ...base, result: 'already-delivered', acknowledged: true, ...none };
+      return { ...base, result: 'already-delivered', acknowledged: true, ...none, ...repeat };
     case 'superseded':
       // Another copy owns the event, or this one predates its verdict: this copy has nothing left to do.
-      return { ...base, result: 'superseded', acknowledged: true, error: received.why, ...none };
+      return { ...base, result: 'superseded', acknowledged: true, error: received.why, ...none, ...repeat };
     case 'busy':
       // SQS delivered this very message twice: the other receive holds the claim; look again when it ends.
       await setVisibility(input, received.retryInSeconds, base, deps);
@@ -157,6 +170,7 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
       acknowledged: true,
       error: 'another copy claimed it first',
       ...none,
+      ...repeat,
     };
   }
   const claimed: Current = { ...current, state: applyWrite(state, claimWrite) };
@@ -176,6 +190,77 @@ async function releaseAdmission(
       error: errorText(error),
     });
   });
+}
+
+/** What the lifecycle says this copy must do, given the item as read. */
+function receive(
+  state: Lifecycle,
+  input: RedeliveryInput,
+  message: RetryMessage,
+  sentAtMs: number | undefined,
+  at: Date,
+  deps: RedeliverDeps,
+): ReceiveDecision {
+  const copy = { messageId: input.messageId, sentAtMs, budget: message.budget, heldSince: message.heldSince };
+  return onReceive(state, copy, at, { maxRetries: deps.settings.MAX_RETRIES });
+}
+
+/**
+ * An EventBridge event whose content was already decided on under another EventBridge id: a repeat Genesys sent,
+ * not an operator's redrive (which keeps the id), so it is acknowledged rather than given a new budget.
+ */
+function repeatOfDecided(
+  record: EventRecord | undefined,
+  message: RetryMessage,
+): ReceiveDecision | undefined {
+  if (record === undefined || !VERDICTS.includes(record.status) || record.status === 'delivered')
+    return undefined;
+  if (record.deliveryId === message.deliveryId) return undefined;
+  return {
+    kind: 'superseded',
+    why: `a repeat of event ${record.deliveryId} (${record.status}); redrive its dead letter instead`,
+  };
+}
+
+/**
+ * An EventBridge event no route takes (the catch-all rule), or one refused for its shape, source or account:
+ * recorded in the ledger with the reason and counted once, then acknowledged. A ledger that cannot record it
+ * rejects, so the message comes back rather than being lost.
+ */
+async function recordNotRouted(
+  input: RedeliveryInput,
+  read: Extract<ReadQueuedRecord, { ok: 'not-routed' }>,
+  deps: RedeliverDeps,
+): Promise<RedeliveryOutcome> {
+  const recorded = await deps.ledger.recordInvalid({
+    webhookId: EVENTBRIDGE_LEDGER_ID,
+    deliveryId: read.deliveryId,
+    reason: read.reason,
+    raw: read.raw,
+  });
+  if (recorded === 'new') {
+    deps.logger.warn('EventBridge event not enqueued', {
+      messageId: input.messageId,
+      deliveryId: read.deliveryId,
+      reason: read.reason,
+    });
+  }
+  return {
+    messageId: input.messageId,
+    deliveryId: read.deliveryId,
+    webhookId: EVENTBRIDGE_LEDGER_ID,
+    attempt: 0,
+    result:
+      recorded === 'duplicate'
+        ? 'already-recorded'
+        : read.kind === 'unmatched'
+          ? 'unmatched'
+          : 'refused-event',
+    acknowledged: true,
+    targetCalled: false,
+    error: read.reason,
+    durationMs: 0,
+  };
 }
 
 function receiveCount(input: RedeliveryInput): number {

@@ -4,7 +4,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { accountOfArn } from '../shared/domain/event-origin';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../shared/errors';
 import { type RedeliverDeps, type RedeliveryOutcome, redeliver } from './redeliver';
 
@@ -14,6 +15,10 @@ export type RedelivererHandlerDeps = Omit<RedeliverDeps, 'logger'> & {
   readonly metrics?: Metrics;
   /** Called once per record with what happened; local mode prints a line per event from it. */
   readonly onOutcome?: (outcome: RedeliveryOutcome) => void;
+  /** The one partner event source whose events rules may put on the queue (GENESYS_EVENT_SOURCE). @default - any */
+  readonly eventSource?: string | undefined;
+  /** Refuse EventBridge events that name another account than the function's own (from its ARN). @default false */
+  readonly checkAccount?: boolean;
 };
 
 /**
@@ -26,27 +31,29 @@ export type RedelivererHandlerDeps = Omit<RedeliverDeps, 'logger'> & {
  * record is waiting for its backoff is normal here, not an error worth a Lambda failure.
  */
 export function redelivererHandler(deps: RedelivererHandlerDeps) {
-  const recordHandler = async (record: SQSRecord): Promise<RedeliveryOutcome> => {
-    let outcome: RedeliveryOutcome;
-    try {
-      outcome = await redeliver(record, deps);
-    } catch (error) {
-      deps.logger.error(
-        'redelivery failed before a decision; the message returns after its visibility timeout',
-        {
-          messageId: record.messageId,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        },
-      );
-      throw error;
-    }
-    publish(outcome, deps);
-    if (outcome.acknowledged) return outcome;
-    const summary = `${outcome.result}: ${outcome.error ?? 'no further detail'}`;
-    throw outcome.result === 'retry-scheduled'
-      ? new RetryableDeliveryError(summary, outcome.nextAttemptInSeconds)
-      : new PermanentDeliveryError(summary);
-  };
+  const recordHandler =
+    (use: RedeliverDeps) =>
+    async (record: SQSRecord): Promise<RedeliveryOutcome> => {
+      let outcome: RedeliveryOutcome;
+      try {
+        outcome = await redeliver(record, use);
+      } catch (error) {
+        deps.logger.error(
+          'redelivery failed before a decision; the message returns after its visibility timeout',
+          {
+            messageId: record.messageId,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          },
+        );
+        throw error;
+      }
+      publish(outcome, deps);
+      if (outcome.acknowledged) return outcome;
+      const summary = `${outcome.result}: ${outcome.error ?? 'no further detail'}`;
+      throw outcome.result === 'retry-scheduled'
+        ? new RetryableDeliveryError(summary, outcome.nextAttemptInSeconds)
+        : new PermanentDeliveryError(summary);
+    };
 
   // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its bodies may carry credential headers.
   const middlewares: MiddlewareObj[] = [injectLambdaContext(deps.logger, { logEvent: false })];
@@ -55,12 +62,20 @@ export function redelivererHandler(deps: RedelivererHandlerDeps) {
   return middy<SQSEvent, SQSBatchResponse>()
     .use(middlewares)
     .handler((event, context) =>
-      processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      processPartialResponse(event, recordHandler(withOrigin(context)), new BatchProcessor(EventType.SQS), {
         context,
         processInParallel: true,
         throwOnFullBatchFailure: false,
       }),
     );
+
+  /** The deps with the origin EventBridge events must have; the account is the function's own, from its ARN. */
+  function withOrigin(context: Context): RedeliverDeps {
+    if (deps.eventSource === undefined && !deps.checkAccount) return deps;
+    // No account in the ARN refuses every event: better than taking events from anywhere.
+    const account = deps.checkAccount ? (accountOfArn(context.invokedFunctionArn) ?? 'unknown') : undefined;
+    return { ...deps, origin: { source: deps.eventSource, account } };
+  }
 }
 
 function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void {
@@ -73,6 +88,7 @@ function publish(outcome: RedeliveryOutcome, deps: RedelivererHandlerDeps): void
   if (metrics) {
     const counter = COUNTERS[outcome.result];
     if (counter) metrics.addMetric(counter, MetricUnit.Count, 1);
+    if (outcome.repeat) metrics.addMetric('Duplicates', MetricUnit.Count, 1);
     if (outcome.targetCalled)
       metrics.addMetric('DeliveryDurationMs', MetricUnit.Milliseconds, outcome.durationMs);
     if (outcome.hold) {
@@ -99,6 +115,7 @@ const INFO = new Set<RedeliveryOutcome['result']>([
   'held',
   'waiting',
   'outdated',
+  'already-recorded',
 ]);
 
 const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
@@ -112,4 +129,7 @@ const COUNTERS: Partial<Record<RedeliveryOutcome['result'], string>> = {
   'not-sent': 'RedeliveriesNotSent',
   // latestOnly routes: events a newer one of their entity made obsolete (never sent, never dead-lettered).
   outdated: 'SupersededEvents',
+  // EventBridge events put on the queue by a rule that no route takes, or refused: the UnmatchedEvents alarm.
+  unmatched: 'UnmatchedEvents',
+  'refused-event': 'InvalidEvents',
 };

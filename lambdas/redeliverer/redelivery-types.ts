@@ -6,6 +6,7 @@
 import type { Outcome } from '../shared/domain/classify';
 import type { EntityState } from '../shared/domain/entity-order';
 import type { Budget, Lifecycle } from '../shared/domain/event-lifecycle';
+import type { ExpectedOrigin } from '../shared/domain/event-origin';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import type { TargetPolicy } from '../shared/domain/target';
 import type { EntityOrderStore, EntityRef, Ledger, RetryQueue, WebhookSender } from '../shared/ports';
@@ -41,8 +42,11 @@ export interface RedeliverDeps {
     | 'MAX_RETRY_DELAY_SECONDS'
     | 'DELIVERY_TIMEOUT_SECONDS'
     | 'MAX_HOLD_SECONDS'
+    | 'FORWARD_CREDENTIAL_HEADERS'
     | keyof TargetPolicy
   >;
+  /** The partner source and account EventBridge events on the queue must name; others are refused. @default - any */
+  readonly origin?: ExpectedOrigin;
   /** Holds back targets that signalled they cannot take more; one per warm instance, shared by its records. */
   readonly gate: TargetGate;
   /** A number in [0, 1) for the backoff's jitter. */
@@ -81,7 +85,18 @@ export interface RedeliveryOutcome {
     /** Ordered per entity: an earlier event of its entity is pending, so this one was sent again for later. */
     | 'waiting'
     /** latestOnly: a newer event of its entity was delivered first; recorded as superseded, never sent. */
-    | 'outdated';
+    | 'outdated'
+    /** An EventBridge event no route takes (the catch-all rule): recorded in the ledger, acknowledged. */
+    | 'unmatched'
+    /** An EventBridge event not of Genesys's shape, or of another source or account: recorded, acknowledged. */
+    | 'refused-event'
+    /** One of those two again (EventBridge delivered it twice): recorded already, acknowledged. */
+    | 'already-recorded';
+  /**
+   * Set when an EventBridge event a rule queued stands down for another SQS message of the same content (a repeat
+   * Genesys sent under a new id): counted as a duplicate.
+   */
+  readonly repeat?: true;
   /** True when the message is done with and must be deleted; false when it must be reported failed. */
   readonly acknowledged: boolean;
   readonly targetCalled: boolean;

@@ -21,6 +21,7 @@ import {
 import { type EVENTBRIDGE_ALARM_NAMES, queueNames } from '../physical-names';
 import { deployedAlarmName } from './recovery-alarms';
 import { metricsNamespace, RecoveryFunction } from './recovery-function';
+import { REDELIVERER_SERVICE_NAME } from './redeliverer-function';
 
 /**
  * Where the Genesys events arrive: a partner event source to associate with a new bus, or an existing bus (by
@@ -98,7 +99,8 @@ function partnerEventBus(scope: Construct, eventSource: string): events.EventBus
 export class EventBridgeSource extends Construct {
   public readonly eventBus: events.IEventBus;
   public readonly rules: readonly events.Rule[];
-  public readonly function: lambda.Function;
+  /** The intake, which only ordered routes need; undefined when no route is ordered per entity. */
+  public readonly function: lambda.Function | undefined;
   /** Events that could not reach the retry queue, with the error: EventBridge target DLQ and Lambda on-failure. */
   public readonly failuresQueue: sqs.Queue;
   public readonly alarms: readonly cloudwatch.Alarm[];
@@ -116,33 +118,6 @@ export class EventBridgeSource extends Construct {
           : props.bus.eventBus;
     const filter: SourceFilter = { eventSource: props.bus.eventSource, account: Stack.of(this).account };
 
-    const recovery = new RecoveryFunction(this, 'Intake', {
-      handler: 'intake',
-      serviceName: INTAKE_SERVICE_NAME,
-      description: 'Puts Genesys Cloud events from EventBridge on the retry queue, once per route',
-      timeout: Duration.seconds(30),
-      memorySize: 256,
-      metricsNamespace: metricsNamespace(prefix),
-      environment: {
-        ...props.pipelineEnvironment,
-        RETRY_QUEUE_URL: props.retryQueue.queueUrl,
-        LEDGER_TABLE_NAME: props.ledger.tableName,
-        // The intake checks it too, and the account (its own): an event from elsewhere is refused, not taken.
-        GENESYS_EVENT_SOURCE: props.bus.eventSource,
-      },
-    });
-    this.function = recovery.function;
-    recovery.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
-    );
-    // Writes only: the intake claims each event without reading it first (it is nearly always new).
-    recovery.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-        resources: [props.ledger.tableArn],
-      }),
-    );
-
     this.failuresQueue = new sqs.Queue(this, 'IntakeFailuresQueue', {
       queueName: queueNames.eventBridgeFailures(prefix),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -156,16 +131,11 @@ export class EventBridgeSource extends Construct {
       { id: 'AwsSolutions-SQS3', reason: isDlq },
       { id: 'Serverless-SQSRedrivePolicy', reason: isDlq },
     );
-    this.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: LAMBDA_MAX_EVENT_AGE,
-      onFailure: new destinations.SqsDestination(this.failuresQueue),
-    });
-    Validations.of(this.function).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Failed asynchronous invocations go to an on-failure destination (the intake-failures queue), which keeps the error and the event; a DeadLetterConfig would keep less.',
-    });
+    // Ordered routes register each event with its entity before it is queued, which needs a function; every other
+    // rule puts the event on the retry queue itself, and the redeliverer takes it in on its first receive.
+    this.function = props.routes.some((r) => r.order !== undefined)
+      ? this.createIntake(props, prefix)
+      : undefined;
 
     const rule = (ruleId: string, description: string, pattern: GenesysEventPattern, route: Route | null) =>
       new events.Rule(this, ruleId, {
@@ -173,14 +143,7 @@ export class EventBridgeSource extends Construct {
         description,
         // The domain's pattern as is: the tests check the synthesized pattern equals it.
         eventPattern: pattern as unknown as events.EventPattern,
-        targets: [
-          new targets.LambdaFunction(this.function, {
-            event: new RouteInput(route),
-            deadLetterQueue: this.failuresQueue,
-            retryAttempts: 185,
-            maxEventAge: EVENTBRIDGE_MAX_EVENT_AGE,
-          }),
-        ],
+        targets: [this.target(props.retryQueue, route)],
       });
     this.rules = [
       ...props.routes.map((route) =>
@@ -203,16 +166,83 @@ export class EventBridgeSource extends Construct {
     this.alarms = this.createAlarms(props.alarmTopic, prefix);
   }
 
+  /** The intake of ordered routes: claims and registers each event with its entity, then queues it. */
+  private createIntake(props: EventBridgeSourceProps, prefix: string): lambda.Function {
+    const recovery = new RecoveryFunction(this, 'Intake', {
+      handler: 'intake',
+      serviceName: INTAKE_SERVICE_NAME,
+      description: 'Puts Genesys Cloud events from EventBridge on the retry queue, once per route',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      metricsNamespace: metricsNamespace(prefix),
+      environment: {
+        ...props.pipelineEnvironment,
+        RETRY_QUEUE_URL: props.retryQueue.queueUrl,
+        LEDGER_TABLE_NAME: props.ledger.tableName,
+        // The intake checks it too, and the account (its own): an event from elsewhere is refused, not taken.
+        GENESYS_EVENT_SOURCE: props.bus.eventSource,
+      },
+    });
+    const intake = recovery.function;
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.retryQueue.queueArn] }),
+    );
+    // Writes only: the intake claims each event without reading it first (it is nearly always new).
+    recovery.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [props.ledger.tableArn],
+      }),
+    );
+
+    intake.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: LAMBDA_MAX_EVENT_AGE,
+      onFailure: new destinations.SqsDestination(this.failuresQueue),
+    });
+    Validations.of(intake).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous invocations go to an on-failure destination (the intake-failures queue), which keeps the error and the event; a DeadLetterConfig would keep less.',
+    });
+
+    return intake;
+  }
+
+  /**
+   * Where a rule sends its events: the retry queue, with the route in the message (the redeliverer derives the
+   * retry message and claims it on its first receive), or the intake for an ordered route. Either way EventBridge
+   * retries for 24 hours and then keeps the event in the failures queue.
+   */
+  private target(retryQueue: sqs.IQueue, route: Route | null): events.IRuleTarget {
+    const delivery = {
+      deadLetterQueue: this.failuresQueue,
+      retryAttempts: 185,
+      maxEventAge: EVENTBRIDGE_MAX_EVENT_AGE,
+    };
+    if (route?.order !== undefined && this.function) {
+      return new targets.LambdaFunction(this.function, { event: new RouteInput(route), ...delivery });
+    }
+    return new targets.SqsQueue(retryQueue, { message: new RouteInput(route), ...delivery });
+  }
+
   private createAlarms(topic: sns.ITopic, prefix: string): cloudwatch.Alarm[] {
     const period = Duration.minutes(5);
-    const custom = (metricName: string) =>
+    const custom = (metricName: string, service: string) =>
       new cloudwatch.Metric({
         namespace: metricsNamespace(prefix),
         metricName,
-        dimensionsMap: { service: INTAKE_SERVICE_NAME },
+        dimensionsMap: { service },
         statistic: 'Sum',
         period,
       });
+    // The redeliverer takes in what the rules put on the queue (the catch-all rule's events among them); the
+    // intake, when there is one, refuses ordered routes' events of another source or account.
+    const counted: Record<string, cloudwatch.IMetric> = {
+      unmatched: custom('UnmatchedEvents', REDELIVERER_SERVICE_NAME),
+      invalid: custom('InvalidEvents', REDELIVERER_SERVICE_NAME),
+      ...(this.function ? { intakeInvalid: custom('InvalidEvents', INTAKE_SERVICE_NAME) } : {}),
+    };
     const definitions: [(typeof EVENTBRIDGE_ALARM_NAMES)[number], string, cloudwatch.IMetric][] = [
       [
         'EventBridgeIntakeFailures',
@@ -223,8 +253,10 @@ export class EventBridgeSource extends Construct {
         'EventBridgeUnmatchedEvents',
         'Genesys sent events that no route takes (or that are not of Genesys shape). Each is recorded in the ledger as invalid#eventbridge#<event id> with its topic: add a route, or remove the topic from the integration.',
         new cloudwatch.MathExpression({
-          expression: 'FILL(unmatched, 0) + FILL(invalid, 0)',
-          usingMetrics: { unmatched: custom('UnmatchedEvents'), invalid: custom('InvalidEvents') },
+          expression: Object.keys(counted)
+            .map((name) => `FILL(${name}, 0)`)
+            .join(' + '),
+          usingMetrics: counted,
           period,
         }),
       ],

@@ -40,6 +40,12 @@ export interface RedelivererFunctionProps {
    * @default - redeliveries are not signed (SIGN_REDELIVERIES=false)
    */
   readonly signingSecret?: SigningSecret;
+  /**
+   * The Genesys partner event source whose events the EventBridge rules put on the retry queue: the redeliverer
+   * takes in only those, and only of this account (GENESYS_EVENT_SOURCE).
+   * @default - no EventBridge source
+   */
+  readonly eventSource?: string;
 }
 
 /** Powertools service name of the redeliverer; the `service` dimension of its metrics. */
@@ -73,6 +79,7 @@ export class RedelivererFunction extends Construct {
         // The secret's id, never its value: the key is read at run time, so it is in no template or console.
         SIGN_REDELIVERIES: String(props.signingSecret !== undefined),
         ...(props.signingSecret ? { [SIGNING_SECRET_ENV]: props.signingSecret.secretId } : {}),
+        ...(props.eventSource ? { GENESYS_EVENT_SOURCE: props.eventSource } : {}),
       },
     });
     this.function = recovery.function;

@@ -119,13 +119,13 @@ describe('EventBridge source: stack', () => {
     }
   });
 
-  it('targets the intake with the route and the whole event, a retry policy and the failures queue as DLQ', () => {
-    const intake = logicalId(template, 'AWS::Lambda::Function', 'EventBridgeSourceIntakeFunction');
+  it('targets the retry queue with the route and the whole event, a retry policy and the failures queue as DLQ', () => {
+    const retryQueue = logicalId(template, 'AWS::SQS::Queue', 'QueuesRetryQueue');
     const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
     for (const rule of rulesOf(template)) {
       expect(rule.Targets).toHaveLength(1);
       const [target] = rule.Targets;
-      expect(target?.Arn).toEqual(arnOf(intake));
+      expect(target?.Arn).toEqual(arnOf(retryQueue));
       expect(target?.DeadLetterConfig).toEqual({ Arn: arnOf(failures) });
       expect(target?.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 });
       const templateText = target?.InputTransformer?.InputTemplate ?? '';
@@ -138,10 +138,21 @@ describe('EventBridge source: stack', () => {
       ends?.Targets[0]?.InputTransformer?.InputTemplate.replace('<aws.events.event.json>', 'null') ?? '',
     );
     expect(input).toEqual({ route: ROUTES[0], event: null });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: arnOf(failures) } },
-    });
+    const unmatched = rulesOf(template).find((r) => r.id.startsWith('EventBridgeSourceUnmatched'));
+    expect(unmatched?.Targets[0]?.InputTransformer?.InputTemplate).toBe(
+      '{"route":null,"event":<aws.events.event.json>}',
+    );
+    // No route is ordered: no intake function, no invoke permission, no asynchronous invoke config.
+    expect(byType(template, 'AWS::Lambda::Function').filter(([id]) => id.includes('Intake'))).toEqual([]);
+    template.resourceCountIs('AWS::Lambda::Permission', 0);
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+  });
+
+  it('gives the redeliverer the partner source, which it checks with its own account', () => {
+    const [, redeliverer] =
+      byType(template, 'AWS::Lambda::Function').find(([id]) => id.startsWith('Redeliverer')) ?? [];
+    const env = redeliverer?.Properties.Environment as { Variables: Record<string, unknown> } | undefined;
+    expect(env?.Variables.GENESYS_EVENT_SOURCE).toBe(SOURCE);
   });
 
   it('names each route’s target in its rule description by target id, never by path', () => {
@@ -165,50 +176,37 @@ describe('EventBridge source: stack', () => {
     });
   });
 
-  it('lets only EventBridge queue failures, and only for these rules', () => {
-    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
-    const policies = byType(template, 'AWS::SQS::QueuePolicy').filter(([, p]) =>
-      JSON.stringify(p.Properties.Queues).includes(failures),
-    );
-    expect(policies).toHaveLength(1);
-    const statements =
-      (policies[0]?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
-        ?.Statement ?? [];
-    const allows = statements.filter((s) => s.Effect === 'Allow');
-    expect(allows.length).toBe(ROUTES.length + 1);
-    for (const s of allows) {
-      expect(s.Principal).toEqual({ Service: 'events.amazonaws.com' });
-      expect(s.Action).toBe('sqs:SendMessage');
-      expect(JSON.stringify(s.Condition)).toContain('aws:SourceArn');
-    }
-    const permissions = byType(template, 'AWS::Lambda::Permission');
-    expect(permissions).toHaveLength(ROUTES.length + 1);
-    for (const [, p] of permissions) {
-      expect(p.Properties.Principal).toBe('events.amazonaws.com');
-      expect(p.Properties.SourceArn).toBeDefined();
-    }
-  });
-
-  it('grants the intake exactly: send to the retry queue and the failures queue, ledger writes', () => {
-    const retryQueue = logicalId(template, 'AWS::SQS::Queue', 'QueuesRetryQueue');
-    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
-    const table = logicalId(template, 'AWS::DynamoDB::Table', 'Ledger');
-    const statements = statementsOf(template, 'EventBridgeSourceIntakeRole');
-    expect(actions(statements)).toEqual([
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'logs:CreateLogStream',
-      'logs:PutLogEvents',
-      'sqs:GetQueueAttributes',
-      'sqs:GetQueueUrl',
-      'sqs:SendMessage',
-      'sqs:SendMessage',
-    ]);
-    for (const s of statements) {
-      const action = [s.Action].flat();
-      if (action.includes('sqs:GetQueueUrl')) expect(s.Resource).toEqual(arnOf(failures));
-      else if (action.some((a) => a.startsWith('sqs:'))) expect(s.Resource).toEqual(arnOf(retryQueue));
-      if (action.some((a) => a.startsWith('dynamodb:'))) expect(s.Resource).toEqual(arnOf(table));
+  it('lets only these rules send to the retry queue and the failures queue, over TLS', () => {
+    const rules = rulesOf(template).map((r) => r.id);
+    for (const queueId of ['EventBridgeSourceIntakeFailuresQueue', 'QueuesRetryQueue']) {
+      const queue = logicalId(template, 'AWS::SQS::Queue', queueId);
+      const policies = byType(template, 'AWS::SQS::QueuePolicy').filter(
+        ([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: queue }]),
+      );
+      expect(policies).toHaveLength(1);
+      const statements =
+        (policies[0]?.[1].Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+          ?.Statement ?? [];
+      const allows = statements.filter((s) => s.Effect === 'Allow');
+      expect(allows.length).toBe(ROUTES.length + 1);
+      const sources = allows.map((s) => {
+        expect(s.Principal).toEqual({ Service: 'events.amazonaws.com' });
+        expect([s.Action].flat()).toContain('sqs:SendMessage');
+        expect(
+          [s.Action]
+            .flat()
+            .every((a) =>
+              ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'].includes(String(a)),
+            ),
+        ).toBe(true);
+        return (s.Condition as { ArnEquals: { 'aws:SourceArn': unknown } }).ArnEquals['aws:SourceArn'];
+      });
+      expect(sources).toEqual(expect.arrayContaining(rules.map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }))));
+      expect(
+        statements.some(
+          (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('SecureTransport'),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -267,10 +265,10 @@ describe('EventBridge source: with the delivery log, and on an existing bus', ()
       { ...event, account: '999999999999' },
     ];
     for (const stranger of strangers) expect(deployed.filter((p) => patternMatches(p, stranger))).toEqual([]);
-    const intake = byType(template, 'AWS::Lambda::Function').find(([id]) =>
-      id.startsWith('EventBridgeSourceIntake'),
+    const redeliverer = byType(template, 'AWS::Lambda::Function').find(([id]) =>
+      id.startsWith('Redeliverer'),
     );
-    const props = intake?.[1].Properties as
+    const props = redeliverer?.[1].Properties as
       | { Environment?: { Variables: Record<string, unknown> } }
       | undefined;
     expect(props?.Environment?.Variables.GENESYS_EVENT_SOURCE).toBe(SOURCE);
@@ -288,6 +286,74 @@ describe('EventBridge source: with the delivery log, and on an existing bus', ()
   it('takes ROUTES as a JSON array in cdk.json context', () => {
     const { template } = synthStack({ ...EVENTBRIDGE_ONLY, ROUTES: ROUTES });
     expect(rulesOf(template)).toHaveLength(ROUTES.length + 1);
+  });
+});
+
+describe('EventBridge source: a route ordered per entity keeps the intake', () => {
+  const ORDERED: Route = {
+    name: 'presence',
+    topics: ['v2.users.{id}.presence'],
+    url: 'https://hooks.example.com/presence',
+    order: 'per-entity',
+  };
+  let template: Template;
+  beforeAll(() => {
+    template = synthStack({ ...EVENTBRIDGE_ONLY, ROUTES: JSON.stringify([...ROUTES, ORDERED]) }).template;
+  });
+
+  it('invokes the intake for the ordered route only, with an on-failure destination', () => {
+    const intake = logicalId(template, 'AWS::Lambda::Function', 'EventBridgeSourceIntakeFunction');
+    const retryQueue = logicalId(template, 'AWS::SQS::Queue', 'QueuesRetryQueue');
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    for (const rule of rulesOf(template)) {
+      const [target] = rule.Targets;
+      const ordered = rule.id.startsWith('EventBridgeSourceRoutepresence');
+      expect(target?.Arn).toEqual(arnOf(ordered ? intake : retryQueue));
+      expect(target?.DeadLetterConfig).toEqual({ Arn: arnOf(failures) });
+    }
+    const permissions = byType(template, 'AWS::Lambda::Permission');
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]?.[1].Properties.Principal).toBe('events.amazonaws.com');
+    expect(JSON.stringify(permissions[0]?.[1].Properties.SourceArn)).toContain(
+      'EventBridgeSourceRoutepresence',
+    );
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: arnOf(failures) } },
+    });
+  });
+
+  it('grants the intake exactly: send to the retry queue and the failures queue, ledger writes', () => {
+    const retryQueue = logicalId(template, 'AWS::SQS::Queue', 'QueuesRetryQueue');
+    const failures = logicalId(template, 'AWS::SQS::Queue', 'EventBridgeSourceIntakeFailuresQueue');
+    const table = logicalId(template, 'AWS::DynamoDB::Table', 'Ledger');
+    const statements = statementsOf(template, 'EventBridgeSourceIntakeRole');
+    expect(actions(statements)).toEqual([
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+      'sqs:SendMessage',
+    ]);
+    for (const s of statements) {
+      const action = [s.Action].flat();
+      if (action.includes('sqs:GetQueueUrl')) expect(s.Resource).toEqual(arnOf(failures));
+      else if (action.some((a) => a.startsWith('sqs:'))) expect(s.Resource).toEqual(arnOf(retryQueue));
+      if (action.some((a) => a.startsWith('dynamodb:'))) expect(s.Resource).toEqual(arnOf(table));
+    }
+  });
+
+  it('counts the intake’s refusals in the unmatched-events alarm too', () => {
+    const [, alarm] =
+      byType(template, 'AWS::CloudWatch::Alarm').find(
+        ([, a]) => a.Properties.AlarmName === 'GenesysWebhookRecovery-EventBridgeUnmatchedEvents',
+      ) ?? [];
+    const services = JSON.stringify(alarm?.Properties.Metrics);
+    expect(services).toContain('genesys-eventbridge-intake');
+    expect(services).toContain('genesys-webhook-redeliverer');
   });
 });
 

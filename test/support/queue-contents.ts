@@ -3,7 +3,12 @@ import { type RetryMessage, retryMessageSchema } from '../../lambdas/shared/doma
 
 /** Receives and deletes every message on a queue (tests only), parsing each as a retry message. */
 export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<RetryMessage[]> {
-  const all: RetryMessage[] = [];
+  return (await drainBodies(sqs, queueUrl)).map((body) => retryMessageSchema.parse(body));
+}
+
+/** Receives and deletes every message on a queue (tests only): each body as JSON, whatever its shape. */
+export async function drainBodies(sqs: SQSClient, queueUrl: string): Promise<unknown[]> {
+  const all: unknown[] = [];
   for (;;) {
     const out = await sqs.send(
       new ReceiveMessageCommand({
@@ -16,7 +21,7 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Retr
     const messages = out.Messages ?? [];
     if (messages.length === 0) return all;
     for (const m of messages) {
-      all.push(retryMessageSchema.parse(JSON.parse(m.Body ?? '')));
+      all.push(JSON.parse(m.Body ?? ''));
       await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
     }
   }

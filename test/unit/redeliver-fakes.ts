@@ -215,6 +215,7 @@ export function fakeDeps(sender: WebhookSender = new FakeSender()) {
     logger,
     settings: {
       MAX_RETRIES: 3,
+      FORWARD_CREDENTIAL_HEADERS: false,
       RETRY_DELAY_SECONDS: 5,
       MAX_RETRY_DELAY_SECONDS: 3_600,
       TARGET_ALLOWED_HOSTS: [],

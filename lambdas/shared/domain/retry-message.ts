@@ -75,7 +75,12 @@ export type RetryMessage = z.output<typeof retryMessageSchema>;
  * escaped too (JSON.parse joins them again).
  */
 export function toQueueBody(message: RetryMessage): string {
-  return JSON.stringify(message).replace(
+  return queueSafeJson(message);
+}
+
+/** JSON of `value` with the characters SQS or its emulators may refuse escaped (see toQueueBody). */
+export function queueSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
     /[\uD800-\uDFFF\uFFFE\uFFFF]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16)}`,
   );
