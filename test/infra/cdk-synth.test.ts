@@ -55,7 +55,8 @@ describe('npx cdk synth (real CLI, real bundling, no credentials)', () => {
 
   beforeAll(async () => {
     outdir = await mkdtemp(join(tmpdir(), 'cdk-synth-'));
-    // Both sources, so every function (poller, redeliverer, EventBridge intake) is really bundled.
+    // Both sources and an ordered route, so every function (poller, redeliverer, the ordered route's intake) is
+    // really bundled.
     result = await cdkSynth(outdir, {
       WEBHOOK_ID: 'example-webhook',
       GENESYS_CLOUD_REGION: 'us-east-1',
@@ -64,6 +65,12 @@ describe('npx cdk synth (real CLI, real bundling, no credentials)', () => {
           name: 'ends',
           topics: ['v2.detail.events.conversation.{id}.customer.end'],
           url: 'https://h.example.com/e',
+        },
+        {
+          name: 'presence',
+          topics: ['v2.users.{id}.presence'],
+          url: 'https://h.example.com/p',
+          order: 'per-entity',
         },
       ]),
       eventSource: 'aws.partner/genesys.com/cloud/00000000-0000-4000-8000-000000000000/example',

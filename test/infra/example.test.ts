@@ -62,6 +62,7 @@ describe('examples/existing-stack: the construct next to a bus and a queue of an
     };
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types).toContain('AWS::Events::EventBus');
-    expect(types.filter((t) => t === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(3);
+    // The poller and the redeliverer; the example's routes are unordered, so their rules target the retry queue.
+    expect(types.filter((t) => t === 'AWS::Lambda::Function').length).toBe(2);
   });
 });

@@ -20,9 +20,9 @@ describe('first deploy into a new account', () => {
   const resources = Object.values(synthStack(BOTH).template.toJSON().Resources as Record<string, Resource>);
   const ofType = (type: string) => resources.filter((r) => r.Type === type);
 
-  it('reserves no concurrency for any of the three functions', () => {
+  it('reserves no concurrency for either function (poller, redeliverer)', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(2);
     for (const fn of functions) expect(fn.Properties?.ReservedConcurrentExecutions).toBeUndefined();
   });
 
