@@ -50,7 +50,7 @@ export interface CostModel {
   readonly perMillion: { readonly thisStack: CostLine[]; readonly apiDestinations: CostLine[] };
   /**
    * Per million Genesys events arriving through the EventBridge source, one route each, delivered on the first
-   * attempt: this stack's path (partner bus → rule → intake Lambda → retry queue → redeliverer) next to a rule
+   * attempt: this stack's path (partner bus → rule → retry queue → redeliverer) next to a rule
    * on the same partner bus targeting an API destination directly (same events, same targets).
    */
   readonly eventBridgePerMillion: {
@@ -256,9 +256,11 @@ export function costModel(m: CostInputs): CostModel {
 }
 
 /**
- * The EventBridge source per million events. Each event is its own asynchronous intake invocation (EventBridge
- * invokes a Lambda target once per event): a claim (no read first: the event is nearly always new), one
- * SendMessageBatch of one message, a confirmation. From the retry queue on, the redeliverer's share is the delivery-log path's, as measured.
+ * The EventBridge source per million events, on unordered routes: each rule puts the event on the retry queue
+ * itself (one SendMessage by EventBridge), and the redeliverer takes it in on its first receive with the claim it
+ * makes for every event, so from the queue on the cost is the delivery-log path's redeliverer share, as measured.
+ * A route ordered per entity adds the intake (an invocation, a claim, a registration and a confirmation an
+ * event), which this table leaves out.
  */
 function eventBridgeSourceCost(
   m: CostInputs,
@@ -268,12 +270,12 @@ function eventBridgeSourceCost(
 ): { thisStack: CostLine[]; apiDestinations: CostLine[] } {
   const a = ASSUMPTIONS;
   const redeliverer = deliveryLog.filter((l) => l.item.startsWith('Redeliverer'));
-  const intakeMs = 3 * a.awsCallMs + a.intakeCpuMs;
-  // The poller sends 10 messages a request; the intake sends one per event: 0.9 more requests per delivery.
-  const sqsUnits = m.sqsUnitsPerDelivery + 0.9;
-  // The redeliverer's writes as measured (total less the poller's), plus the intake's claim and confirmation.
-  const writes = m.dynamoDbWritesPerDelivery - m.pollerWritesPerDelivery + 2;
-  // The redeliverer's reads as measured; the intake reads nothing.
+  // The poller's share of the measured requests is its SendMessageBatch (10 messages each); EventBridge sends
+  // one message a request instead.
+  const pollerSends = 1 / a.batchSize;
+  const sqsUnits = m.sqsUnitsPerDelivery - pollerSends + 1;
+  // The redeliverer's writes and reads as measured (total less the poller's): nothing else writes.
+  const writes = m.dynamoDbWritesPerDelivery - m.pollerWritesPerDelivery;
   const reads = Math.max(0, m.dynamoDbReadsPerDelivery - m.pollerReadsPerDelivery);
   const partner: CostLine = {
     item: 'EventBridge partner events',
@@ -282,31 +284,21 @@ function eventBridgeSourceCost(
   };
   const thisStack: CostLine[] = [
     partner,
-    {
-      item: 'Intake Lambda (requests)',
-      dollars: MILLION * PRICES.lambdaRequest,
-      basis: `${MILLION} asynchronous invocations (one per event and route)`,
-    },
-    {
-      item: 'Intake Lambda (duration)',
-      dollars: ((MILLION * intakeMs) / 1000) * (a.intakeMemoryMb / 1024) * PRICES.lambdaArmGbSecond,
-      basis: `${MILLION} × ${intakeMs} ms (3 AWS calls + ${a.intakeCpuMs} ms CPU, assumed) at ${a.intakeMemoryMb} MB`,
-    },
     ...redeliverer,
     {
       item: 'SQS requests',
       dollars: MILLION * sqsUnits * PRICES.sqsRequest,
-      basis: `${sqsUnits.toFixed(2)} per delivery: measured ${m.sqsUnitsPerDelivery.toFixed(2)}, plus 0.9 as the intake sends one message a request`,
+      basis: `${sqsUnits.toFixed(2)} per delivery: the rule's SendMessage, plus the redeliverer's receives and deletes (measured ${m.sqsUnitsPerDelivery.toFixed(2)} less the poller's ${pollerSends.toFixed(2)})`,
     },
     {
       item: 'DynamoDB writes',
       dollars: MILLION * writes * wcuPerWrite * PRICES.dynamoDbWriteUnit,
-      basis: `${writes.toFixed(2)} per delivery: the redeliverer's (measured) + the intake's claim and confirmation`,
+      basis: `${writes.toFixed(2)} per delivery: the redeliverer's claim and settlement (measured); no intake`,
     },
     {
       item: 'DynamoDB reads',
       dollars: MILLION * reads * PRICES.dynamoDbReadUnit,
-      basis: `${reads.toFixed(2)} per delivery: the redeliverer's (measured); the intake claims without a read`,
+      basis: `${reads.toFixed(2)} per delivery: the redeliverer's (measured)`,
     },
     {
       item: 'DynamoDB storage',
@@ -316,12 +308,11 @@ function eventBridgeSourceCost(
     {
       item: 'CloudWatch Logs ingestion',
       dollars:
-        ((MILLION *
-          (m.redelivererLogBytesPerRecord + a.intakeLogBytesPerEvent + a.platformLogBytesPerInvocation) +
+        ((MILLION * m.redelivererLogBytesPerRecord +
           (MILLION / a.batchSize) * a.platformLogBytesPerInvocation) /
           GB) *
         PRICES.logsIngestedGb,
-      basis: `redeliverer ${Math.round(m.redelivererLogBytesPerRecord)} B per record (measured), intake ${a.intakeLogBytesPerEvent} B + ${a.platformLogBytesPerInvocation} B platform per event`,
+      basis: `redeliverer ${Math.round(m.redelivererLogBytesPerRecord)} B per record (measured) + ${a.platformLogBytesPerInvocation} B platform per invocation`,
     },
   ];
   const apiDestinations: CostLine[] = [

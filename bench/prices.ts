@@ -58,11 +58,6 @@ export const ASSUMPTIONS = {
   genesysPageMs: 300,
   /** Memory of the functions, as lib/constructs sets it. */
   redelivererMemoryMb: 256,
-  intakeMemoryMb: 256,
-  /** CPU of the intake per event (parse, hash, serialise a small Genesys event): not measured, a round figure. */
-  intakeCpuMs: 3,
-  /** Bytes the intake logs per event: one INFO line and EMF metrics (like the redeliverer's per record). */
-  intakeLogBytesPerEvent: 700,
   pollerMemoryMb: 512,
   /** Poll interval (the default POLL_INTERVAL_SECONDS). */
   pollIntervalSeconds: 60,
