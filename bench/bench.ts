@@ -28,6 +28,8 @@ interface SizePlan {
   readonly coldStartRuns: number;
   readonly economySizes: readonly number[];
   readonly steadyStateDeliveries: number;
+  /** Events put through the EventBridge source (rules straight to the retry queue) to count its AWS calls. */
+  readonly eventBridgeEvents: number;
 }
 
 const PLANS: Record<BenchSize, SizePlan> = {
@@ -43,6 +45,7 @@ const PLANS: Record<BenchSize, SizePlan> = {
     coldStartRuns: 1,
     economySizes: [0, 1, 250],
     steadyStateDeliveries: 30,
+    eventBridgeEvents: 50,
   },
   full: {
     runs: 3,
@@ -58,6 +61,7 @@ const PLANS: Record<BenchSize, SizePlan> = {
     coldStartRuns: 7,
     economySizes: [0, 1, 99, 100, 101, 250, 1_000, 10_000],
     steadyStateDeliveries: 200,
+    eventBridgeEvents: 1_000,
   },
 };
 
@@ -137,11 +141,14 @@ export interface BenchReport {
     readonly steadyState: SteadyStateWrites;
     /** The same polls with the poller's memory of settled claims turned off: what every poll cost before it. */
     readonly steadyStateUncached: SteadyStateWrites;
+    /** Events through the EventBridge source, counted at the clients. */
+    readonly eventBridge?: EventBridgeRun;
   };
   readonly cost: CostModel;
   readonly goals: readonly Goal[];
 }
 
+import { type EventBridgeRun, runEventBridge } from './eventbridge-run';
 import { templateCounts } from './template-counts';
 
 const per = (counts: Record<string, number>, n: number): Record<string, number> =>
@@ -224,6 +231,7 @@ export async function runBench(
     const { cached: steadyState, uncached: steadyStateUncached } = await compareSteadyStateWrites(
       plan.steadyStateDeliveries,
     );
+    const eventBridge = await runEventBridge(receivers, plan.eventBridgeEvents, 600_000);
     progress('API economy: done');
     const counted = pipelines[0];
     if (!counted) throw new Error('no end-to-end run to count calls from');
@@ -250,6 +258,7 @@ export async function runBench(
       idlePoll: counted.idlePoll,
       steadyState,
       steadyStateUncached,
+      eventBridge,
     };
     const pollerReads = steadyState.dynamoDbCallsPerDelivery.GetItem ?? 0;
     // The redeliverer's own writes (claim and settle) are what the end-to-end run counted beyond the poller's.
@@ -269,6 +278,9 @@ export async function runBench(
       // poller's re-listings when failures arrive continuously.
       dynamoDbReadsPerDelivery: sig(economy.dynamoDbReadsPerDelivery + pollerReads, 3),
       pollerReadsPerDelivery: pollerReads,
+      eventBridgeWritesPerEvent: eventBridge.writesPerEvent,
+      eventBridgeReadsPerEvent: eventBridge.readsPerEvent,
+      eventBridgeSqsUnitsPerEvent: eventBridge.sqsUnitsPerEvent,
       eventItemBytes: economy.eventItemBytes,
       idlePollDynamoDbWrites:
         (counted.idlePoll.dynamoDbCalls.UpdateItem ?? 0) + (counted.idlePoll.dynamoDbCalls.PutItem ?? 0),

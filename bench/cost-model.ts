@@ -17,6 +17,10 @@ export interface CostInputs {
   /** Reads per recovered delivery (poller and redeliverer, as for the writes), and the poller's share alone. */
   readonly dynamoDbReadsPerDelivery: number;
   readonly pollerReadsPerDelivery: number;
+  /** Through the EventBridge source (rules straight to the retry queue): DynamoDB writes, reads, SQS units. */
+  readonly eventBridgeWritesPerEvent: number;
+  readonly eventBridgeReadsPerEvent: number;
+  readonly eventBridgeSqsUnitsPerEvent: number;
   /** Approximate size of a delivered event's ledger item. */
   readonly eventItemBytes: number;
   /** DynamoDB writes and reads of a poll that finds nothing new, and the bytes it logs. */
@@ -270,13 +274,11 @@ function eventBridgeSourceCost(
 ): { thisStack: CostLine[]; apiDestinations: CostLine[] } {
   const a = ASSUMPTIONS;
   const redeliverer = deliveryLog.filter((l) => l.item.startsWith('Redeliverer'));
-  // The poller's share of the measured requests is its SendMessageBatch (10 messages each); EventBridge sends
-  // one message a request instead.
-  const pollerSends = 1 / a.batchSize;
-  const sqsUnits = m.sqsUnitsPerDelivery - pollerSends + 1;
-  // The redeliverer's writes and reads as measured (total less the poller's): nothing else writes.
-  const writes = m.dynamoDbWritesPerDelivery - m.pollerWritesPerDelivery;
-  const reads = Math.max(0, m.dynamoDbReadsPerDelivery - m.pollerReadsPerDelivery);
+  // Measured end to end through local mode's EventBridge source: the rule's SendMessage (local mode sends it
+  // for the rule), the redeliverer's receives, deletes and ledger calls.
+  const sqsUnits = m.eventBridgeSqsUnitsPerEvent;
+  const writes = m.eventBridgeWritesPerEvent;
+  const reads = m.eventBridgeReadsPerEvent;
   const partner: CostLine = {
     item: 'EventBridge partner events',
     dollars: MILLION * PRICES.eventBridgePartnerEvent,
@@ -288,17 +290,17 @@ function eventBridgeSourceCost(
     {
       item: 'SQS requests',
       dollars: MILLION * sqsUnits * PRICES.sqsRequest,
-      basis: `${sqsUnits.toFixed(2)} per delivery: the rule's SendMessage, plus the redeliverer's receives and deletes (measured ${m.sqsUnitsPerDelivery.toFixed(2)} less the poller's ${pollerSends.toFixed(2)})`,
+      basis: `${sqsUnits.toFixed(2)} per event (measured): the rule's SendMessage, the redeliverer's receives and deletes`,
     },
     {
       item: 'DynamoDB writes',
       dollars: MILLION * writes * wcuPerWrite * PRICES.dynamoDbWriteUnit,
-      basis: `${writes.toFixed(2)} per delivery: the redeliverer's claim and settlement (measured); no intake`,
+      basis: `${writes.toFixed(2)} per event (measured): the redeliverer's claim and settlement; no intake`,
     },
     {
       item: 'DynamoDB reads',
       dollars: MILLION * reads * PRICES.dynamoDbReadUnit,
-      basis: `${reads.toFixed(2)} per delivery: the redeliverer's (measured)`,
+      basis: `${reads.toFixed(2)} per event (measured): the redeliverer's`,
     },
     {
       item: 'DynamoDB storage',

@@ -182,6 +182,24 @@ export function renderMarkdown(r: BenchReport): string {
             .join(', '),
           'GetItem ≤ 1.5',
         ],
+        ...(s.eventBridge
+          ? [
+              [
+                `EventBridge source, ${int(s.eventBridge.events)} events of one unordered route (rule → retry queue → redeliverer): SQS, DynamoDB calls per event`,
+                `${Object.entries(s.eventBridge.sqsCallsPerEvent)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')}; ${Object.entries(s.eventBridge.dynamoDbCallsPerEvent)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')}`,
+                '',
+              ],
+              [
+                'Same: DynamoDB writes (reads), SQS billable requests per event',
+                `${s.eventBridge.writesPerEvent} (${s.eventBridge.readsPerEvent}), ${s.eventBridge.sqsUnitsPerEvent}`,
+                'writes ≤ 2, reads ≤ 1',
+              ],
+            ]
+          : []),
         ...(s.steadyStateUncached
           ? [
               [
