@@ -5,8 +5,10 @@
  * importable from here.
  */
 import { ABSENT, applyWrite, claim, type Lifecycle, onReceive } from '../shared/domain/event-lifecycle';
+import type { RetryMessage } from '../shared/domain/retry-message';
 import { targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
+import type { EventRecord } from '../shared/ports';
 import { orderStep } from './entity-order-step';
 import { exhaustNow, hold } from './hold';
 import { readRetryRecord } from './read-retry-record';
@@ -59,7 +61,38 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const message = read.message;
-  const state: Lifecycle = (await deps.ledger.getEvent(message.eventKey)) ?? ABSENT;
+  // A copy's first receive almost always finds no item, or the poller's at version 0: both read as ABSENT, and
+  // the first write (claim or hold) is conditional on version 0 anyway. So it skips the read, and a write that
+  // another copy's beat decides again on the item the refusal hands back.
+  const firstGuess = likelyFirstReceive(input, message);
+  const state = firstGuess ? ABSENT : ((await deps.ledger.getEvent(message.eventKey)) ?? ABSENT);
+  return receive(input, message, state, firstGuess, deps);
+}
+
+/**
+ * A copy that has most likely never been received: SQS's first receive of it, not a copy this code sent again
+ * (those carry their budget), and not ordered per entity (its step reads the entity and the ledger anyway).
+ */
+function likelyFirstReceive(input: RedeliveryInput, message: RetryMessage): boolean {
+  return (
+    input.attributes.ApproximateReceiveCount === '1' &&
+    message.budget === undefined &&
+    message.heldSince === undefined &&
+    message.order === undefined
+  );
+}
+
+/**
+ * Decides what this receive does with the event as `state` (read, or guessed ABSENT) and does it. A guess whose
+ * first write loses decides once more, on the item that refused it: the guess was only wrong, not a lost race.
+ */
+async function receive(
+  input: RedeliveryInput,
+  message: RetryMessage,
+  state: Lifecycle,
+  guessed: boolean,
+  deps: RedeliverDeps,
+): Promise<RedeliveryOutcome> {
   const at = deps.now();
   const sent = Number(input.attributes.SentTimestamp);
   const received = onReceive(
@@ -125,13 +158,15 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     if (step.kind === 'done') return step.outcome;
     current = { ...current, order: step.order };
   }
+  const decideAgain = (item: EventRecord | undefined) => receive(input, message, item ?? ABSENT, false, deps);
 
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
     ? { kind: 'call', probes: [], outageProbe: false, id: '' }
     : await deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
-    return hold(current, admission.key, admission.reason, at, deps);
+    const options = guessed ? { onConflict: decideAgain } : {};
+    return hold(current, admission.key, admission.reason, at, deps, options);
   }
 
   // One call at a time per event: the claim is the conditional write that makes the other copies stand down.
@@ -149,8 +184,9 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
       await releaseAdmission(message.targetUrl, admission, base, deps);
       throw error;
     });
-  if (claimedNow === 'conflict') {
+  if (claimedNow.result === 'conflict') {
     await releaseAdmission(message.targetUrl, admission, base, deps);
+    if (guessed) return decideAgain(claimedNow.current);
     return {
       ...base,
       result: 'superseded',

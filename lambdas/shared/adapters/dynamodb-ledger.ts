@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LifecycleWrite, MAX_KEPT_ATTEMPTS } from '../domain/event-lifecycle';
 import type { RetryMessage } from '../domain/retry-message';
 import type {
@@ -10,6 +11,7 @@ import type {
   EventRecord,
   EventStatus,
   Ledger,
+  TransitionResult,
   Watermark,
 } from '../ports';
 import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
@@ -268,7 +270,7 @@ export class DynamoDbLedger implements Ledger {
     eventKey: string,
     write: LifecycleWrite,
     identity: EventIdentity,
-  ): Promise<'applied' | 'conflict'> {
+  ): Promise<TransitionResult> {
     const { at, expiresAt } = this.#stamps();
     const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = { ':at': at, ':exp': expiresAt, ':kind': 'event' };
@@ -306,12 +308,18 @@ export class DynamoDbLedger implements Ledger {
               : '#version = :expect',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          // A refusal brings the item back (no read capacity is charged for it), so the caller can decide on it.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return 'applied';
+      return { result: 'applied' };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The document client does not unmarshall an error's item. DynamoDB returns none when there is no item,
+      // and an emulator that ignores the option (dynalite) none at all: a read then tells which it is.
+      const item = error.Item;
+      const current = item ? toEventRecord(unmarshall(item)) : await this.getEvent(eventKey);
+      return { result: 'conflict', current };
     }
   }
 }
