@@ -61,8 +61,11 @@ export async function hold(
   options: {
     noted?: boolean;
     heldUntilMs?: number;
-    /** What a hold write lost to another copy's does instead of standing down (default: stands down). */
-    onConflict?: (item: EventRecord | undefined) => Promise<RedeliveryOutcome>;
+    /**
+     * Set when `current.state` is a guess (ABSENT, unread): the hold is written only on an untouched item, and a
+     * hold the item refuses decides again on it with this, rather than standing down.
+     */
+    decideAgain?: (item: EventRecord | undefined) => Promise<RedeliveryOutcome>;
   } = {},
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
@@ -83,13 +86,16 @@ export async function hold(
   const alreadyHeld =
     options.noted === true || (state.status === 'held' && state.heldSince !== undefined && !budget.redrive);
   if (!alreadyHeld) {
-    const write = holdWrite(state, budget, at);
+    const write = {
+      ...holdWrite(state, budget, at),
+      ...(options.decideAgain ? { untouched: true as const } : {}),
+    };
     const done = await deps.ledger
       .transition(message.eventKey, write, identityOf(message))
       // The copy carries the hold clock: a lost write cannot make the hold endless.
       .catch((e: unknown) => logLedgerError(e, base, deps));
     if (done?.result === 'conflict') {
-      if (options.onConflict) return options.onConflict(done.current);
+      if (options.decideAgain) return options.decideAgain(done.current);
       return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
     }
   }

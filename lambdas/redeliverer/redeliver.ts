@@ -4,7 +4,14 @@
  * ./settle-attempt, holding and exhausting in ./hold. The public types live in ./redelivery-types and are
  * importable from here.
  */
-import { ABSENT, applyWrite, claim, type Lifecycle, onReceive } from '../shared/domain/event-lifecycle';
+import {
+  ABSENT,
+  applyWrite,
+  claim,
+  type Lifecycle,
+  type LifecycleWrite,
+  onReceive,
+} from '../shared/domain/event-lifecycle';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { targetRefusal } from '../shared/domain/target';
 import { targetId } from '../shared/domain/target-id';
@@ -61,9 +68,9 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const message = read.message;
-  // A copy's first receive almost always finds no item, or the poller's at version 0: both read as ABSENT, and
-  // the first write (claim or hold) is conditional on version 0 anyway. So it skips the read, and a write that
-  // another copy's beat decides again on the item the refusal hands back.
+  // A copy's first receive almost always finds no item, or the poller's (or the intake's), which reads as ABSENT.
+  // So it skips the read and guesses ABSENT: its first write (claim or hold) is conditional on the item being one
+  // the guess describes, and one the item refuses decides again on the item the refusal hands back.
   const firstGuess = likelyFirstReceive(input, message);
   const state = firstGuess ? ABSENT : ((await deps.ledger.getEvent(message.eventKey)) ?? ABSENT);
   return receive(input, message, state, firstGuess, deps);
@@ -165,19 +172,22 @@ async function receive(
     ? { kind: 'call', probes: [], outageProbe: false, id: '' }
     : await deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
-    const options = guessed ? { onConflict: decideAgain } : {};
-    return hold(current, admission.key, admission.reason, at, deps, options);
+    return hold(current, admission.key, admission.reason, at, deps, guessed ? { decideAgain } : {});
   }
 
   // One call at a time per event: the claim is the conditional write that makes the other copies stand down.
   // A call not made gives its admission back to the gate, so that a probe it carried is not left in flight.
-  const claimWrite = claim(
-    state,
-    current.budget,
-    input.messageId,
-    at,
-    deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
-  );
+  const claimWrite: LifecycleWrite = {
+    ...claim(
+      state,
+      current.budget,
+      input.messageId,
+      at,
+      deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
+    ),
+    // A guess is written only on an item it describes (absent, or as the poller or the intake left it).
+    ...(guessed ? { untouched: true as const } : {}),
+  };
   const claimedNow = await deps.ledger
     .transition(message.eventKey, claimWrite, identityOf(message))
     .catch(async (error: unknown) => {

@@ -35,6 +35,16 @@ export const ledgerKeys = {
   },
 } as const;
 
+/**
+ * The condition of a write made on the guess that the item reads as ABSENT (isUntouched in
+ * ../domain/event-lifecycle): absent, or only ever written by the poller or the intake. Items written before
+ * versions existed have no version either, but an attempt, a budget or a hold clock, or a status of their own.
+ */
+const UNTOUCHED =
+  'attribute_not_exists(#version) AND (attribute_not_exists(#status) OR #status IN (:pending, :enqueued))' +
+  ' AND attribute_not_exists(budgetAttempts) AND attribute_not_exists(heldSince)' +
+  ' AND (attribute_not_exists(attempts) OR size(attempts) = :zero)';
+
 /** Longest partition key written; DynamoDB's limit is 2,048 bytes. */
 const MAX_KEY_BYTES = 1_024;
 /** Longest delivery id kept on an invalid-entry item (the key holds a hash of the whole). */
@@ -294,7 +304,12 @@ export class DynamoDbLedger implements Ledger {
         names[`#r${i}`] = field;
         return `#r${i}`;
       });
-    values[':expect'] = write.expectVersion;
+    if (write.untouched) {
+      names['#status'] = 'status';
+      Object.assign(values, { ':pending': 'pending', ':enqueued': 'enqueued', ':zero': 0 });
+    } else {
+      values[':expect'] = write.expectVersion;
+    }
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -302,8 +317,9 @@ export class DynamoDbLedger implements Ledger {
           Key: { pk: ledgerKeys.event(eventKey) },
           UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
           // Every transition is conditional on the version read: a copy that lost the race changes nothing.
-          ConditionExpression:
-            write.expectVersion === 0
+          ConditionExpression: write.untouched
+            ? UNTOUCHED
+            : write.expectVersion === 0
               ? 'attribute_not_exists(#version) OR #version = :expect'
               : '#version = :expect',
           ExpressionAttributeNames: names,
