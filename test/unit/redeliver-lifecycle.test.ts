@@ -158,17 +158,19 @@ describe('redeliver: copies of one event', () => {
     expect(sender.requests).toHaveLength(4);
   });
 
-  it('a first receive held by the gate, whose hold the item refuses, decides on the item: a redrive is held anew', async () => {
-    const refused = () => new RetryableDeliveryError('request to gw.example.com failed: ECONNREFUSED');
-    const { deps, ledger } = fakeDeps(new FakeSender(refused));
-    for (const path of ['/x', '/y', '/z']) await redeliver(sqsInput(on(path), 1, `m${path}`), deps);
-    // The host is held now. A redrive (sent after the verdict) of an exhausted event, on its first receive.
-    const m = on('/redriven');
-    ledger.seed(m.eventKey, 'exhausted', 'm-old', 'no answer after 3 attempts', { budgetAttempts: 3 });
+  it('a first receive held by the gate, whose hold the item refuses, decides on the item without a read', async () => {
+    const { deps, ledger, queue } = fakeDeps(
+      new FakeSender({ status: 429, retryAfter: '30', durationMs: 3 }),
+    );
+    await redeliver(sqsInput(on('/a'), 1, 'm-a'), deps);
+    const requeued = queue.requeued.length;
+    // The host is held now; another copy delivered this event already.
+    const m = on('/delivered');
+    ledger.seed(m.eventKey, 'delivered');
     ledger.failGetEvent = () => true;
-    const outcome = await redeliver(sqsInput(m, 1, 'm-redrive', new Date(later(-60))), deps);
-    expect(outcome).toMatchObject({ result: 'held', acknowledged: true, targetCalled: false });
-    expect(ledger.events.get(m.eventKey)).toMatchObject({ status: 'held', budget: 2, redrives: 1 });
+    const outcome = await redeliver(sqsInput(m, 1, 'm-2'), deps);
+    expect(outcome).toMatchObject({ result: 'already-delivered', acknowledged: true, targetCalled: false });
+    expect(queue.requeued).toHaveLength(requeued);
   });
 
   it('a stale copy of an older budget cannot bring back its hold clock after a redrive', async () => {
