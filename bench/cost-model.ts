@@ -89,10 +89,10 @@ export function costModel(m: CostInputs): CostModel {
   const pollerBusyGbSeconds =
     ((pages * (a.genesysPageMs + 3 * a.awsCallMs)) / 1000) * (a.pollerMemoryMb / 1024);
   const batches = MILLION / a.batchSize;
-  // A batch lasts as long as its records: the ledger read, the POST, the ledger write; CPU as measured.
+  // A batch lasts as long as its records: the ledger's claim, the POST, the ledger's settle; CPU as measured.
   const cpuMsPerBatch = (a.batchSize / m.handlerRecordsPerSecond) * 1000;
-  // Read, claim, call, settle: the lifecycle's three ledger calls around the target's answer.
-  const batchMs = 2 * a.awsCallMs + a.targetLatencyMs + a.awsCallMs + cpuMsPerBatch;
+  // Claim, call, settle: a first receive claims without reading the item first (later receives read too).
+  const batchMs = a.awsCallMs + a.targetLatencyMs + a.awsCallMs + cpuMsPerBatch;
   const redelivererGbSeconds = ((batches * batchMs) / 1000) * (a.redelivererMemoryMb / 1024);
   const wcuPerWrite = writeUnits(m.eventItemBytes);
   const logBytes = MILLION * m.redelivererLogBytesPerRecord + batches * a.platformLogBytesPerInvocation;
@@ -112,7 +112,7 @@ export function costModel(m: CostInputs): CostModel {
     {
       item: 'Redeliverer Lambda (duration)',
       dollars: redelivererGbSeconds * PRICES.lambdaArmGbSecond,
-      basis: `${batches} × ${batchMs.toFixed(0)} ms (target ${a.targetLatencyMs} ms + 3 ledger calls + ${cpuMsPerBatch.toFixed(1)} ms CPU measured) at ${a.redelivererMemoryMb} MB`,
+      basis: `${batches} × ${batchMs.toFixed(0)} ms (target ${a.targetLatencyMs} ms + 2 ledger calls + ${cpuMsPerBatch.toFixed(1)} ms CPU measured) at ${a.redelivererMemoryMb} MB`,
     },
     {
       item: 'SQS requests',

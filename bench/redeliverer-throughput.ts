@@ -198,9 +198,9 @@ export async function throughputPair(
 }
 
 /**
- * The handler with the real DynamoDB ledger adapter on dynalite (a GetItem and an UpdateItem per record). An
- * emulator in the same process is far slower than DynamoDB, so this shows that the ledger dominates locally,
- * not what it costs in AWS.
+ * The handler with the real DynamoDB ledger adapter on dynalite (two UpdateItem per record: a first receive
+ * reads nothing). An emulator in the same process is far slower than DynamoDB, so this shows that the ledger
+ * dominates locally, not what it costs in AWS.
  */
 export async function dynaliteLedgerPass(
   receivers: Receivers,

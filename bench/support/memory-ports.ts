@@ -9,6 +9,7 @@ import type {
   PollLease,
   RetryQueue,
   TargetStateStore,
+  TransitionResult,
   Watermark,
 } from '../../lambdas/shared/ports';
 
@@ -67,17 +68,12 @@ export class MemoryLedger implements Ledger {
     eventKey: string,
     write: LifecycleWrite,
     identity: EventIdentity,
-  ): Promise<'applied' | 'conflict'> {
-    const next = transitionRecord(
-      this.events.get(eventKey),
-      eventKey,
-      write,
-      identity,
-      new Date().toISOString(),
-    );
-    if (next === 'conflict') return 'conflict';
+  ): Promise<TransitionResult> {
+    const current = this.events.get(eventKey);
+    const next = transitionRecord(current, eventKey, write, identity, new Date().toISOString());
+    if (next === 'conflict') return { result: 'conflict', current };
     this.events.set(eventKey, next);
-    return 'applied';
+    return { result: 'applied' };
   }
 }
 

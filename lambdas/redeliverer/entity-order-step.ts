@@ -97,7 +97,7 @@ async function waitBehind(
   const none = { targetCalled: false, durationMs: 0 } as const;
   if (waitNeedsWrite(state, budget)) {
     const done = await deps.ledger.transition(message.eventKey, wait(state, budget), identityOf(message));
-    if (done === 'conflict') return { ...base, result: 'superseded', acknowledged: true, ...none };
+    if (done.result === 'conflict') return { ...base, result: 'superseded', acknowledged: true, ...none };
   }
   const { heldSince: _held, ...rest } = message;
   const error = `waiting for ${head}, an earlier event of its entity`;
@@ -129,7 +129,7 @@ async function supersedeEvent(
   const write = supersede(state, budget, input.messageId, record, reason, at);
   const none = { targetCalled: false, durationMs: 0 } as const;
   const done = await deps.ledger.transition(message.eventKey, write, identityOf(message));
-  if (done === 'conflict') return { ...base, result: 'superseded', acknowledged: true, ...none };
+  if (done.result === 'conflict') return { ...base, result: 'superseded', acknowledged: true, ...none };
   await endOrder({ ref, atMs, entity }, message.eventKey, { kind: 'superseded' }, deps);
   return { ...base, result: 'outdated', acknowledged: true, error: reason, ...none };
 }

@@ -7,6 +7,7 @@ import { MAX_DELAY_SECONDS } from '../shared/domain/backoff';
 import { exhaustWithoutCall, hold as holdWrite } from '../shared/domain/event-lifecycle';
 import { toQueueBody } from '../shared/domain/retry-message';
 import { heldDelaySeconds } from '../shared/domain/target-hold';
+import type { EventRecord } from '../shared/ports';
 import { endOrder } from './entity-order-step';
 import { errorText, identityOf, logLedgerError, notCalledAttempt, setVisibility } from './redelivery-io';
 import type { Current, RedeliverDeps, RedeliveryOutcome } from './redelivery-types';
@@ -25,7 +26,7 @@ export async function exhaustNow(
   const done = await deps.ledger
     .transition(message.eventKey, write, identityOf(message))
     .catch((e: unknown) => logLedgerError(e, base, deps));
-  if (done === 'conflict') {
+  if (done?.result === 'conflict') {
     return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
   }
   await Promise.all([
@@ -57,7 +58,15 @@ export async function hold(
   reason: string,
   at: Date,
   deps: RedeliverDeps,
-  options: { noted?: boolean; heldUntilMs?: number } = {},
+  options: {
+    noted?: boolean;
+    heldUntilMs?: number;
+    /**
+     * Set when `current.state` is a guess (ABSENT, unread): the hold is written only on an untouched item, and a
+     * hold the item refuses decides again on it with this, rather than standing down.
+     */
+    decideAgain?: (item: EventRecord | undefined) => Promise<RedeliveryOutcome>;
+  } = {},
 ): Promise<RedeliveryOutcome> {
   const { input, message, state, budget, base } = current;
   const heldSince = new Date(budget.heldSince ?? at.toISOString());
@@ -77,12 +86,16 @@ export async function hold(
   const alreadyHeld =
     options.noted === true || (state.status === 'held' && state.heldSince !== undefined && !budget.redrive);
   if (!alreadyHeld) {
-    const write = holdWrite(state, budget, at);
+    const write = {
+      ...holdWrite(state, budget, at),
+      ...(options.decideAgain ? { untouched: true as const } : {}),
+    };
     const done = await deps.ledger
       .transition(message.eventKey, write, identityOf(message))
       // The copy carries the hold clock: a lost write cannot make the hold endless.
       .catch((e: unknown) => logLedgerError(e, base, deps));
-    if (done === 'conflict') {
+    if (done?.result === 'conflict') {
+      if (options.decideAgain) return options.decideAgain(done.current);
       return { ...base, result: 'superseded', acknowledged: true, targetCalled: false, durationMs: 0 };
     }
   }

@@ -4,16 +4,13 @@
  * ./settle-attempt, holding and exhausting in ./hold. The public types live in ./redelivery-types and are
  * importable from here.
  */
-
-import { EVENTBRIDGE_LEDGER_ID } from '../shared/domain/event-envelope';
 import {
   ABSENT,
   applyWrite,
   claim,
   type Lifecycle,
+  type LifecycleWrite,
   onReceive,
-  type ReceiveDecision,
-  VERDICTS,
 } from '../shared/domain/event-lifecycle';
 import type { RetryMessage } from '../shared/domain/retry-message';
 import { targetRefusal } from '../shared/domain/target';
@@ -21,10 +18,11 @@ import { targetId } from '../shared/domain/target-id';
 import type { EventRecord } from '../shared/ports';
 import { orderStep } from './entity-order-step';
 import { exhaustNow, hold } from './hold';
-import { type ReadQueuedRecord, readQueuedRecord } from './read-retry-record';
+import { readQueuedRecord } from './read-retry-record';
 import { errorText, identityOf, logLedgerError, setVisibility } from './redelivery-io';
 import type { Base, Current, RedeliverDeps, RedeliveryInput, RedeliveryOutcome } from './redelivery-types';
 import { callAndSettle } from './settle-attempt';
+import { recordNotRouted, repeatOfDecided } from './taken-event';
 import type { Admission } from './target-gate';
 
 export type { RedeliverDeps, RedeliveryInput, RedeliveryLogger, RedeliveryOutcome } from './redelivery-types';
@@ -49,10 +47,9 @@ export const CLAIM_MARGIN_SECONDS = 15;
  */
 export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Promise<RedeliveryOutcome> {
   const sent = Number(input.attributes.SentTimestamp);
-  const sentAtMs = Number.isFinite(sent) && sent > 0 ? sent : undefined;
   const read = readQueuedRecord(input.body, {
     forwardCredentials: deps.settings.FORWARD_CREDENTIAL_HEADERS,
-    sentAt: sentAtMs === undefined ? deps.now() : new Date(sentAtMs),
+    sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent) : deps.now(),
     ...(deps.origin ? { origin: deps.origin } : {}),
   });
   if (read.ok === 'not-routed') return recordNotRouted(input, read, deps);
@@ -78,12 +75,57 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   }
 
   const message = read.message;
-  const record = await deps.ledger.getEvent(message.eventKey);
+  // A copy's first receive almost always finds no item, or the poller's (or the intake's), which reads as ABSENT.
+  // So it skips the read and guesses ABSENT: its first write (claim or hold) is conditional on the item being one
+  // the guess describes, and one the item refuses decides again on the item the refusal hands back.
+  const firstGuess = likelyFirstReceive(input, message);
+  const record = firstGuess ? undefined : await deps.ledger.getEvent(message.eventKey);
+  return receive({ input, message, fromEvent: read.fromEvent }, record, firstGuess, deps);
+}
+
+/** One receive of one copy: the SQS record, its message, and whether a rule queued it as an EventBridge event. */
+interface Receipt {
+  readonly input: RedeliveryInput;
+  readonly message: RetryMessage;
+  readonly fromEvent: boolean;
+}
+
+/**
+ * A copy that has most likely never been received: SQS's first receive of it, not a copy this code sent again
+ * (those carry their budget), and not ordered per entity (its step reads the entity and the ledger anyway).
+ */
+function likelyFirstReceive(input: RedeliveryInput, message: RetryMessage): boolean {
+  return (
+    input.attributes.ApproximateReceiveCount === '1' &&
+    message.budget === undefined &&
+    message.heldSince === undefined &&
+    message.order === undefined
+  );
+}
+
+/**
+ * Decides what this receive does with the event as `state` (read, or guessed ABSENT) and does it. A guess whose
+ * first write loses decides once more, on the item that refused it: the guess was only wrong, not a lost race.
+ */
+async function receive(
+  receipt: Receipt,
+  record: EventRecord | undefined,
+  guessed: boolean,
+  deps: RedeliverDeps,
+): Promise<RedeliveryOutcome> {
+  const { input, message } = receipt;
   const state: Lifecycle = record ?? ABSENT;
   const at = deps.now();
-  const received = read.fromEvent
-    ? (repeatOfDecided(record, message) ?? receive(state, input, message, sentAtMs, at, deps))
-    : receive(state, input, message, sentAtMs, at, deps);
+  const sent = Number(input.attributes.SentTimestamp);
+  const copy = {
+    messageId: input.messageId,
+    sentAtMs: Number.isFinite(sent) && sent > 0 ? sent : undefined,
+    budget: message.budget,
+    heldSince: message.heldSince,
+  };
+  const received =
+    (receipt.fromEvent ? repeatOfDecided(record, message) : undefined) ??
+    onReceive(state, copy, at, { maxRetries: deps.settings.MAX_RETRIES });
   const spentBefore = 'budget' in received ? received.budget.spent : state.budgetAttempts;
   const base: Base = {
     messageId: input.messageId,
@@ -95,7 +137,8 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
   };
   const none = { targetCalled: false, durationMs: 0 };
   // A rule queued the same content under another EventBridge id (Genesys sent it again): this copy stands down.
-  const repeat = read.fromEvent && record?.deliveryId !== message.deliveryId ? { repeat: true as const } : {};
+  const repeat =
+    receipt.fromEvent && record?.deliveryId !== message.deliveryId ? { repeat: true as const } : {};
   switch (received.kind) {
     case 'already-delivered':
       // Sent already (a duplicate, or a crash between the target's answer and the ack): never send twice.
@@ -138,32 +181,38 @@ export async function redeliver(input: RedeliveryInput, deps: RedeliverDeps): Pr
     if (step.kind === 'done') return step.outcome;
     current = { ...current, order: step.order };
   }
+  const decideAgain = (item: EventRecord | undefined) => receive(receipt, item, false, deps);
 
   const refusal = targetRefusal(message.targetUrl, deps.settings);
   const admission: Admission = refusal
     ? { kind: 'call', probes: [], outageProbe: false, id: '' }
     : await deps.gate.admit(message.targetUrl);
   if (admission.kind === 'hold') {
-    return hold(current, admission.key, admission.reason, at, deps);
+    return hold(current, admission.key, admission.reason, at, deps, guessed ? { decideAgain } : {});
   }
 
   // One call at a time per event: the claim is the conditional write that makes the other copies stand down.
   // A call not made gives its admission back to the gate, so that a probe it carried is not left in flight.
-  const claimWrite = claim(
-    state,
-    current.budget,
-    input.messageId,
-    at,
-    deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
-  );
+  const claimWrite: LifecycleWrite = {
+    ...claim(
+      state,
+      current.budget,
+      input.messageId,
+      at,
+      deps.settings.DELIVERY_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS,
+    ),
+    // A guess is written only on an item it describes (absent, or as the poller or the intake left it).
+    ...(guessed ? { untouched: true as const } : {}),
+  };
   const claimedNow = await deps.ledger
     .transition(message.eventKey, claimWrite, identityOf(message))
     .catch(async (error: unknown) => {
       await releaseAdmission(message.targetUrl, admission, base, deps);
       throw error;
     });
-  if (claimedNow === 'conflict') {
+  if (claimedNow.result === 'conflict') {
     await releaseAdmission(message.targetUrl, admission, base, deps);
+    if (guessed) return decideAgain(claimedNow.current);
     return {
       ...base,
       result: 'superseded',
@@ -190,77 +239,6 @@ async function releaseAdmission(
       error: errorText(error),
     });
   });
-}
-
-/** What the lifecycle says this copy must do, given the item as read. */
-function receive(
-  state: Lifecycle,
-  input: RedeliveryInput,
-  message: RetryMessage,
-  sentAtMs: number | undefined,
-  at: Date,
-  deps: RedeliverDeps,
-): ReceiveDecision {
-  const copy = { messageId: input.messageId, sentAtMs, budget: message.budget, heldSince: message.heldSince };
-  return onReceive(state, copy, at, { maxRetries: deps.settings.MAX_RETRIES });
-}
-
-/**
- * An EventBridge event whose content was already decided on under another EventBridge id: a repeat Genesys sent,
- * not an operator's redrive (which keeps the id), so it is acknowledged rather than given a new budget.
- */
-function repeatOfDecided(
-  record: EventRecord | undefined,
-  message: RetryMessage,
-): ReceiveDecision | undefined {
-  if (record === undefined || !VERDICTS.includes(record.status) || record.status === 'delivered')
-    return undefined;
-  if (record.deliveryId === message.deliveryId) return undefined;
-  return {
-    kind: 'superseded',
-    why: `a repeat of event ${record.deliveryId} (${record.status}); redrive its dead letter instead`,
-  };
-}
-
-/**
- * An EventBridge event no route takes (the catch-all rule), or one refused for its shape, source or account:
- * recorded in the ledger with the reason and counted once, then acknowledged. A ledger that cannot record it
- * rejects, so the message comes back rather than being lost.
- */
-async function recordNotRouted(
-  input: RedeliveryInput,
-  read: Extract<ReadQueuedRecord, { ok: 'not-routed' }>,
-  deps: RedeliverDeps,
-): Promise<RedeliveryOutcome> {
-  const recorded = await deps.ledger.recordInvalid({
-    webhookId: EVENTBRIDGE_LEDGER_ID,
-    deliveryId: read.deliveryId,
-    reason: read.reason,
-    raw: read.raw,
-  });
-  if (recorded === 'new') {
-    deps.logger.warn('EventBridge event not enqueued', {
-      messageId: input.messageId,
-      deliveryId: read.deliveryId,
-      reason: read.reason,
-    });
-  }
-  return {
-    messageId: input.messageId,
-    deliveryId: read.deliveryId,
-    webhookId: EVENTBRIDGE_LEDGER_ID,
-    attempt: 0,
-    result:
-      recorded === 'duplicate'
-        ? 'already-recorded'
-        : read.kind === 'unmatched'
-          ? 'unmatched'
-          : 'refused-event',
-    acknowledged: true,
-    targetCalled: false,
-    error: read.reason,
-    durationMs: 0,
-  };
 }
 
 function receiveCount(input: RedeliveryInput): number {

@@ -118,7 +118,7 @@ async function record$(
 ): Promise<Lifecycle | 'conflict' | undefined> {
   try {
     const done = await deps.ledger.transition(current.message.eventKey, write, identityOf(current.message));
-    if (done === 'conflict') {
+    if (done.result === 'conflict') {
       deps.logger.warn('another copy took the event over while this one called the target', current.base);
       return 'conflict';
     }

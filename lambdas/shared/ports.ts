@@ -163,15 +163,18 @@ export interface Ledger {
   getEvent(eventKey: string): Promise<EventRecord | undefined>;
   /**
    * Applies one lifecycle transition (lambdas/shared/domain/event-lifecycle.ts) as a conditional write:
-   * 'applied', or 'conflict' when the item's version is no longer the one the write expects (another copy of
-   * the event moved it first).
+   * applied, or a conflict when the item's version is no longer the one the write expects (another copy of
+   * the event moved it first). A conflict hands back the item as it is, so the caller can decide on it without
+   * reading it again.
    */
-  transition(
-    eventKey: string,
-    write: LifecycleWrite,
-    identity: EventIdentity,
-  ): Promise<'applied' | 'conflict'>;
+  transition(eventKey: string, write: LifecycleWrite, identity: EventIdentity): Promise<TransitionResult>;
 }
+
+/** How a ledger transition ended. */
+export type TransitionResult =
+  | { readonly result: 'applied' }
+  /** Refused: `current` is the item as it was when it refused the write (undefined: there is none). */
+  | { readonly result: 'conflict'; readonly current: EventRecord | undefined };
 
 export interface SendResult {
   readonly status: number;

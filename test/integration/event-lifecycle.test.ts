@@ -20,7 +20,7 @@ import { startTargetServer } from '../support/target-server';
 /**
  * Issue 20, points 1 and 2, on fauxqs, dynalite and real HTTP targets: two live copies of one event (in one
  * batch, in different invocations of different instances), a stale copy after a verdict, a redrive after one, and
- * ledger reads that are throttled. Each instance is built as the stack builds one, with its own memory.
+ * ledger calls that are throttled. Each instance is built as the stack builds one, with its own memory.
  */
 const MAX_RETRIES = 3;
 let aws: LocalAws;
@@ -127,8 +127,12 @@ describe('two live copies of one event', () => {
       expect(targets.hitsOn(`/batch-${i}`).map((h) => h.status)).toEqual([200]);
       expect(await event(m)).toMatchObject({ status: 'delivered', budget: 1, budgetAttempts: 1 });
     }
-    const results = instance.outcomes.map((o) => o.result).sort();
-    expect(results).toEqual([...Array(5).fill('delivered'), ...Array(5).fill('superseded')]);
+    // Each event's other copy stood down: its claim, made without a read, was refused by the item, which was
+    // claimed (superseded) or, by the time it came back, delivered.
+    const results = instance.outcomes.map((o) => o.result);
+    expect(results.filter((r) => r === 'delivered')).toHaveLength(5);
+    expect(results.filter((r) => r === 'superseded' || r === 'already-delivered')).toHaveLength(5);
+    expect(instance.outcomes.every((o) => o.acknowledged)).toBe(true);
     const { retry, dead } = await leftOver();
     expect(retry).toEqual([]);
     expect(dead.filter((d) => events.some((m) => m.eventKey === d.eventKey))).toEqual([]);
@@ -244,17 +248,24 @@ describe('verdicts, stale copies and redrives', () => {
   }, 90_000);
 });
 
-/** A document client whose GetItem calls answer ProvisionedThroughputExceededException `times` times. */
-function throttlingReads(doc: DynamoDBDocumentClient, times: number, calls: Record<string, number>) {
-  let left = times;
+/**
+ * A document client whose first calls of each command named in `times` answer
+ * ProvisionedThroughputExceededException (that many of them).
+ */
+function throttling(
+  doc: DynamoDBDocumentClient,
+  times: Record<string, number>,
+  calls: Record<string, number>,
+) {
+  const left = { ...times };
   return new Proxy(doc, {
     get(target, prop, receiver) {
       if (prop === 'send') {
         return async (command: { constructor: { name: string } }, ...rest: unknown[]) => {
           const name = command.constructor.name;
           calls[name] = (calls[name] ?? 0) + 1;
-          if (name === 'GetCommand' && left > 0) {
-            left -= 1;
+          if ((left[name] ?? 0) > 0) {
+            left[name] = (left[name] ?? 0) - 1;
             throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded', $metadata: {} });
           }
           return (target.send as (...a: unknown[]) => Promise<unknown>)(command, ...rest);
@@ -267,31 +278,32 @@ function throttlingReads(doc: DynamoDBDocumentClient, times: number, calls: Reco
 }
 
 describe('the DLQ receives only verdicts', () => {
-  it('three throttled ledger reads do not dead-letter the event: it is delivered after them', async () => {
+  it('three throttled ledger calls do not dead-letter the event: it is delivered after them', async () => {
     const calls: Record<string, number> = {};
+    // The first receive claims without a read: its claim is throttled; the next two receives' reads are.
     const instance = redelivererInstance(aws, settings, 'throttled', {
-      doc: throttlingReads(aws.doc, MAX_RETRIES, calls),
+      doc: throttling(aws.doc, { UpdateCommand: 1, GetCommand: MAX_RETRIES - 1 }, calls),
     });
     const m = message('/throttled');
     await sendCopy(aws, m);
     await drain([instance], 6);
     // Three receives ended without a decision (the handler threw); the fourth delivered it.
-    expect(calls.GetCommand).toBe(MAX_RETRIES + 1);
+    expect(calls).toEqual({ UpdateCommand: 1 + 2, GetCommand: MAX_RETRIES });
     expect(await event(m)).toMatchObject({ status: 'delivered', budgetAttempts: 1 });
     expect(targets.hitsOn('/throttled')).toHaveLength(1);
     const { dead } = await leftOver();
     expect(dead.filter((d) => d.eventKey === m.eventKey)).toEqual([]);
   }, 60_000);
 
-  it('costs one ledger read and two conditional writes per delivery', async () => {
+  it('costs no ledger read and two conditional writes per delivery on its first receive', async () => {
     const calls: Record<string, number> = {};
     const instance = redelivererInstance(aws, settings, 'counted', {
-      doc: throttlingReads(aws.doc, 0, calls),
+      doc: throttling(aws.doc, {}, calls),
     });
     const m = message('/counted');
     await sendCopy(aws, m);
     await drain([instance]);
     expect(await event(m)).toMatchObject({ status: 'delivered' });
-    expect(calls).toEqual({ GetCommand: 1, UpdateCommand: 2 });
+    expect(calls).toEqual({ UpdateCommand: 2 });
   }, 30_000);
 });

@@ -137,7 +137,7 @@ describe('the ledger item stays bounded', () => {
         const d = onReceive(state, copy, at, { maxRetries: 3 });
         if (d.kind !== 'go') throw new Error(`budget ${b}, attempt ${n}: ${d.kind}`);
         const c = claim(state, d.budget, copy.messageId, at, 17);
-        expect(await ledger.transition(m.eventKey, c, identity)).toBe('applied');
+        expect(await ledger.transition(m.eventKey, c, identity)).toEqual({ result: 'applied' });
         const attempt = {
           attempt: n,
           messageId: copy.messageId,
@@ -152,7 +152,7 @@ describe('the ledger item stays bounded', () => {
             ? { kind: 'exhausted' as const, reason: '503 Service Unavailable after 3 attempts' }
             : { kind: 'retry' as const, nextAttemptAt: at.toISOString() };
         const write = settle(applyWrite(state, c), copy.messageId, attempt, end, at);
-        expect(await ledger.transition(m.eventKey, write, identity)).toBe('applied');
+        expect(await ledger.transition(m.eventKey, write, identity)).toEqual({ result: 'applied' });
       }
     }
     const record = await ledger.getEvent(m.eventKey);

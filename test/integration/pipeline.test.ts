@@ -114,10 +114,12 @@ beforeAll(async () => {
     decorateLedger: (ledger: Ledger): Ledger =>
       new Proxy(ledger, {
         get(target, prop, receiver) {
-          if (prop === 'getEvent') {
-            return async (key: string) => {
+          // A first receive claims without reading: its claim throws instead.
+          if (prop === 'getEvent' || prop === 'transition') {
+            const real = (target[prop] as (key: string, ...rest: unknown[]) => Promise<unknown>).bind(target);
+            return async (key: string, ...rest: unknown[]) => {
               if (key === crashKey) throw new Error('injected crash');
-              return target.getEvent(key);
+              return real(key, ...rest);
             };
           }
           const value = Reflect.get(target, prop, receiver);

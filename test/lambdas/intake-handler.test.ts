@@ -33,7 +33,7 @@ function fakes(refuse?: EnqueueFailure['permanent']) {
       invalid.push(e);
       return 'new' as const;
     },
-    transition: async () => 'applied',
+    transition: async () => ({ result: 'applied' }),
   } as unknown as Ledger;
   return { queue, ledger, sent, invalid };
 }

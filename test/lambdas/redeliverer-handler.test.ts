@@ -101,7 +101,8 @@ describe('redelivererHandler', () => {
         record('busy', message('/busy')),
         record('gone', message('/gone')),
         record('invalid', 'not json'),
-        record('crash', crashing),
+        // A later receive (a first one claims without reading the ledger).
+        record('crash', crashing, 2),
         record('ok-2', retryMessage({ targetUrl: 'https://hooks.example.com/ok', body: 'plain text' })),
       ],
     };

@@ -37,6 +37,7 @@ const faults = {
   crashBefore: 0,
   crashAfter: 0,
   ledgerReadFailures: 0,
+  ledgerClaimFailures: 0,
 };
 
 describe('chaos reconciliation', () => {
@@ -143,6 +144,16 @@ describe('chaos reconciliation', () => {
                   throw new Error('DynamoDB throttled');
                 }
                 return target.getEvent(key);
+              };
+            }
+            if (prop === 'transition') {
+              // A first receive claims without reading: its claim is where a throttle leaves it undecided.
+              return async (...args: Parameters<Ledger['transition']>) => {
+                if (args[1].set.status === 'claimed' && random() < 0.02) {
+                  faults.ledgerClaimFailures += 1;
+                  throw new Error('DynamoDB throttled');
+                }
+                return target.transition(...args);
               };
             }
             const value = Reflect.get(target, prop, receiver);

@@ -27,7 +27,7 @@ export async function recordCall(
   const state = (await ledger.getEvent(message.eventKey)) ?? ABSENT;
   const budget = { budget: state.budget, spent: state.budgetAttempts, redrive: false };
   const claimWrite = claim(state, budget, attempt.messageId, now, 30);
-  if ((await ledger.transition(message.eventKey, claimWrite, identity)) !== 'applied') {
+  if ((await ledger.transition(message.eventKey, claimWrite, identity)).result !== 'applied') {
     throw new Error(`could not claim ${message.eventKey}`);
   }
   const claimed = applyWrite(state, claimWrite);
@@ -38,7 +38,7 @@ export async function recordCall(
     settlement,
     now,
   );
-  if ((await ledger.transition(message.eventKey, write, identity)) !== 'applied') {
+  if ((await ledger.transition(message.eventKey, write, identity)).result !== 'applied') {
     throw new Error(`could not settle ${message.eventKey}`);
   }
 }

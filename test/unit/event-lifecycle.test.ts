@@ -4,10 +4,12 @@ import {
   applyWrite,
   claim,
   hold,
+  isUntouched,
   type Lifecycle,
   MAX_KEPT_ATTEMPTS,
   onReceive,
   settle,
+  transitionRecord,
 } from '../../lambdas/shared/domain/event-lifecycle';
 import type { AttemptRecord } from '../../lambdas/shared/ports';
 
@@ -167,5 +169,36 @@ describe('the event lifecycle: what a receive does', () => {
     expect(s.attempts).toHaveLength(MAX_KEPT_ATTEMPTS);
     expect(s.attempts[0]?.messageId).toBe('m-36');
     expect(s.attemptsTotal).toBe(60);
+  });
+});
+
+describe('a first receive guesses ABSENT (issue 25)', () => {
+  const untouched = [
+    { ...ABSENT, status: 'pending' as const },
+    { ...ABSENT, status: 'enqueued' as const },
+  ];
+  it.each(untouched)('an item the poller left ($status) decides and claims exactly as ABSENT', (item) => {
+    expect(isUntouched(item)).toBe(true);
+    const decided = onReceive(item, copy('m-1'), NOW, limits);
+    expect(decided).toEqual(onReceive(ABSENT, copy('m-1'), NOW, limits));
+    if (decided.kind !== 'go') throw new Error('expected go');
+    expect(claim(item, decided.budget, 'm-1', NOW, 30)).toEqual(
+      claim(ABSENT, decided.budget, 'm-1', NOW, 30),
+    );
+    expect(hold(item, decided.budget, NOW)).toEqual(hold(ABSENT, decided.budget, NOW));
+  });
+
+  it.each([
+    ['written by a transition', { ...ABSENT, version: 1 }],
+    ['delivered by the code before versions', { ...ABSENT, status: 'delivered' as const }],
+    ['with attempts from the code before versions', { ...ABSENT, attempts: [attempt(1)] }],
+    ['with a budget spent by it', { ...ABSENT, budgetAttempts: 2 }],
+    ['with a hold clock', { ...ABSENT, heldSince: NOW.toISOString() }],
+  ])('an item %s is not untouched: a guessed write is refused', (_, item) => {
+    expect(isUntouched(item)).toBe(false);
+    const record = { ...item, eventKey: 'k', deliveryId: 'd', webhookId: 'w', targetUrl: 'u', updatedAt: '' };
+    const budget = { budget: 1, spent: 0, redrive: false };
+    const guess = { ...claim(ABSENT, budget, 'm-1', NOW, 30), untouched: true as const };
+    expect(transitionRecord(record, 'k', guess, record, NOW.toISOString())).toBe('conflict');
   });
 });

@@ -25,7 +25,7 @@ function fakes() {
     getWatermark: async () => undefined,
     setWatermark: async () => undefined,
     getEvent: async () => undefined,
-    transition: async () => 'applied',
+    transition: async () => ({ result: 'applied' }),
   };
   const queue: RetryQueue = {
     enqueue: async (messages) => {

@@ -49,13 +49,34 @@ describe('redeliver: what the ledger already knows', () => {
     expect(ledger.attempts[0]).toMatchObject({ status: 'delivered', attempt: { messageId: 'm-redriven' } });
   });
 
-  it('throws, without calling the target, when the ledger cannot be read', async () => {
+  it('throws, without calling the target, when a later receive cannot read the ledger', async () => {
     const sender = new FakeSender();
     const { deps, ledger, queue } = fakeDeps(sender);
     ledger.failGetEvent = () => true;
-    await expect(redeliver(sqsInput(retryMessage()), deps)).rejects.toThrow('ledger unavailable');
+    await expect(redeliver(sqsInput(retryMessage(), 2), deps)).rejects.toThrow('ledger unavailable');
     expect(sender.requests).toHaveLength(0);
     expect(queue.visibility).toHaveLength(0);
+  });
+
+  it('a first receive claims without reading the ledger; it throws, without a call, when the claim fails', async () => {
+    const sender = new FakeSender();
+    const { deps, ledger, queue } = fakeDeps(sender);
+    ledger.failGetEvent = () => true;
+    expect(await redeliver(sqsInput(retryMessage()), deps)).toMatchObject({ result: 'delivered' });
+    ledger.failTransitions = true;
+    const other = retryMessage({ targetUrl: 'https://hooks.example.com/other' });
+    await expect(redeliver(sqsInput(other), deps)).rejects.toThrow('ledger write throttled');
+    expect(sender.requests).toHaveLength(1);
+    expect(queue.visibility).toHaveLength(0);
+  });
+
+  it('reads the ledger first for a copy it sent again, and for a message ordered per entity', async () => {
+    const { deps, ledger } = fakeDeps(new FakeSender());
+    ledger.failGetEvent = () => true;
+    const resent = retryMessage({ budget: 1, heldSince: NOW.toISOString() });
+    await expect(redeliver(sqsInput(resent), deps)).rejects.toThrow('ledger unavailable');
+    const ordered = retryMessage({ order: { entity: 'e-1', at: NOW.toISOString() } });
+    await expect(redeliver(sqsInput(ordered), deps)).rejects.toThrow('ledger unavailable');
   });
 
   it('still acks a delivery the ledger failed to record, and logs the gap', async () => {

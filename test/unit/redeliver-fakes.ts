@@ -18,6 +18,7 @@ import type {
   Ledger,
   RetryQueue,
   SendResult,
+  TransitionResult,
   Watermark,
   WebhookSender,
 } from '../../lambdas/shared/ports';
@@ -110,12 +111,12 @@ export class FakeLedger implements Ledger {
     eventKey: string,
     write: LifecycleWrite,
     identity: EventIdentity,
-  ): Promise<'applied' | 'conflict'> {
+  ): Promise<TransitionResult> {
     if (this.failTransitions) throw new Error('ledger write throttled');
     if (this.failRecordAttempt && write.set.status !== 'claimed') throw new Error('ledger write throttled');
     const before = this.events.get(eventKey);
     const next = transitionRecord(before, eventKey, write, identity, '2026-11-28T13:00:00.000Z');
-    if (next === 'conflict') return 'conflict';
+    if (next === 'conflict') return { result: 'conflict', current: before };
     this.events.set(eventKey, next);
     this.writes.push({ eventKey, write });
     const added = write.set.attempts?.at(-1);
@@ -130,7 +131,7 @@ export class FakeLedger implements Ledger {
     if (write.set.status === 'held') {
       this.holds.push({ eventKey, heldSince: next.heldSince ?? '', budget: next.budget });
     }
-    return 'applied';
+    return { result: 'applied' };
   }
   async recordInvalid(entry: { webhookId: string; deliveryId: string; reason: string; raw: string }) {
     const seen = this.invalid.some(

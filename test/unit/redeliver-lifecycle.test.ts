@@ -105,9 +105,35 @@ describe('redeliver: copies of one event', () => {
       if (e) ledger.events.set(key, { ...e, version: e.version + 1 });
       return seen;
     };
-    const outcome = await redeliver(sqsInput(message, 1, 'm-2'), deps);
+    // A later receive: a first one does not read (below).
+    const outcome = await redeliver(sqsInput(message, 2, 'm-2'), deps);
     expect(outcome).toMatchObject({ result: 'superseded', error: 'another copy claimed it first' });
     expect(sender.requests).toHaveLength(0);
+  });
+
+  it('a first receive whose claim finds the item moved decides on the item the refusal hands back', async () => {
+    const sender = new FakeSender();
+    const { deps, ledger } = fakeDeps(sender);
+    ledger.failGetEvent = () => true;
+    const live = new Date(NOW.getTime() + 60_000).toISOString();
+    const calling = on('/calling');
+    ledger.seed(calling.eventKey, 'claimed', undefined, undefined, {
+      claim: { messageId: 'm-1', until: live, attempt: 1 },
+    });
+    expect(await redeliver(sqsInput(calling, 1, 'm-2'), deps)).toMatchObject({
+      result: 'superseded',
+      error: 'message m-1 is calling the target',
+    });
+    const delivered = on('/delivered');
+    ledger.seed(delivered.eventKey, 'delivered');
+    expect(await redeliver(sqsInput(delivered, 1, 'm-3'), deps)).toMatchObject({
+      result: 'already-delivered',
+    });
+    // Waiting out another copy's backoff, then due: this copy claims it at the item's version.
+    const due = on('/due');
+    ledger.seed(due.eventKey, 'enqueued', undefined, undefined, { retryOwner: 'm-1', budgetAttempts: 1 });
+    expect(await redeliver(sqsInput(due, 1, 'm-4'), deps)).toMatchObject({ result: 'delivered', attempt: 2 });
+    expect(sender.requests.map((r) => new URL(r.url).pathname)).toEqual(['/due']);
   });
 
   it('a probe whose claim is lost gives the probe back to the gate: the next event probes instead', async () => {
@@ -125,11 +151,26 @@ describe('redeliver: copies of one event', () => {
       if (key === carrier.eventKey && e) ledger.events.set(key, { ...e, version: e.version + 1 });
       return seen;
     };
-    const lost = await redeliver(sqsInput(carrier, 1, 'm-p'), deps);
+    const lost = await redeliver(sqsInput(carrier, 2, 'm-p'), deps);
     expect(lost).toMatchObject({ result: 'superseded', targetCalled: false });
     const next = await redeliver(sqsInput(on('/q'), 1, 'm-q'), deps);
     expect(next).toMatchObject({ targetCalled: true });
     expect(sender.requests).toHaveLength(4);
+  });
+
+  it('a first receive held by the gate, whose hold the item refuses, decides on the item without a read', async () => {
+    const { deps, ledger, queue } = fakeDeps(
+      new FakeSender({ status: 429, retryAfter: '30', durationMs: 3 }),
+    );
+    await redeliver(sqsInput(on('/a'), 1, 'm-a'), deps);
+    const requeued = queue.requeued.length;
+    // The host is held now; another copy delivered this event already.
+    const m = on('/delivered');
+    ledger.seed(m.eventKey, 'delivered');
+    ledger.failGetEvent = () => true;
+    const outcome = await redeliver(sqsInput(m, 1, 'm-2'), deps);
+    expect(outcome).toMatchObject({ result: 'already-delivered', acknowledged: true, targetCalled: false });
+    expect(queue.requeued).toHaveLength(requeued);
   });
 
   it('a stale copy of an older budget cannot bring back its hold clock after a redrive', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type LifecycleWrite, MAX_KEPT_ATTEMPTS } from '../domain/event-lifecycle';
 import type { RetryMessage } from '../domain/retry-message';
 import type {
@@ -10,6 +11,7 @@ import type {
   EventRecord,
   EventStatus,
   Ledger,
+  TransitionResult,
   Watermark,
 } from '../ports';
 import { type DocumentClientOption, documentClient } from './dynamodb-document-client';
@@ -32,6 +34,16 @@ export const ledgerKeys = {
     return `invalid#${webhookId}#sha256:${createHash('sha256').update(deliveryId).digest('hex')}`;
   },
 } as const;
+
+/**
+ * The condition of a write made on the guess that the item reads as ABSENT (isUntouched in
+ * ../domain/event-lifecycle): absent, or only ever written by the poller or the intake. Items written before
+ * versions existed have no version either, but an attempt, a budget or a hold clock, or a status of their own.
+ */
+const UNTOUCHED =
+  'attribute_not_exists(#version) AND (attribute_not_exists(#status) OR #status IN (:pending, :enqueued))' +
+  ' AND attribute_not_exists(budgetAttempts) AND attribute_not_exists(heldSince)' +
+  ' AND (attribute_not_exists(attempts) OR size(attempts) = :zero)';
 
 /** Longest partition key written; DynamoDB's limit is 2,048 bytes. */
 const MAX_KEY_BYTES = 1_024;
@@ -268,7 +280,7 @@ export class DynamoDbLedger implements Ledger {
     eventKey: string,
     write: LifecycleWrite,
     identity: EventIdentity,
-  ): Promise<'applied' | 'conflict'> {
+  ): Promise<TransitionResult> {
     const { at, expiresAt } = this.#stamps();
     const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = { ':at': at, ':exp': expiresAt, ':kind': 'event' };
@@ -292,7 +304,12 @@ export class DynamoDbLedger implements Ledger {
         names[`#r${i}`] = field;
         return `#r${i}`;
       });
-    values[':expect'] = write.expectVersion;
+    if (write.untouched) {
+      names['#status'] = 'status';
+      Object.assign(values, { ':pending': 'pending', ':enqueued': 'enqueued', ':zero': 0 });
+    } else {
+      values[':expect'] = write.expectVersion;
+    }
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -300,18 +317,25 @@ export class DynamoDbLedger implements Ledger {
           Key: { pk: ledgerKeys.event(eventKey) },
           UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
           // Every transition is conditional on the version read: a copy that lost the race changes nothing.
-          ConditionExpression:
-            write.expectVersion === 0
+          ConditionExpression: write.untouched
+            ? UNTOUCHED
+            : write.expectVersion === 0
               ? 'attribute_not_exists(#version) OR #version = :expect'
               : '#version = :expect',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+          // A refusal brings the item back (no read capacity is charged for it), so the caller can decide on it.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return 'applied';
+      return { result: 'applied' };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The document client does not unmarshall an error's item. DynamoDB returns none when there is no item,
+      // and an emulator that ignores the option (dynalite) none at all: a read then tells which it is.
+      const item = error.Item;
+      const current = item ? toEventRecord(unmarshall(item)) : await this.getEvent(eventKey);
+      return { result: 'conflict', current };
     }
   }
 }

@@ -96,6 +96,12 @@ export interface Copy {
 /** A conditional write: the fields to set and remove, if the item is still at `expectVersion`. */
 export interface LifecycleWrite {
   readonly expectVersion: number;
+  /**
+   * Written on the guess that the item reads as ABSENT, without reading it: applied only if the item is absent
+   * or as the poller or the intake left it (pending or enqueued, never written by a transition, nor by the code
+   * before versions, which recorded attempts and budgets on items without one). See {@link isUntouched}.
+   */
+  readonly untouched?: true;
   readonly set: Partial<Omit<Lifecycle, 'legacyDecidedMessageIds'>> & {
     readonly status: LifecycleStatus;
     readonly version: number;
@@ -417,8 +423,20 @@ export function transitionRecord(
   at: string,
 ): EventRecord | 'conflict' {
   if ((current?.version ?? 0) !== write.expectVersion) return 'conflict';
+  if (write.untouched && current && !isUntouched(current)) return 'conflict';
   const from: EventRecord = current ?? { ...ABSENT, eventKey, ...identity, updatedAt: at };
   return { ...(applyWrite(from, write) as EventRecord), updatedAt: at };
+}
+
+/** True for an item a guess of ABSENT describes: no lifecycle write, no attempt, no budget, no hold clock. */
+export function isUntouched(item: Lifecycle): boolean {
+  return (
+    item.version === 0 &&
+    (item.status === 'pending' || item.status === 'enqueued') &&
+    item.attempts.length === 0 &&
+    item.budgetAttempts === 0 &&
+    item.heldSince === undefined
+  );
 }
 
 function earliest(a: string | undefined, b: string | undefined): string | undefined {
