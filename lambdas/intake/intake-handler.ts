@@ -71,6 +71,6 @@ export function intakeHandler(deps: IntakeHandlerDeps) {
   };
   // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries bodies and may carry credentials.
   const handler = middy(base).use(injectLambdaContext(deps.logger, { logEvent: false }));
-  if (deps.metrics) handler.use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
+  if (deps.metrics) handler.use(logMetrics(deps.metrics));
   return handler;
 }

@@ -1,9 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { publishStoredMetrics } from '../shared/adapters/publish-stored-metrics';
 import type { FailedDeliverySource, Ledger, PollLease, RetryQueue } from '../shared/ports';
 import type { PipelineSettings } from '../shared/settings';
 import { type PollEvent, pollFailedDeliveries, type WebhookPollResult } from './poll-failed-deliveries';
@@ -55,6 +55,7 @@ export function pollerHandler(deps: PollerHandlerDeps) {
   // Made once per handler, that is per Lambda instance: it outlives the invocation, never the instance.
   const settled = deps.settledClaims ?? new SettledClaims();
   const ledger = settled.capacity > 0 ? withSettledClaims(deps.ledger, settled) : deps.ledger;
+  const behind = (lagSeconds: number) => lagSeconds >= deps.settings.POLL_INTERVAL_SECONDS;
   const poll = async (_event: unknown, context: Context): Promise<PollSummary> => {
     const webhooks = await pollFailedDeliveries({
       source: deps.source,
@@ -70,7 +71,9 @@ export function pollerHandler(deps: PollerHandlerDeps) {
     });
     // Counts only when they are not zero: CloudWatch bills a custom metric for every month it receives data, and
     // an idle poll's zeros tell nothing the alarms need (they treat missing data as not breaching, PollErrors
-    // through FILL). The watermark lag goes out on every poll: its alarm reads it.
+    // through FILL). The watermark lag likewise goes out only when a webhook is behind by a poll interval or
+    // more: a caught-up poller lags by less (one poll's run), its alarm's threshold is 3 intervals, and a missed
+    // poll is the missed-polls alarm's. So an idle stack publishes no custom metric at all.
     const count = (name: string, n: number) => {
       if (n > 0) deps.metrics?.addMetric(name, MetricUnit.Count, n);
     };
@@ -83,17 +86,15 @@ export function pollerHandler(deps: PollerHandlerDeps) {
       if (w.found > 0) count('DeliveryLogPages', w.pages);
       // Per webhook, so an operator sees which one is behind; the undimensioned maximum below is alarmed on.
       // With one webhook the two are the same figure, and each metric is billed a month: only the maximum goes.
-      if (webhooks.length > 1) {
+      if (webhooks.length > 1 && behind(w.lagSeconds)) {
         const single = deps.metrics?.singleMetric();
         single?.addDimension('webhookId', w.webhookId);
         single?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, w.lagSeconds);
       }
       deps.logger.info('webhook polled', { ...w });
     }
-    if (webhooks.length > 0) {
-      const lag = Math.max(...webhooks.map((w) => w.lagSeconds));
-      deps.metrics?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, lag);
-    }
+    const lag = Math.max(0, ...webhooks.map((w) => w.lagSeconds));
+    if (behind(lag)) deps.metrics?.addMetric(WATERMARK_LAG_METRIC, MetricUnit.Seconds, lag);
     // Running out of time or budget under a backlog is normal, as long as each poll moves the watermark: the
     // next tick resumes. A poll that read pages but moved nothing is an error (see WebhookPollResult.stalled).
     const failed = webhooks.filter((w) => w.error && !isResumable(w));
@@ -127,7 +128,9 @@ export function pollerHandler(deps: PollerHandlerDeps) {
   };
   // Never the whole event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: it carries bodies and may carry credentials.
   const handler = middy(base).use(injectLambdaContext(deps.logger, { logEvent: false }));
-  if (deps.metrics) handler.use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
+  // No ColdStart metric: nothing alarms on it, it would be billed every month, and Lambda's REPORT line has the
+  // init duration.
+  if (deps.metrics) handler.use(publishStoredMetrics(deps.metrics));
   return handler;
 }
 

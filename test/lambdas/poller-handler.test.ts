@@ -56,8 +56,8 @@ describe('poller handler', () => {
     expect(calls.find((c) => c.startsWith('WatermarkLagSeconds:'))).toMatch(/^WatermarkLagSeconds:36\d\d$/);
   });
 
-  it('publishes the lag per webhook only when there are several: with one, the maximum is the same figure', async () => {
-    const lagMetrics = async (webhookIds: string) => {
+  it('publishes the lag only when a webhook is a poll interval behind, per webhook only when there are several', async () => {
+    const lagMetrics = async (webhookIds: string, behind: readonly string[] = []) => {
       const metrics = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
       const added = vi.spyOn(metrics, 'addMetric');
       const singles: string[] = [];
@@ -75,9 +75,14 @@ describe('poller handler', () => {
         return single;
       });
       vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
+      // The webhooks in `behind` are refused (429): their watermarks stay an hour back (LOOKBACK_HOURS).
       const quiet: FailedDeliverySource = {
         async *failedDeliveries() {},
-        readPage: async () => ({ entries: [], pageCount: 0, hasNext: false }),
+        readPage: async (window) => {
+          if (behind.includes(window.webhookId))
+            throw new GenesysApiError('slow down', 429, 'client.rate.limit', undefined);
+          return { entries: [], pageCount: 0, hasNext: false };
+        },
       };
       await pollerHandler({
         source: quiet,
@@ -91,10 +96,44 @@ describe('poller handler', () => {
       const lags = added.mock.calls.filter(([name]) => name === 'WatermarkLagSeconds').length;
       return { lags, singles };
     };
-    expect(await lagMetrics('wh-only')).toEqual({ lags: 1, singles: [] });
-    expect(await lagMetrics('wh-a,wh-b')).toEqual({
+    // Caught up: no lag metric at all (its alarm treats no data as not breaching).
+    expect(await lagMetrics('wh-only')).toEqual({ lags: 0, singles: [] });
+    expect(await lagMetrics('wh-a,wh-b')).toEqual({ lags: 0, singles: [] });
+    expect(await lagMetrics('wh-only', ['wh-only'])).toEqual({ lags: 1, singles: [] });
+    expect(await lagMetrics('wh-a,wh-b', ['wh-a'])).toEqual({
+      lags: 1,
+      singles: ['WatermarkLagSeconds{wh-a}'],
+    });
+    expect(await lagMetrics('wh-a,wh-b', ['wh-a', 'wh-b'])).toEqual({
       lags: 1,
       singles: ['WatermarkLagSeconds{wh-a}', 'WatermarkLagSeconds{wh-b}'],
     });
+  });
+
+  it('publishes nothing, and warns of nothing, on an idle poll: no custom metric is billed for an idle stack', async () => {
+    const metrics = new Metrics({ namespace: 'WebhookRecovery', serviceName: 'test' });
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const warned = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const published = vi.spyOn(metrics, 'publishStoredMetrics');
+    try {
+      await pollerHandler({
+        source: {
+          async *failedDeliveries() {},
+          readPage: async () => ({ entries: [], pageCount: 0, hasNext: false }),
+        },
+        queue: new MemoryRetryQueue(),
+        ledger: new MemoryLedger(),
+        lease: new MemoryPollLease(),
+        settings: parsePipelineSettings({ WEBHOOK_ID: 'wh-idle' }),
+        logger: new Logger({ logLevel: 'SILENT' }),
+        metrics,
+      })({}, lambdaContext('poller', 30));
+      expect(published).not.toHaveBeenCalled();
+      expect(warned).not.toHaveBeenCalled();
+      expect(out.mock.calls.map(([line]) => String(line)).filter((l) => l.includes('_aws'))).toEqual([]);
+    } finally {
+      out.mockRestore();
+      warned.mockRestore();
+    }
   });
 });
