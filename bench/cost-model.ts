@@ -215,7 +215,10 @@ export function costModel(m: CostInputs): CostModel {
     {
       item: 'CloudWatch custom metrics',
       dollars: m.pollerMetricsPerPoll * PRICES.customMetricMonth,
-      basis: `${m.pollerMetricsPerPoll} metrics an idle poll publishes (measured from its EMF: ${(m.pollerMetricNames ?? []).join(', ')})`,
+      basis:
+        m.pollerMetricsPerPoll === 0
+          ? 'an idle poll publishes none (measured from its output: no EMF)'
+          : `${m.pollerMetricsPerPoll} metrics an idle poll publishes (measured from its EMF: ${(m.pollerMetricNames ?? []).join(', ')})`,
     },
     {
       item: 'CloudWatch Logs ingestion',
