@@ -49,6 +49,15 @@ export class OrdersStack extends Stack {
           topics: ['v2.detail.events.conversation.{id}.customer.end'],
           url: 'https://orders.example.com/genesys/conversation-end',
         },
+        // Ordered per agent, only the latest presence counts: this route's rule invokes the intake function,
+        // the other's puts its events on the retry queue directly.
+        {
+          name: 'agent-presence',
+          topics: ['v2.users.{id}.presence'],
+          url: 'https://orders.example.com/genesys/presence',
+          order: 'per-entity',
+          latestOnly: true,
+        },
       ],
     });
     this.recovery.alarmTopic.addSubscription(
