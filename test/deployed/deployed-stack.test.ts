@@ -8,15 +8,20 @@ import { eventually } from '../support/queue-contents';
 import { startTargetServer } from '../support/target-server';
 import { DEPLOYED_CONTEXT, DEPLOYED_WEBHOOK, ROUTE_ORIGIN } from './deployed-context';
 import { type DeployedStack, startDeployedStack } from './deployed-stack';
-import { checkObservedCalls, observedCalls } from './observed-calls';
+import { checkObservedCalls, observedCalls, withoutHash } from './observed-calls';
 import {
+  arnOf,
   delivery,
   drainRaw,
+  type LedgerItem,
   ledger,
   presenceEvent,
+  queueDepth,
+  redeliveryLines,
   startHeldHost,
   statusOf,
   withoutRedelivererSendMessage,
+  withRuleStatementsEdited,
 } from './scenario';
 import { type CfnTemplate, removeSyntheses } from './synth-deployed';
 
@@ -33,6 +38,8 @@ const HELD = ['held-1', 'held-2', 'held-3', 'held-4', 'held-5', 'held-6'];
 const PATH_TOKEN = `pathtok${randomBytes(12).toString('hex')}`;
 const QUERY_TOKEN = `querytok${randomBytes(12).toString('hex')}`;
 const TOKEN_PATH = `/services/T0TEAM/B0HOOK/${PATH_TOKEN}`;
+/** One presence event, and Genesys's repeat of it under a new EventBridge id. */
+const PRESENCE_IDS = ['eb-1', 'eb-1-again'];
 
 afterAll(removeSyntheses);
 
@@ -98,12 +105,32 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       await put(presenceEvent('eb-1-again', 'user-a')),
       await put(presenceEvent('eb-2', 'user-b', 'v2.routing.queues.q1.conversations')),
     ];
+    // Every rule's target is the retry queue itself, which its policy lets EventBridge send to for that rule.
+    const retryQueueArn = arnOf(stack, 'QueuesRetryQueue');
     for (const d of routed.flat()) expect(d.result, stack.output()).toMatchObject({ ok: true });
-    expect(routed.map((d) => d.map((x) => x.rule.replace(/[0-9A-F]{8}$/, '')))).toEqual([
-      ['EventBridgeSourceRoutepresence'],
-      ['EventBridgeSourceRoutepresence'],
-      ['EventBridgeSourceUnmatched'],
+    expect(routed.map((d) => d.map((x) => [withoutHash(x.rule), x.target]))).toEqual([
+      [['EventBridgeSourceRoutepresence', retryQueueArn]],
+      [['EventBridgeSourceRoutepresence', retryQueueArn]],
+      [['EventBridgeSourceUnmatched', retryQueueArn]],
     ]);
+    // Each copy's outcome, as the redeliverer logs it, kept before the held host's retries crowd the output: one
+    // copy delivered, the other acknowledged as a repeat, the unmatched event acknowledged.
+    const outcomes: Record<string, unknown>[] = [];
+    await eventually(
+      () => {
+        const lines = redeliveryLines(stack).filter((l) =>
+          [...PRESENCE_IDS, 'eb-2'].includes(String(l.deliveryId)),
+        );
+        outcomes.splice(0, outcomes.length, ...lines);
+        return (
+          lines.some((l) => l.result === 'delivered') &&
+          lines.some((l) => l.repeat === true && l.acknowledged === true) &&
+          lines.some((l) => l.deliveryId === 'eb-2' && l.acknowledged === true)
+        );
+      },
+      'the redeliverer’s outcome for each copy the rules queued',
+      30_000,
+    );
     // A message no pipeline wrote (by hand, or redriven from elsewhere): recorded as invalid, then dead-lettered.
     const stray = await stack.sqs.send(
       new SendMessageCommand({
@@ -112,16 +139,20 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       }),
     );
 
-    const delivered = ['ok-1', 'ok-2', 'flaky', 'token', 'eb-1', ...HELD];
+    const delivered = ['ok-1', 'ok-2', 'flaky', 'token', ...HELD];
+    const presence = (items: LedgerItem[]) =>
+      items.filter((i) => i.kind === 'event' && PRESENCE_IDS.includes(i.deliveryId));
     await eventually(
       async () => {
         const items = await ledger(stack);
         return (
           delivered.every((id) => statusOf(items, id) === 'delivered') &&
-          statusOf(items, 'gone') === 'permanent'
+          statusOf(items, 'gone') === 'permanent' &&
+          presence(items).some((i) => i.status === 'delivered') &&
+          items.some((i) => i.pk === 'invalid#eventbridge#eb-2')
         );
       },
-      'every event delivered, and the 410 permanent',
+      'every event delivered, the 410 permanent, the unmatched event recorded',
       60_000,
     ).catch(async (error: Error) => {
       if (process.env.DEPLOYED_OUTPUT)
@@ -137,13 +168,54 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
       'the 410 and the stray message in the DLQ',
       30_000,
     );
+    // Nothing is left on the retry queue: every envelope taken in, every re-sent copy settled.
+    await eventually(
+      async () => (await queueDepth(stack, 'QueuesRetryQueue')) === 0,
+      'the retry queue empty',
+      30_000,
+    );
     const items = await ledger(stack);
     expect(deadLetters.map((m) => m.deliveryId ?? m.raw).sort()).toEqual(['gone', '{"not":"a retry"}']);
-    expect(items.find((i) => i.deliveryId === 'eb-1')?.duplicateDeliveryIds).toEqual(new Set(['eb-1-again']));
-    expect(items.some((i) => i.kind === 'invalid' && i.deliveryId === 'eb-2')).toBe(true);
+    // The repeat derives the same event key as the first: one event in the ledger, delivered, under whichever
+    // EventBridge id claimed it first (both copies are on the queue together, taken in by parallel receives).
+    const [claimed, ...others] = presence(items);
+    expect(others).toEqual([]);
+    expect(claimed?.status).toBe('delivered');
+    // The other copy stood down as a repeat (the redeliverer's outcome lines), never reaching the target.
+    const repeat = PRESENCE_IDS.find((id) => id !== claimed?.deliveryId);
+    const repeatLines = outcomes.filter((l) => l.deliveryId === repeat);
+    expect(repeatLines.map((l) => l.targetCalled)).not.toContain(true);
+    expect(repeatLines.at(-1)).toMatchObject({ repeat: true, acknowledged: true });
+    expect(outcomes.filter((l) => l.deliveryId === claimed?.deliveryId).map((l) => l.result)).toEqual([
+      'delivered',
+    ]);
+    // The unmatched event: recorded under the EventBridge ledger id with its reason and the event, acknowledged.
+    expect(items.find((i) => i.pk === 'invalid#eventbridge#eb-2')).toMatchObject({
+      kind: 'invalid',
+      webhookId: 'eventbridge',
+      deliveryId: 'eb-2',
+      reason: 'no route matches topic v2.routing.queues.q1.conversations',
+    });
+    expect(JSON.parse(String(items.find((i) => i.pk === 'invalid#eventbridge#eb-2')?.raw))).toMatchObject({
+      id: 'eb-2',
+      detail: { topicName: 'v2.routing.queues.q1.conversations' },
+    });
+    expect(outcomes.filter((l) => l.deliveryId === 'eb-2')).toEqual([
+      expect.objectContaining({ result: 'unmatched', acknowledged: true, targetCalled: false }),
+    ]);
     expect(items.some((i) => i.kind === 'invalid' && i.deliveryId === `sqs-message:${stray.MessageId}`)).toBe(
       true,
     );
+    // EventBridge's sends were its own, allowed by the retry queue's policy for each rule's ARN.
+    expect(
+      stack.proxy.calls
+        .filter((c) => c.caller === 'events.amazonaws.com')
+        .map((c) => [c.operation.replace(/[0-9A-F]{8}\)$/, ')'), c.action, c.resource, c.allowed]),
+    ).toEqual([
+      ['SendMessage (rule EventBridgeSourceRoutepresence)', 'sqs:SendMessage', retryQueueArn, true],
+      ['SendMessage (rule EventBridgeSourceRoutepresence)', 'sqs:SendMessage', retryQueueArn, true],
+      ['SendMessage (rule EventBridgeSourceUnmatched)', 'sqs:SendMessage', retryQueueArn, true],
+    ]);
   }, 120_000);
 
   it('calls each target as its answers ask: 503 twice then 200, 410 once, healthy once, the repeat never', () => {
@@ -207,22 +279,6 @@ describe('the stack as deployed: each function from cdk.out, under its own role'
     expect(failed.Messages?.map((m) => JSON.parse(m.Body ?? '{}').requestPayload)).toEqual([{}]);
   });
 
-  it('records an intake invocation that fails in the intake-failures queue, sent by Lambda with the intake’s role', async () => {
-    // What a rule whose input transformer was edited by hand would send: the intake refuses it, Lambda retries
-    // twice, then the on-failure destination takes it.
-    const result = await stack.invokeAsync('EventBridgeSourceIntakeFunction', { not: 'route and event' });
-    expect(result).toMatchObject({ ok: false });
-    const failed = await stack.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: stack.queueUrl('EventBridgeSourceIntakeFailuresQueue'),
-        WaitTimeSeconds: 1,
-      }),
-    );
-    expect(failed.Messages?.map((m) => JSON.parse(m.Body ?? '{}').requestPayload)).toEqual([
-      { not: 'route and event' },
-    ]);
-  });
-
   it('makes no call its role refuses', () => {
     expect(stack.proxy.calls.filter((c) => !c.allowed)).toEqual([]);
     expect(stack.proxy.calls.length).toBeGreaterThan(0);
@@ -281,4 +337,118 @@ describe('the same stack without the redeliverer’s sqs:SendMessage grant', () 
     const items = await ledger(stack);
     for (const id of ids) expect(['enqueued', 'held', 'exhausted']).toContain(statusOf(items, id));
   }, 90_000);
+});
+
+describe('the same stack with the rules’ statements edited in the queue policies', () => {
+  let targets: Awaited<ReturnType<typeof startTargetServer>>;
+  let stack: DeployedStack;
+  const put = (event: ReturnType<typeof presenceEvent>) => {
+    const bus = stack.resources[stack.logicalId('AWS::Events::EventBus', 'EventBridgeSourcePartnerEventBus')];
+    return stack.rules.put(bus?.ref ?? '', event);
+  };
+  /** Long enough for the redeliverer's event source mapping to have received anything the rule had queued. */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 2_500));
+
+  beforeAll(async () => {
+    targets = await startTargetServer({ '/presence': () => 200 });
+    stack = await startDeployedStack({
+      context: DEPLOYED_CONTEXT,
+      outsideWorld: { GENESYS_CLOUD_REGION: 'http://unused.invalid', TARGET_ALLOW_LOOPBACK: 'true' },
+      hostMap: { [ROUTE_ORIGIN]: targets.url },
+      editTemplate: withRuleStatementsEdited,
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await targets?.stop();
+  });
+
+  it('puts an event the retry queue’s policy refuses in the eventbridge-failures queue, not lost', async () => {
+    const event = presenceEvent('refused-route', 'user-c');
+    const delivered = await put(event);
+    expect(delivered).toEqual([
+      {
+        rule: stack.logicalId('AWS::Events::Rule', 'EventBridgeSourceRoutepresence'),
+        target: arnOf(stack, 'QueuesRetryQueue'),
+        result: { ok: false, error: expect.objectContaining({ errorType: 'NO_PERMISSIONS' }) },
+        deadLetter: { queue: arnOf(stack, 'EventBridgeSourceIntakeFailuresQueue'), sent: true },
+      },
+    ]);
+    const failed = await stack.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: stack.queueUrl('EventBridgeSourceIntakeFailuresQueue'),
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 1,
+      }),
+    );
+    // The event as it arrived, with the rule, the target and why, as EventBridge's dead letters carry them.
+    expect(failed.Messages?.map((m) => JSON.parse(m.Body ?? '{}'))).toEqual([event]);
+    const attributes = failed.Messages?.[0]?.MessageAttributes ?? {};
+    expect(
+      Object.fromEntries(
+        ['RULE_ARN', 'TARGET_ARN', 'ERROR_CODE'].map((k) => [k, attributes[k]?.StringValue]),
+      ),
+    ).toEqual({
+      RULE_ARN:
+        stack.resources[stack.logicalId('AWS::Events::Rule', 'EventBridgeSourceRoutepresence')]?.attributes
+          .Arn,
+      TARGET_ARN: arnOf(stack, 'QueuesRetryQueue'),
+      ERROR_CODE: 'NO_PERMISSIONS',
+    });
+    await settle();
+    expect(await ledger(stack)).toEqual([]);
+    expect(targets.hits).toEqual([]);
+  }, 30_000);
+
+  it('refuses an event whose rule ARN the policy does not name, and drops it when its DLQ refuses too', async () => {
+    const delivered = await put(
+      presenceEvent('refused-unmatched', 'user-d', 'v2.routing.queues.q2.conversations'),
+    );
+    expect(delivered).toEqual([
+      {
+        rule: stack.logicalId('AWS::Events::Rule', 'EventBridgeSourceUnmatched'),
+        target: arnOf(stack, 'QueuesRetryQueue'),
+        result: { ok: false, error: expect.objectContaining({ errorType: 'NO_PERMISSIONS' }) },
+        deadLetter: { queue: arnOf(stack, 'EventBridgeSourceIntakeFailuresQueue'), sent: false },
+      },
+    ]);
+    await settle();
+    expect(await drainRaw(stack, 'EventBridgeSourceIntakeFailuresQueue')).toEqual([]);
+    expect(await ledger(stack)).toEqual([]);
+  }, 30_000);
+
+  it('records EventBridge’s refused sends in the IAM proxy, and no other refusal', () => {
+    const rule = (prefix: string) => stack.logicalId('AWS::Events::Rule', prefix);
+    expect(stack.proxy.calls.filter((c) => !c.allowed)).toEqual([
+      {
+        caller: 'events.amazonaws.com',
+        operation: `SendMessage (rule ${rule('EventBridgeSourceRoutepresence')})`,
+        action: 'sqs:SendMessage',
+        resource: arnOf(stack, 'QueuesRetryQueue'),
+        allowed: false,
+      },
+      {
+        caller: 'events.amazonaws.com',
+        operation: `SendMessage (rule ${rule('EventBridgeSourceUnmatched')})`,
+        action: 'sqs:SendMessage',
+        resource: arnOf(stack, 'QueuesRetryQueue'),
+        allowed: false,
+      },
+      {
+        caller: 'events.amazonaws.com',
+        operation: `SendMessage (rule ${rule('EventBridgeSourceUnmatched')} dead-letter)`,
+        action: 'sqs:SendMessage',
+        resource: arnOf(stack, 'EventBridgeSourceIntakeFailuresQueue'),
+        allowed: false,
+      },
+    ]);
+    // The presence rule's dead letter was allowed by the failures queue's own statement for that rule.
+    expect(
+      stack.proxy.calls
+        .filter((c) => c.caller === 'events.amazonaws.com' && c.allowed)
+        .map((c) => c.resource),
+    ).toEqual([arnOf(stack, 'EventBridgeSourceIntakeFailuresQueue')]);
+  });
 });

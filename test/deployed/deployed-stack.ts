@@ -205,6 +205,7 @@ export async function startDeployedStack(options: DeployedStackOptions): Promise
       resolve,
       hostMap: options.hostMap ?? {},
       proxy,
+      sqs,
       invokeAsync,
     });
 

@@ -67,6 +67,18 @@ export interface IamProxy {
     context: Record<string, string>,
     operation: string,
   ): Promise<boolean>;
+  /**
+   * Evaluates and records a call an AWS service makes as its own service principal (EventBridge's sqs:SendMessage
+   * to a rule's queue target, say): no role, so only the resource's policy can allow it, with its conditions and
+   * Deny statements evaluated against `context` (aws:SourceArn, aws:SourceAccount, …). The service speaks TLS.
+   */
+  authorizeService(
+    principal: string,
+    action: string,
+    resource: string,
+    context: Record<string, string>,
+    operation: string,
+  ): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -111,16 +123,27 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
   }
 
   async function evaluate(caller: Caller, action: string, resource: string, context: Record<string, string>) {
+    return simulate(caller.roleArn, action, resource, context, caller.policies, caller.name);
+  }
+
+  async function simulate(
+    principal: string,
+    action: string,
+    resource: string,
+    context: Record<string, string>,
+    policies: readonly PolicyDocument[],
+    name: string,
+  ) {
     const resourcePolicy = options.resourcePolicies[resource];
     const result = await runSimulation(
       {
         request: {
-          principal: caller.roleArn,
+          principal,
           action,
           resource: { resource, accountId: options.account },
           contextVariables: { 'aws:SecureTransport': 'true', ...context },
         },
-        identityPolicies: caller.policies.map((policy, i) => ({ name: `${caller.name}-${i}`, policy })),
+        identityPolicies: policies.map((policy, i) => ({ name: `${name}-${i}`, policy })),
         ...(resourcePolicy ? { resourcePolicy } : {}),
         serviceControlPolicies: [],
         resourceControlPolicies: [],
@@ -243,6 +266,17 @@ export async function startIamProxy(options: IamProxyOptions): Promise<IamProxy>
     async authorize(caller, action, resource, context, operation) {
       const allowed = await decide(caller, action, resource, context);
       calls.push({ caller, operation, action, resource, allowed });
+      return allowed;
+    },
+    async authorizeService(principal, action, resource, context, operation) {
+      const key = JSON.stringify(['service', principal, action, resource, context]);
+      let decision = decisions.get(key);
+      if (!decision) {
+        decision = simulate(principal, action, resource, context, [], principal);
+        decisions.set(key, decision);
+      }
+      const allowed = await decision;
+      calls.push({ caller: principal, operation, action, resource, allowed });
       return allowed;
     },
     stop: () =>

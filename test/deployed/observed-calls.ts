@@ -3,18 +3,25 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DeployedStack } from './deployed-stack';
 
-/** Role → IAM action → the resources (logical ids without CDK's hash) it was used on. */
+/**
+ * Role → IAM action → the resources (logical ids without CDK's hash) it was used on; and likewise for each AWS
+ * service that called as its own principal, allowed by a resource's policy (`events.amazonaws.com`: EventBridge
+ * sending to a rule's queue target or invoking its function).
+ */
 export type ObservedCalls = Record<string, Record<string, string[]>>;
 
 export const OBSERVED_CALLS_FILE = fileURLToPath(new URL('./observed-calls.json', import.meta.url));
 const BIOME = fileURLToPath(new URL('../../node_modules/.bin/biome', import.meta.url));
+
+/** A service principal, such as events.amazonaws.com (its calls are allowed by resource policies alone). */
+export const SERVICE_PRINCIPAL = /^[a-z0-9-]+\.amazonaws\.com$/;
 
 /** A logical id without the 8-character hash CDK appends, so the file reads as construct paths. */
 export function withoutHash(logicalId: string): string {
   return logicalId.replace(/[0-9A-F]{8}$/, '');
 }
 
-/** What the run did, per role: every allowed call, action by action, on which resources. */
+/** What the run did, per role and per service principal: every allowed call, action by action, on which resources. */
 export function observedCalls(stack: DeployedStack): ObservedCalls {
   const byArn = new Map<string, string>();
   for (const [id, r] of Object.entries(stack.resources)) {
@@ -28,7 +35,8 @@ export function observedCalls(stack: DeployedStack): ObservedCalls {
   );
   const out: ObservedCalls = {};
   for (const call of stack.proxy.calls) {
-    if (!roles.has(call.caller) || !call.allowed) continue;
+    const principal = roles.has(call.caller) || SERVICE_PRINCIPAL.test(call.caller);
+    if (!principal || !call.allowed) continue;
     const role = withoutHash(call.caller);
     const resource = withoutHash(byArn.get(call.resource) ?? call.resource);
     const actions = out[role] ?? {};

@@ -1,8 +1,10 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EmulatedEvent } from '../../local/eventbridge-emulator';
 import { patternMatches } from '../support/event-pattern';
 import type { InvocationResult } from './function-process';
 import type { IamProxy } from './iam-proxy';
 import type { PhysicalResource } from './intrinsics';
+import { ruleTargets, type TargetDelivery } from './rule-targets';
 import type { CfnTemplate } from './synth-deployed';
 
 /** An event as EventBridge hands it to a rule's target: the shape local mode's EventBridge emulator hands on. */
@@ -15,38 +17,31 @@ export interface RuleDeliveryOptions {
   /** Origins the template names and the local servers standing for them. */
   readonly hostMap: Readonly<Record<string, string>>;
   readonly proxy: IamProxy;
+  /** A client straight to fauxqs, for what EventBridge sends to queue targets and dead-letter queues. */
+  readonly sqs: SQSClient;
   readonly invokeAsync: (functionArn: string, event: unknown) => Promise<InvocationResult>;
 }
 
 export interface RuleDelivery {
-  /** Delivers an event that arrived on `busName` to every rule of that bus whose pattern matches it. */
-  put(busName: string, event: BusEvent): Promise<{ rule: string; result: InvocationResult }[]>;
+  /** Delivers an event that arrived on `busName` to every target of every rule of that bus whose pattern matches. */
+  put(busName: string, event: BusEvent): Promise<TargetDelivery[]>;
 }
 
 /**
- * EventBridge's side of the rules in the template: the bus an event arrived on, each rule's EventPattern,
- * each target's InputTransformer, and the function's resource policy (AWS::Lambda::Permission) that lets
- * events.amazonaws.com invoke it for that rule; then an asynchronous invocation.
+ * EventBridge's side of the rules in the template: the bus an event arrived on, each rule's EventPattern, each
+ * target's InputTransformer, then the target (./rule-targets.ts): a function invoked asynchronously when its
+ * AWS::Lambda::Permission allows the rule, a queue sent the input when its AWS::SQS::QueuePolicy does, and the
+ * target's dead-letter queue when neither does.
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
  */
 export function ruleDelivery(options: RuleDeliveryOptions): RuleDelivery {
   const { template, resources, resolve } = options;
   const rules = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
-  const permissions = Object.values(template.Resources)
-    .filter((r) => r.Type === 'AWS::Lambda::Permission')
-    .map(
-      (r) =>
-        resolve(r.Properties) as {
-          Action: string;
-          FunctionName: string;
-          Principal: string;
-          SourceArn?: string;
-        },
-    );
+  const targets = ruleTargets(options);
 
   return {
     async put(busName, event) {
-      const delivered: { rule: string; result: InvocationResult }[] = [];
+      const delivered: TargetDelivery[] = [];
       for (const [id, rule] of rules) {
         const p = rule.Properties ?? {};
         const bus = p.EventBusName === undefined ? 'default' : String(resolve(p.EventBusName));
@@ -55,33 +50,8 @@ export function ruleDelivery(options: RuleDeliveryOptions): RuleDelivery {
           continue;
         const ruleArn = resources[id]?.attributes.Arn ?? id;
         for (const target of (p.Targets as Record<string, unknown>[]) ?? []) {
-          const functionArn = String(resolve(target.Arn));
-          const permitted = permissions.some(
-            (perm) =>
-              perm.Action === 'lambda:InvokeFunction' &&
-              perm.Principal === 'events.amazonaws.com' &&
-              perm.SourceArn === ruleArn &&
-              (perm.FunctionName === functionArn || functionArn.endsWith(`:function:${perm.FunctionName}`)),
-          );
-          options.proxy.record({
-            caller: 'events.amazonaws.com',
-            operation: `Invoke (rule ${id})`,
-            action: 'lambda:InvokeFunction',
-            resource: functionArn,
-            allowed: permitted,
-          });
-          if (!permitted) {
-            delivered.push({
-              rule: id,
-              result: {
-                ok: false,
-                error: { errorType: 'AccessDenied', errorMessage: `no permission for ${ruleArn}` },
-              },
-            });
-            continue;
-          }
-          const input = renderInput(target, event, ruleArn, options.hostMap);
-          delivered.push({ rule: id, result: await options.invokeAsync(functionArn, input) });
+          const text = renderInput(target, event, ruleArn, options.hostMap);
+          delivered.push(await targets.call({ ruleId: id, ruleArn, target, event }, text));
         }
       }
       return delivered;
@@ -89,13 +59,16 @@ export function ruleDelivery(options: RuleDeliveryOptions): RuleDelivery {
   };
 }
 
-/** The target's input: the event, its InputPath, Input, or InputTransformer rendered. */
+/**
+ * The target's input as the JSON text EventBridge sends: the event, its Input, or its InputTransformer rendered.
+ * A function is invoked with it parsed; a queue gets the text as the message body.
+ */
 function renderInput(
   target: Record<string, unknown>,
   event: BusEvent,
   ruleArn: string,
   hostMap: Readonly<Record<string, string>>,
-): unknown {
+): string {
   let text: string;
   if (typeof target.Input === 'string') text = target.Input;
   else if (target.InputTransformer !== undefined) {
@@ -124,7 +97,7 @@ function renderInput(
     );
   } else text = JSON.stringify(event);
   for (const [from, to] of Object.entries(hostMap)) text = text.replaceAll(from, to);
-  return JSON.parse(text);
+  return text;
 }
 
 function jsonPath(event: unknown, path: string): unknown {

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { EmulatedDelivery } from '../../local/genesys-emulator';
 import { DEPLOYED_EVENT_SOURCE, DEPLOYED_WEBHOOK } from './deployed-context';
@@ -72,10 +72,14 @@ export function presenceEvent(id: string, user: string, topicName = `v2.users.${
 }
 
 export type LedgerItem = {
+  pk: string;
   kind: string;
   deliveryId: string;
   status?: string;
   duplicateDeliveryIds?: Set<string>;
+  webhookId?: string;
+  reason?: string;
+  raw?: string;
 };
 export async function ledger(stack: DeployedStack): Promise<LedgerItem[]> {
   const table = stack.resources[stack.logicalId('AWS::DynamoDB::Table', 'Ledger')]?.ref;
@@ -97,6 +101,45 @@ export function withoutRedelivererSendMessage(template: CfnTemplate): void {
       ...s,
       Action: [s.Action].flat().filter((a) => a !== 'sqs:SendMessage'),
     })).filter((s) => s.Action.length > 0);
+  }
+}
+
+/** The rule ARN a queue-policy statement's condition names, as the template writes it (a GetAtt of the rule). */
+function conditionRule(statement: Record<string, unknown>): string | undefined {
+  const arnEquals = (statement.Condition as { ArnEquals?: Record<string, unknown> } | undefined)?.ArnEquals;
+  return (arnEquals?.['aws:SourceArn'] as { 'Fn::GetAtt'?: [string, string] } | undefined)?.[
+    'Fn::GetAtt'
+  ]?.[0];
+}
+
+/** A rule ARN of this account that no rule of the stack has (a statement left from another rule, say). */
+export const OTHER_RULE_ARN = 'arn:aws:events:us-east-1:111111111111:rule/another-stack-Unmatched';
+
+/**
+ * The queue policies with EventBridge's statements edited, as a hand-made or drifted policy could be: the retry
+ * queue's without the presence rule's statement (its dead-letter queue still allows it), and with the catch-all
+ * rule's naming another rule; the eventbridge-failures queue's without the catch-all rule's statement.
+ */
+export function withRuleStatementsEdited(template: CfnTemplate): void {
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::SQS::QueuePolicy') continue;
+    const p = resource.Properties ?? {};
+    const queue = ((p.Queues as { Ref?: string }[] | undefined) ?? [])[0]?.Ref ?? '';
+    const document = p.PolicyDocument as { Statement: Record<string, unknown>[] };
+    if (queue.startsWith('QueuesRetryQueue')) {
+      document.Statement = document.Statement.filter(
+        (s) => !conditionRule(s)?.startsWith('EventBridgeSourceRoutepresence'),
+      ).map((s) =>
+        conditionRule(s)?.startsWith('EventBridgeSourceUnmatched')
+          ? { ...s, Condition: { ArnEquals: { 'aws:SourceArn': OTHER_RULE_ARN } } }
+          : s,
+      );
+    }
+    if (queue.startsWith('EventBridgeSourceIntakeFailuresQueue')) {
+      document.Statement = document.Statement.filter(
+        (s) => !conditionRule(s)?.startsWith('EventBridgeSourceUnmatched'),
+      );
+    }
   }
 }
 
@@ -122,4 +165,40 @@ export async function drainRaw(
       await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
     }
   }
+}
+
+/** The ARN of the queue whose logical id starts with `prefix`. */
+export function arnOf(stack: DeployedStack, prefix: string): string {
+  return stack.resources[stack.logicalId('AWS::SQS::Queue', prefix)]?.attributes.Arn ?? '';
+}
+
+/** Messages on a queue, visible, in flight or delayed. */
+export async function queueDepth(stack: DeployedStack, prefix: string): Promise<number> {
+  const out = await stack.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queueUrl(prefix),
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return Object.values(out.Attributes ?? {}).reduce((sum, n) => sum + Number(n), 0);
+}
+
+/** The redeliverer's outcome log lines (`"message":"redelivery"`) still in the functions' kept output. */
+export function redeliveryLines(stack: DeployedStack): Record<string, unknown>[] {
+  return stack
+    .output()
+    .split('\n')
+    .flatMap((line) => {
+      if (!line.startsWith('{') || !line.includes('"redelivery"')) return [];
+      try {
+        const json = JSON.parse(line) as Record<string, unknown>;
+        return json.message === 'redelivery' ? [json] : [];
+      } catch {
+        return [];
+      }
+    });
 }
