@@ -42,13 +42,7 @@ export async function recordNotRouted(
     reason: read.reason,
     raw: read.raw,
   });
-  if (recorded === 'new') {
-    deps.logger.warn('EventBridge event not enqueued', {
-      messageId: input.messageId,
-      deliveryId: read.deliveryId,
-      reason: read.reason,
-    });
-  }
+  // The outcome's own `redelivery` line (a warning) says what it was and why: no second line here.
   return {
     messageId: input.messageId,
     deliveryId: read.deliveryId,

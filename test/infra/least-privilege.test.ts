@@ -1,7 +1,12 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEPLOYED_CONTEXT } from '../deployed/deployed-context';
-import { type ObservedCalls, readObservedCalls, withoutHash } from '../deployed/observed-calls';
+import {
+  type ObservedCalls,
+  readObservedCalls,
+  SERVICE_PRINCIPAL,
+  withoutHash,
+} from '../deployed/observed-calls';
 import { synthStack } from './synth-stack';
 import { arnOf, byType, logicalId, type Statement, statementsOf } from './template-queries';
 
@@ -43,19 +48,6 @@ const NOT_EXERCISED: Readonly<Record<string, { grants: Grants[string]; why: stri
     {
       grants: { 'sqs:GetQueueUrl': ['QueuesRetryQueue'] },
       why: 'CDK’s SqsEventSource grants grantConsumeMessages; the event source mapping and the handler use the queue URL',
-    },
-  ],
-  EventBridgeSourceIntakeRole: [
-    {
-      grants: LOG_WRITES('EventBridgeSourceIntakeLogGroup'),
-      why: 'Lambda writes the function’s logs with its role',
-    },
-    {
-      grants: {
-        'sqs:GetQueueAttributes': ['EventBridgeSourceIntakeFailuresQueue'],
-        'sqs:GetQueueUrl': ['EventBridgeSourceIntakeFailuresQueue'],
-      },
-      why: 'CDK’s SqsDestination grants grantSendMessages; Lambda’s on-failure destination needs only sqs:SendMessage',
     },
   ],
   PollerSchedulerRole: [
@@ -114,7 +106,32 @@ describe('IAM: least privilege, derived from the deployed-stack layer', () => {
   });
 
   it('knows every role of the stack (both sources)', () => {
-    expect(roles.sort()).toEqual(Object.keys({ ...observed, ...NOT_EXERCISED }).sort());
+    const observedRoles = Object.keys(observed).filter((caller) => !SERVICE_PRINCIPAL.test(caller));
+    expect(roles.sort()).toEqual([...new Set([...observedRoles, ...Object.keys(NOT_EXERCISED)])].sort());
+  });
+
+  it('lets EventBridge send to the retry queue exactly as it was seen doing, one statement per rule', () => {
+    // Queue policies, not roles: what events.amazonaws.com may do on each queue, for the stack's rules only.
+    const allowed: Grants[string] = {};
+    for (const [, policy] of byType(template, 'AWS::SQS::QueuePolicy')) {
+      const queue = resourceName((policy.Properties.Queues as unknown[])[0]);
+      for (const st of (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement) {
+        const principal = (st as { Principal?: { Service?: string } }).Principal?.Service;
+        if (st.Effect !== 'Allow' || principal !== 'events.amazonaws.com') continue;
+        expect(JSON.stringify((st as { Condition?: unknown }).Condition)).toContain('aws:SourceArn');
+        for (const action of [st.Action].flat()) merge(allowed, { [action]: [queue] });
+      }
+    }
+    const expected: Grants[string] = {};
+    merge(expected, observed['events.amazonaws.com'] ?? {});
+    // EventBridge sends to the failures queue only when a target refuses (the layer's refusal test does it on a
+    // stack of its own); CDK's SqsQueue target grants GetQueueAttributes and GetQueueUrl with SendMessage.
+    merge(expected, { 'sqs:SendMessage': ['EventBridgeSourceIntakeFailuresQueue'] });
+    merge(expected, {
+      'sqs:GetQueueAttributes': ['QueuesRetryQueue'],
+      'sqs:GetQueueUrl': ['QueuesRetryQueue'],
+    });
+    expect(sorted(allowed)).toEqual(sorted(expected));
   });
 
   it.each(Object.keys(NOT_EXERCISED))(
