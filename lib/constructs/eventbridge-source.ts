@@ -246,7 +246,7 @@ export class EventBridgeSource extends Construct {
     const definitions: [(typeof EVENTBRIDGE_ALARM_NAMES)[number], string, cloudwatch.IMetric][] = [
       [
         'EventBridgeIntakeFailures',
-        'A Genesys event from EventBridge could not be put on the retry queue after retries; it is kept, with the error in its message attributes, in the eventbridge-failures queue. Fix the cause (the retry queue policy, or the intake of an ordered route), then put the event in the message body on the bus again (aws events put-events). Do not redrive this queue into the retry queue: its messages are bare events, not the rules\' messages.',
+        "A Genesys event from EventBridge could not be put on the retry queue after retries; it is kept, with the error in its message attributes, in the eventbridge-failures queue. Fix the cause (the retry queue policy, or the intake of an ordered route), then put the event in the message body on the bus again (aws events put-events). Do not redrive this queue into the retry queue: its messages are bare events, not the rules' messages.",
         this.failuresQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       ],
       [

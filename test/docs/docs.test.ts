@@ -137,7 +137,9 @@ describe('docs/deploy.md, against a synth of each source', () => {
       `**${d.alarms} alarms** and ${words[d.functions]} functions (poller, redeliverer) with the delivery log`,
     );
     expect(e.functions).toBe(1);
-    expect(created).toContain(`**${e.alarms} alarms** and one function\n(the redeliverer) with EventBridge only`);
+    expect(created).toContain(
+      `**${e.alarms} alarms** and one function\n(the redeliverer) with EventBridge only`,
+    );
     expect(created).toContain(`**${b.alarms} alarms** and ${words[b.functions]} functions with both`);
     expect(deploy).toContain(
       `${d.alarms} alarms with the delivery log (${e.alarms} with EventBridge only, ${b.alarms} with both)`,
