@@ -3,7 +3,6 @@ import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventKey } from '../../lambdas/shared/domain/event-key';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import type { EventRecord } from '../../lambdas/shared/ports';
 import { type PipelineSettings, parsePipelineSettings } from '../../lambdas/shared/settings';
@@ -15,6 +14,7 @@ import {
   redelivererInstance,
   sendCopy,
 } from '../support/redeliverer-harness';
+import { retryMessageTo } from '../support/retry-messages';
 import { startTargetServer } from '../support/target-server';
 
 /**
@@ -62,24 +62,8 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-function message(path: string, base = targets.url): RetryMessage {
-  const targetUrl = `${base}${path}`;
-  const body = JSON.stringify({ eventId: path });
-  return {
-    v: 1,
-    eventKey: eventKey('wh-lifecycle', targetUrl, body),
-    deliveryId: `d${path.replaceAll('/', '-')}`,
-    webhookId: 'wh-lifecycle',
-    targetUrl,
-    headers: {},
-    body,
-    contentType: 'application/json',
-    originalStatus: 503,
-    failedAt: new Date().toISOString(),
-    enqueuedAt: new Date().toISOString(),
-    strippedHeaders: [],
-  };
-}
+const message = (path: string, base = targets.url): RetryMessage =>
+  retryMessageTo('wh-lifecycle', base, path);
 
 const event = (m: RetryMessage) => getEvent(m.eventKey);
 async function getEvent(key: string): Promise<EventRecord | undefined> {

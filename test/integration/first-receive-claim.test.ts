@@ -4,7 +4,6 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandCounter } from '../../bench/support/command-counter';
 import { DynamoDbLedger, ledgerKeys } from '../../lambdas/shared/adapters/dynamodb-ledger';
-import { eventKey } from '../../lambdas/shared/domain/event-key';
 import { ABSENT, claim } from '../../lambdas/shared/domain/event-lifecycle';
 import type { RetryMessage } from '../../lambdas/shared/domain/retry-message';
 import { type PipelineSettings, parsePipelineSettings } from '../../lambdas/shared/settings';
@@ -12,6 +11,7 @@ import { type LocalAws, startLocalAws } from '../../local/local-aws';
 import { dynamoDbLikeDocumentClient } from '../support/all-old-on-condition-failure';
 import { drainQueue } from '../support/queue-contents';
 import { receive, redelivererInstance, runUntil, sendCopy } from '../support/redeliverer-harness';
+import { retryMessageTo } from '../support/retry-messages';
 import { startTargetServer } from '../support/target-server';
 
 /**
@@ -64,24 +64,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-function message(path: string): RetryMessage {
-  const targetUrl = `${targets.url}${path}`;
-  const body = JSON.stringify({ eventId: path });
-  return {
-    v: 1,
-    eventKey: eventKey('wh-first', targetUrl, body),
-    deliveryId: `d${path.replaceAll('/', '-')}`,
-    webhookId: 'wh-first',
-    targetUrl,
-    headers: {},
-    body,
-    contentType: 'application/json',
-    originalStatus: 503,
-    failedAt: new Date().toISOString(),
-    enqueuedAt: new Date().toISOString(),
-    strippedHeaders: [],
-  };
-}
+const message = (path: string): RetryMessage => retryMessageTo('wh-first', targets.url, path);
 
 const ledger = () => new DynamoDbLedger({ tableName: aws.tableName, ttlDays: 1, client: aws.doc });
 

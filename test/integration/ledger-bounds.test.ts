@@ -1,7 +1,6 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbLedger, ledgerKeys } from '../../lambdas/shared/adapters/dynamodb-ledger';
-import { eventKey } from '../../lambdas/shared/domain/event-key';
 import {
   ABSENT,
   applyWrite,
@@ -15,6 +14,7 @@ import { parsePipelineSettings } from '../../lambdas/shared/settings';
 import { type LocalAws, startLocalAws } from '../../local/local-aws';
 import { drainQueue } from '../support/queue-contents';
 import { receive, redelivererInstance, sendCopy } from '../support/redeliverer-harness';
+import { retryMessageTo } from '../support/retry-messages';
 import { startTargetServer } from '../support/target-server';
 
 /**
@@ -44,25 +44,7 @@ afterAll(async () => {
   await aws?.stop();
 });
 
-function message(path: string): RetryMessage {
-  const targetUrl = `${targets.url}${path}`;
-  const body = JSON.stringify({ eventId: path });
-  const at = new Date().toISOString();
-  return {
-    v: 1,
-    eventKey: eventKey('wh-bounds', targetUrl, body),
-    deliveryId: `d${path.replaceAll('/', '-')}`,
-    webhookId: 'wh-bounds',
-    targetUrl,
-    headers: {},
-    body,
-    contentType: 'application/json',
-    originalStatus: 503,
-    failedAt: at,
-    enqueuedAt: at,
-    strippedHeaders: [],
-  };
-}
+const message = (path: string): RetryMessage => retryMessageTo('wh-bounds', targets.url, path);
 
 /** The item's size as DynamoDB counts it, near enough: names and values as UTF-8 (JSON adds a little). */
 async function itemBytes(key: string): Promise<number> {
