@@ -99,7 +99,7 @@ describe('the redeliverer takes an envelope in', () => {
     expect(ledger.writes.map((w) => w.write.set.status)).toEqual(['claimed', 'delivered']);
   });
 
-  it('lets a repeat (same content, new id) stand down, counted, whether it comes before or after the verdict', async () => {
+  it('lets a repeat (same content, new id) of a delivered event stand down, marked as a repeat, without a call', async () => {
     const sender = new FakeSender();
     const { deps, ledger } = fakeDeps(sender);
     await redeliver(sqsInput(envelope(), 1, 'm-1', SENT), deps);
